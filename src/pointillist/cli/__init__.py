@@ -10,6 +10,12 @@ import sys
 import click
 
 from pointillist.cli.app import app
+
+# Command modules register themselves on `app` when imported; one line per module.
+# Keep heavy imports (OpenCV, MediaPipe, numba, SQLAlchemy, FastAPI) inside the command
+# functions so that `pointillist screen` starts fast.
+from pointillist.cli import consult  # noqa: F401, E402  (registers screen, plan, demo)
+# (more command modules below)
 from pointillist.errors import PointillistError
 
 __all__ = ["app", "main"]

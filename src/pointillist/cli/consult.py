@@ -1,0 +1,1 @@
+"""Consultation commands: screen, plan, demo (being written)."""
