@@ -10,12 +10,6 @@ import sys
 import click
 
 from pointillist.cli.app import app
-
-# Command modules register themselves on `app` when imported; one line per module.
-# Keep heavy imports (OpenCV, MediaPipe, numba, SQLAlchemy, FastAPI) inside the command
-# functions so that `pointillist screen` starts fast.
-from pointillist.cli import consult  # noqa: F401, E402  (registers screen, plan, demo)
-# (more command modules below)
 from pointillist.errors import PointillistError
 
 __all__ = ["app", "main"]
@@ -65,3 +59,9 @@ def _run(argv: list[str] | None) -> int:
 def _fail(message: str) -> None:
     sys.stderr.write(f"error: {message}\n")
     sys.stderr.flush()
+
+
+# Command modules register themselves on `app` when imported: one import line per module.
+# They keep heavy imports (OpenCV, MediaPipe, numba, SQLAlchemy, FastAPI) inside their
+# command functions, so that `pointillist screen` starts fast.
+from pointillist.cli import consult  # noqa: E402, F401
