@@ -1,0 +1,91 @@
+"""Rich text rendering of a consultation for the practitioner's terminal."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table
+
+from pointillist.domain.consultation import TreatmentPlan
+
+OUTCOME_STYLE = {
+    "proceed": "bold green",
+    "caution": "bold yellow",
+    "refer": "bold dark_orange",
+    "defer": "bold magenta",
+    "decline": "bold red",
+}
+
+
+def print_screening(console: Console, plan: TreatmentPlan) -> None:
+    """The screening verdict and every finding with its reasons and source."""
+    screening = plan.screening
+    style = OUTCOME_STYLE[screening.outcome]
+    client = plan.client
+    who = client.name or f"{client.sex}, {client.pattern}"
+    console.print(
+        Panel.fit(
+            f"[{style}]{screening.outcome.upper()}[/]  {who}",
+            title="Screening",
+            subtitle=f"rules {screening.rules_version}, {screening.consultation_date}",
+        )
+    )
+    if client.fitzpatrick is None and client.ita_deg is not None:
+        from pointillist.domain.skin_type import fitzpatrick_caveat
+
+        console.print(
+            f"Fitzpatrick estimated from ITA {client.ita_deg:g}°: type "
+            f"{client.fitzpatrick_for_screening}. [dim]{fitzpatrick_caveat()}[/]"
+        )
+    if not screening.findings:
+        console.print("No rule applied: proceed.")
+    for finding in screening.findings:
+        console.print(
+            f"[{OUTCOME_STYLE[finding.outcome]}]{finding.outcome:>8}[/] [bold]{finding.code}[/]"
+        )
+        console.print(f"          Client: {finding.message}", highlight=False)
+        console.print(f"          [dim]Practitioner: {finding.reasoning}[/]", highlight=False)
+        console.print(f"          [dim]Source: {finding.source}[/]", highlight=False)
+
+
+def print_plan(console: Console, plan: TreatmentPlan) -> None:
+    """The whole consultation: screening, area, sessions, aftercare, quote, touch-up."""
+    print_screening(console, plan)
+    area = Table(title=f"Treatment area: {plan.area.total_cm2:.0f} cm2", title_justify="left")
+    area.add_column("zone")
+    area.add_column("cm2", justify="right")
+    for zone in plan.area.zones:
+        area.add_row(zone.name, f"{zone.cm2:.1f}")
+    console.print(area)
+    if plan.start_note:
+        console.print(f"[bold]{plan.start_note}[/]")
+    if plan.sessions:
+        table = Table(title="Sessions", title_justify="left")
+        for column in ("#", "date", "duration", "impressions", "density after (/cm2)"):
+            table.add_column(column, justify="right" if column != "date" else "left")
+        for s in plan.sessions:
+            dates = ", ".join(f"{d.date:%a %d %b %Y}" for d in s.days)
+            hours = ", ".join(f"{d.minutes // 60}h{d.minutes % 60:02d}" for d in s.days)
+            table.add_row(
+                str(s.number), dates, hours, f"{s.impressions:,}", f"{s.target_density_per_cm2:g}"
+            )
+        console.print(table)
+        care = Table(title="Aftercare", title_justify="left")
+        care.add_column("from")
+        care.add_column("until (inclusive)")
+        care.add_column("avoid")
+        for w in plan.aftercare:
+            care.add_row(f"{w.start:%d %b %Y}", f"{w.end:%d %b %Y}", ", ".join(w.avoid))
+        console.print(care)
+        console.print(plan.downtime)
+    if plan.quote is not None:
+        quote = Table(title=f"Quote ({plan.quote.currency})", title_justify="left")
+        quote.add_column("item")
+        quote.add_column("amount", justify="right")
+        for line in plan.quote.lines:
+            quote.add_row(line.label, f"{line.amount:,.2f}")
+        quote.add_row("[bold]Total[/]", f"[bold]{plan.quote.total:,.2f}[/]")
+        quote.add_row("Deposit to book", f"{plan.quote.deposit:,.2f}")
+        console.print(quote)
+    if plan.touch_up_date:
+        console.print(f"Touch-up due around {plan.touch_up_date:%B %Y}.")
