@@ -1,0 +1,116 @@
+"""Settings for the records store and the web app, read from the environment in one place.
+
+Every setting has a ``POINTILLIST_`` environment variable (``POINTILLIST_DATA``,
+``POINTILLIST_DATABASE_URL``, ``POINTILLIST_UPLOAD_MAX_BYTES`` ...). With none set, a
+clinic gets a SQLite database, photos and a secret key under
+``~/.local/share/pointillist``: no set-up.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from pointillist.errors import PointillistError
+
+DEFAULT_DATA_DIR = Path("~/.local/share/pointillist")
+
+
+class Settings(BaseSettings):
+    """Where the clinic's records live and the limits the server enforces."""
+
+    model_config = SettingsConfigDict(env_prefix="POINTILLIST_", extra="ignore")
+
+    data: Path = Field(
+        default=DEFAULT_DATA_DIR,
+        description="Data directory: SQLite database, photos, secret key, backups.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description=(
+            "SQLAlchemy or libpq URL, e.g. postgresql://user@host/db; "
+            "unset means SQLite in the data directory."
+        ),
+    )
+    upload_max_bytes: int = Field(
+        default=25 * 1024 * 1024,
+        gt=0,
+        description="Largest photo upload accepted, in bytes (a 50 MP phone JPEG is ~15 MB).",
+    )
+    photo_max_pixels: int = Field(
+        default=100_000_000,
+        gt=0,
+        description="Largest photo accepted, in pixels; guards against decompression bombs.",
+    )
+    session_max_age_seconds: int = Field(
+        default=8 * 3600, gt=0, description="Browser session lifetime: one working day."
+    )
+    cookie_secure: bool = Field(
+        default=True,
+        description="Send the session cookie over HTTPS only (browsers allow http://localhost).",
+    )
+    records_override: Path | None = Field(
+        default=None,
+        description="A clinic's own records.toml (retention, roles, consent text).",
+    )
+
+    @field_validator("data", mode="after")
+    @classmethod
+    def _expand(cls, value: Path) -> Path:
+        return value.expanduser()
+
+    @property
+    def photo_dir(self) -> Path:
+        """Content-addressed photo store."""
+        return self.data / "photos"
+
+    @property
+    def secret_key_file(self) -> Path:
+        """File holding the key that signs session cookies and CSRF tokens."""
+        return self.data / "secret_key"
+
+    @property
+    def sqlite_path(self) -> Path:
+        """The default SQLite database file."""
+        return self.data / "pointillist.sqlite3"
+
+    def resolved_database_url(self) -> str:
+        """The database URL in use: ``database_url`` or SQLite in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.sqlite_path}"
+
+    def secret_key(self) -> str:
+        """Return the cookie-signing key, creating it (mode 0600) on first use."""
+        path = self.secret_key_file
+        try:
+            key = path.read_text(encoding="ascii").strip()
+        except FileNotFoundError:
+            key = ""
+        except OSError as exc:
+            raise PointillistError(f"{path}: cannot read the secret key ({exc})") from None
+        if key:
+            return key
+        key = secrets.token_urlsafe(48)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="ascii") as handle:
+                handle.write(key + "\n")
+        except OSError as exc:
+            raise PointillistError(
+                f"{path}: cannot write the secret key ({exc}); "
+                "set POINTILLIST_DATA to a writable directory"
+            ) from None
+        return key
+
+
+@cache
+def get_settings() -> Settings:
+    """The process-wide settings from the environment (tests build :class:`Settings`)."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Migration scripts, oldest first; each one names the revision it follows."""

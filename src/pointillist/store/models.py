@@ -1,0 +1,387 @@
+"""Database models: what a clinic keeps about its clients, sessions and pigment lots.
+
+Every row belongs to a clinic (``clinic_id``); repositories scope every query by it.
+Snapshots from the domain layer (screening result, plan and quote, simulation
+parameters) are stored as JSON exactly as produced, so that a record shows what was
+decided at the time even after the rules change.
+
+Times are stored in UTC and come back timezone-aware on both databases.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    event,
+    inspect,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+ROLES = ("owner", "practitioner", "front-desk")
+PHOTO_KINDS = ("front", "top", "left", "right", "back", "close-up")
+SESSION_STATUSES = ("planned", "completed", "cancelled")
+REMINDER_KINDS = ("aftercare", "touch-up")
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC and read back timezone-aware (SQLite drops the offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column; pass an aware datetime")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+JSONDocument = JSON().with_variant(JSONB(), "postgresql")
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime,
+        dict[str, Any]: JSONDocument,
+    }
+
+
+def _clinic_fk() -> Mapped[int]:
+    return mapped_column(ForeignKey("clinics.id", ondelete="CASCADE"), index=True)
+
+
+def _client_fk() -> Mapped[int]:
+    return mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
+
+
+class Clinic(Base):
+    __tablename__ = "clinics"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    licence_number: Mapped[str | None] = mapped_column(String(100))
+    licence_authority: Mapped[str | None] = mapped_column(String(200))
+    licence_expires_on: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint(_one_of("role", ROLES), name="role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = _clinic_fk()
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]
+
+    clinic: Mapped[Clinic] = relationship()
+
+
+class ApiToken(Base):
+    """A bearer token for API clients; only its SHA-256 is kept."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = _clinic_fk()
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()
+
+
+class Practitioner(Base):
+    __tablename__ = "practitioners"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = _clinic_fk()
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), unique=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    licence_number: Mapped[str | None] = mapped_column(String(100))
+    licence_authority: Mapped[str | None] = mapped_column(String(200))
+    licence_expires_on: Mapped[date | None] = mapped_column(Date)
+    experience_tier: Mapped[str | None] = mapped_column(String(50))
+    impressions_per_minute: Mapped[float | None] = mapped_column(Float)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Client(Base):
+    __tablename__ = "clients"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = _clinic_fk()
+    name: Mapped[str] = mapped_column(String(200))
+    date_of_birth: Mapped[date | None] = mapped_column(Date)
+    email: Mapped[str | None] = mapped_column(String(320))
+    phone: Mapped[str | None] = mapped_column(String(50))
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Consultation(Base):
+    __tablename__ = "consultations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = _clinic_fk()
+    client_id: Mapped[int] = _client_fk()
+    practitioner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("practitioners.id", ondelete="SET NULL")
+    )
+    answers: Mapped[dict[str, Any]]
+    screening: Mapped[dict[str, Any]]
+    rules_version: Mapped[str] = mapped_column(String(50))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ConsentTemplate(Base):
+    """A version of a consent text; new wording is a new version, never an edit."""
+
+    __tablename__ = "consent_templates"
+    __table_args__ = (UniqueConstraint("clinic_id", "name", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = _clinic_fk()
+    name: Mapped[str] = mapped_column(String(100))
+    version: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    sources: Mapped[list[str]] = mapped_column(JSONDocument, default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Consent(Base):
+    """A client's copy of a consent text; once signed, the database refuses any change."""
+
+    __tablename__ = "consents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = _clinic_fk()
+    client_id: Mapped[int] = _client_fk()
+    template_id: Mapped[int] = mapped_column(ForeignKey("consent_templates.id"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    signer_name: Mapped[str | None] = mapped_column(String(200))
+    signer_ip: Mapped[str | None] = mapped_column(String(45))
+    signed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    template: Mapped[ConsentTemplate] = relationship()
+
+
+session_bottles = Table(
+    "session_bottles",
+    Base.metadata,
+    Column(
+        "session_id",
+        ForeignKey("sessions.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column(
+        "bottle_id",
+        ForeignKey("pigment_bottles.id", ondelete="RESTRICT"),
+        primary_key=True,
+        index=True,
+    ),
+)
+
+
+class PigmentBottle(Base):
+    __tablename__ = "pigment_bottles"
+    __table_args__ = (Index("ix_pigment_bottles_clinic_lot", "clinic_id", "lot"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = _clinic_fk()
+    brand: Mapped[str] = mapped_column(String(100))
+    shade: Mapped[str] = mapped_column(String(100))
+    lot: Mapped[str] = mapped_column(String(100))
+    expires_on: Mapped[date] = mapped_column(Date)
+    opened_on: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TreatmentPlan(Base):
+    __tablename__ = "treatment_plans"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = _clinic_fk()
+    client_id: Mapped[int] = _client_fk()
+    consultation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("consultations.id", ondelete="SET NULL")
+    )
+    snapshot: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TreatmentSession(Base):
+    """One SMP session: when, who, where on the scalp, with which needle and lots."""
+
+    __tablename__ = "sessions"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", SESSION_STATUSES), name="status"),
+        CheckConstraint("duration_minutes IS NULL OR duration_minutes > 0", name="duration"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = _clinic_fk()
+    client_id: Mapped[int] = _client_fk()
+    plan_id: Mapped[int | None] = mapped_column(
+        ForeignKey("treatment_plans.id", ondelete="SET NULL")
+    )
+    practitioner_id: Mapped[int] = mapped_column(ForeignKey("practitioners.id"), index=True)
+    scheduled_on: Mapped[date] = mapped_column(Date)
+    duration_minutes: Mapped[int | None] = mapped_column(Integer)
+    zones: Mapped[list[str]] = mapped_column(JSONDocument, default=list)
+    needle: Mapped[str | None] = mapped_column(String(50))
+    notes: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20), default="planned")
+    completed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    practitioner: Mapped[Practitioner] = relationship()
+    bottles: Mapped[list[PigmentBottle]] = relationship(
+        secondary=session_bottles, order_by=PigmentBottle.id
+    )
+
+
+class Photo(Base):
+    __tablename__ = "photos"
+    __table_args__ = (CheckConstraint(_one_of("kind", PHOTO_KINDS), name="kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = _clinic_fk()
+    client_id: Mapped[int] = _client_fk()
+    session_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sessions.id", ondelete="SET NULL"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(20))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    media_type: Mapped[str] = mapped_column(String(50))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    byte_size: Mapped[int] = mapped_column(Integer)
+    marketing_consent: Mapped[bool] = mapped_column(Boolean, default=False)
+    taken_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Simulation(Base):
+    __tablename__ = "simulations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = _clinic_fk()
+    client_id: Mapped[int] = _client_fk()
+    photo_id: Mapped[int | None] = mapped_column(ForeignKey("photos.id", ondelete="SET NULL"))
+    parameters: Mapped[dict[str, Any]]
+    # [{"name": "session-1.png", "sha256": "...", "media_type": "image/png"}, ...]
+    outputs: Mapped[list[dict[str, Any]]] = mapped_column(JSONDocument, default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Reminder(Base):
+    __tablename__ = "reminders"
+    __table_args__ = (CheckConstraint(_one_of("kind", REMINDER_KINDS), name="kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = _clinic_fk()
+    client_id: Mapped[int] = _client_fk()
+    session_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sessions.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(20))
+    due_on: Mapped[date] = mapped_column(Date, index=True)
+    message: Mapped[str] = mapped_column(Text)
+    sent_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditEntry(Base):
+    """Who read or changed which record, when. Holds identifiers, never client data."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_entity", "clinic_id", "entity", "entity_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = _clinic_fk()
+    # No foreign key: the entry outlives the user account it names.
+    user_id: Mapped[int | None] = mapped_column(Integer)
+    actor: Mapped[str] = mapped_column(String(320))
+    action: Mapped[str] = mapped_column(String(20))
+    entity: Mapped[str] = mapped_column(String(50))
+    entity_id: Mapped[int | None] = mapped_column(Integer)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSONDocument, default=dict)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+@event.listens_for(Consent, "before_update")
+def _refuse_signed_consent_change(_mapper: Any, _connection: Any, target: Consent) -> None:
+    # The database triggers refuse it too; this catches it before the round trip.
+    history = inspect(target).attrs.signed_at.history
+    was_signed = any(v is not None for v in (*history.unchanged, *history.deleted))
+    if was_signed:
+        raise SignedConsentError(target.id)
+
+
+class SignedConsentError(Exception):
+    """Raised by the ORM when code tries to change a signed consent (a bug, not a user error)."""
+
+    def __init__(self, consent_id: int | None) -> None:
+        super().__init__(f"consent {consent_id} is signed and cannot be changed")
