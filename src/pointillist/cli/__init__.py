@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 
-import click
+from typer.exceptions import Abort, Exit, TyperException
 
 from pointillist.cli.app import app
 from pointillist.errors import PointillistError
@@ -29,28 +29,19 @@ def _run(argv: list[str] | None) -> int:
     except PointillistError as exc:
         _fail(str(exc))
         return 2
-    except click.exceptions.NoArgsIsHelpError as exc:
-        click.echo(exc.ctx.get_help() if exc.ctx else str(exc))
-        return 0
-    except click.UsageError as exc:
-        hint = (
-            f" (see 'pointillist {exc.ctx.command_path.partition(' ')[2]} --help')".replace(
-                "  --help", " --help"
-            )
-            if exc.ctx
-            else ""
-        )
-        _fail(exc.format_message() + hint)
+    except TyperException as exc:
+        # Typer's own usage errors (unknown option, bad integer, bad choice): one line too.
+        ctx = getattr(exc, "ctx", None)
+        message = exc.format_message()
+        if ctx is not None and message == ctx.get_help():
+            print(message)  # a bare command with no arguments: show its help
+            return 0
+        hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        _fail(message + hint)
         return 2
-    except click.ClickException as exc:
-        _fail(exc.format_message())
+    except Exit as exc:
         return exc.exit_code
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
-    except click.Abort:
-        _fail("aborted")
-        return 130
-    except KeyboardInterrupt:
+    except (Abort, KeyboardInterrupt):
         _fail("interrupted")
         return 130
     return result if isinstance(result, int) else 0

@@ -84,7 +84,7 @@ def quote(
     tax_rate = Decimal(str(table["tax_rate"]))
     if tax_rate:
         subtotal = sum((line.amount for line in lines), Decimal("0"))
-        lines.append(QuoteLine(f"Tax ({tax_rate * 100:g}%)", _cents(subtotal * tax_rate)))
+        lines.append(QuoteLine(f"Tax ({float(tax_rate) * 100:g}%)", _cents(subtotal * tax_rate)))
     total = sum((line.amount for line in lines), Decimal("0"))
     deposit = _cents(total * Decimal(str(table["deposit_fraction"])))
     return Quote(symbol, tuple(lines), deposit)

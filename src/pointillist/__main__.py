@@ -1,0 +1,5 @@
+"""``python -m pointillist`` runs the CLI."""
+
+from pointillist.cli import main
+
+main()

@@ -1,0 +1,260 @@
+"""The consultation commands end to end: contract, formats, and every error path."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from icalendar import Calendar
+
+from pointillist.cli import main
+
+CONTRACT = {"screening", "area", "sessions", "aftercare", "quote", "touch_up_date"}
+
+
+def run_cli(capsys, *args):
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def plan_json(capsys, *args):
+    code, out, err = run_cli(
+        capsys, "plan", "--consultation-date", "2026-12-01", "--format", "json", *args
+    )
+    assert code == 0, err
+    return json.loads(out)
+
+
+def test_plan_json_contract(capsys):
+    data = plan_json(capsys, "--pattern", "norwood-6", "--fitzpatrick", "II")
+    assert set(data) >= CONTRACT
+    assert set(data["screening"]) >= {"outcome", "findings"}
+    assert set(data["screening"]["findings"][0]) >= {"code", "outcome", "message", "source"}
+    assert set(data["area"]) >= {"total_cm2", "zones"}
+    assert set(data["area"]["zones"][0]) >= {"name", "cm2"}
+    assert len(data["sessions"]) == 4
+    assert set(data["sessions"][0]) >= {
+        "number",
+        "date",
+        "duration_minutes",
+        "impressions",
+        "target_density_per_cm2",
+    }
+    assert set(data["aftercare"][0]) >= {"start", "end", "avoid", "advice"}
+    assert set(data["quote"]) >= {"currency", "total", "deposit", "lines"}
+    assert set(data["quote"]["lines"][0]) == {"label", "amount"}
+    assert (
+        round(sum(line["amount"] for line in data["quote"]["lines"]), 2) == data["quote"]["total"]
+    )
+    assert data["touch_up_date"] > data["sessions"][-1]["date"]
+
+
+def test_options_reach_the_plan(capsys):
+    data = plan_json(
+        capsys,
+        "--pattern",
+        "norwood-3",
+        "--sessions",
+        "3",
+        "--interval-days",
+        "21",
+        "--start",
+        "2027-01-04",
+        "--experience",
+        "senior",
+        "--head-circumference-cm",
+        "60",
+        "--sex",
+        "male",
+        "--age",
+        "35",
+    )
+    dates = [s["date"] for s in data["sessions"]]
+    assert dates == ["2027-01-04", "2027-01-25", "2027-02-15"]
+    assert any("Senior" in line["label"] for line in data["quote"]["lines"])
+    assert data["area"]["total_cm2"] == pytest.approx(70 * (60 / 57) ** 2, rel=0.01)
+
+
+def test_declined_client_gets_screening_and_no_sessions(capsys):
+    data = plan_json(capsys, "--pattern", "norwood-4", "--condition", "keloid-history")
+    assert data["screening"]["outcome"] == "decline"
+    assert data["sessions"] == [] and data["quote"] is None and data["touch_up_date"] is None
+
+
+def test_deferred_client_without_known_date_gets_reason_and_no_sessions(capsys):
+    data = plan_json(
+        capsys,
+        "--pattern",
+        "norwood-4",
+        "--condition",
+        "psoriasis-flare",
+        "--condition",
+        "anticoagulants",
+    )
+    assert data["screening"]["outcome"] == "defer"
+    assert data["screening"]["needs_review"] is True
+    assert data["sessions"] == [] and "deferred" in data["start_note"]
+
+
+def test_deferred_client_with_known_date_starts_no_earlier(capsys):
+    data = plan_json(capsys, "--pattern", "norwood-4", "--condition", "sunburn")
+    assert data["screening"]["earliest_start"] == "2026-12-15"
+    assert data["sessions"][0]["date"] >= "2026-12-15"
+
+
+def test_client_file_json_and_toml_with_option_override(tmp_path, capsys):
+    js = tmp_path / "client.json"
+    js.write_text(
+        json.dumps(
+            {
+                "pattern": "ludwig-2",
+                "sex": "female",
+                "fitzpatrick": 3,
+                "conditions": ["acne-controlled"],
+                "sessions": 5,
+            }
+        )
+    )
+    data = plan_json(capsys, "--client", str(js))
+    assert len(data["sessions"]) == 5 and data["screening"]["outcome"] == "caution"
+    toml = tmp_path / "client.toml"
+    toml.write_text('pattern = "ludwig-2"\nsex = "female"\nfitzpatrick = 3\n')
+    data = plan_json(capsys, "--client", str(toml), "--pattern", "ludwig-3")
+    assert data["client"]["pattern"] == "ludwig-3"
+
+
+def test_screen_json(capsys):
+    code, out, _ = run_cli(
+        capsys, "screen", "--pattern", "norwood-5", "--condition", "active-acne", "--format", "json"
+    )
+    data = json.loads(out)
+    assert code == 0 and data["screening"]["outcome"] == "defer"
+    assert "dermatologist" in data["screening"]["findings"][0]["message"]
+
+
+def test_screen_with_clinic_rules(tmp_path, capsys):
+    rules = tmp_path / "rules.toml"
+    rules.write_text(
+        'version = "clinic-1"\n[[rule]]\ncode = "no-crowns"\n'
+        'when = { patterns_any = ["norwood-3v"] }\n'
+        'outcome = "refer"\nrefer_to = "a dermatologist"\nmessage = "See a dermatologist first."\n'
+        'reasoning = "r"\nsource = "clinic policy"\n'
+    )
+    _, out, _ = run_cli(
+        capsys, "screen", "--pattern", "norwood-3v", "--rules", str(rules), "--format", "json"
+    )
+    data = json.loads(out)
+    assert data["screening"]["outcome"] == "refer"
+    assert data["screening"]["rules_version"] == "clinic-1"
+
+
+def test_clinic_file_overrides_prices(tmp_path, capsys):
+    clinic = tmp_path / "clinic.toml"
+    clinic.write_text('[pricing]\ncurrency = "EUR"\nbase_fee = 500\ntax_rate = 0.21\n')
+    data = plan_json(capsys, "--pattern", "norwood-3", "--clinic", str(clinic))
+    assert data["quote"]["currency"] == "EUR"
+    assert data["quote"]["lines"][0]["amount"] == 500.0
+    assert data["quote"]["lines"][-1]["label"].startswith("Tax (21%)")
+
+
+def test_plan_ics_parses(capsys):
+    code, out, _ = run_cli(
+        capsys,
+        "plan",
+        "--pattern",
+        "norwood-5",
+        "--fitzpatrick",
+        "1",
+        "--format",
+        "ics",
+        "--consultation-date",
+        "2026-12-01",
+    )
+    assert code == 0
+    cal = Calendar.from_ical(out)
+    assert len(cal.walk("VEVENT")) > 4
+
+
+def test_plan_text_and_output_file(tmp_path, capsys):
+    code, out, _ = run_cli(capsys, "plan", "--pattern", "norwood-5", "--fitzpatrick", "1")
+    assert code == 0 and "Sessions" in out and "Quote" in out and "No downtime" in out
+    target = tmp_path / "plan.json"
+    code, _, _ = run_cli(
+        capsys, "plan", "--pattern", "norwood-5", "--format", "json", "--output", str(target)
+    )
+    assert code == 0 and json.loads(target.read_text())["sessions"]
+
+
+def test_demo_runs(capsys):
+    code, out, _ = run_cli(capsys, "demo", "--format", "json")
+    data = json.loads(out)
+    assert code == 0 and set(data) >= CONTRACT and data["sessions"]
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--pattern", "norwood-9"], "unknown hair-loss pattern 'norwood-9'"),
+        (["--pattern", "norwood-5", "--condition", "acne"], "unknown condition 'acne'"),
+        (["--pattern", "norwood-5", "--fitzpatrick", "9"], "Fitzpatrick type '9'"),
+        (["--pattern", "norwood-5", "--head-circumference-cm", "-3"], "head_circumference_cm"),
+        (["--pattern", "norwood-5", "--start", "2027-02-30"], "'2027-02-30' is not a valid date"),
+        (["--pattern", "norwood-5", "--start", "2020-01-01"], "before the consultation"),
+        (["--pattern", "norwood-5", "--sessions", "9"], "9 sessions"),
+        (["--pattern", "norwood-5", "--interval-days", "3"], "at least 7 days"),
+        (["--pattern", "norwood-5", "--experience", "guru"], "unknown experience level"),
+        (["--pattern", "norwood-5", "--sex", "robot"], "unknown sex"),
+        (["--pattern", "norwood-5", "--age", "300"], "age 300 is out of range"),
+        (["--pattern", "norwood-5", "--sessions", "four"], "Invalid value for '--sessions'"),
+        (["--pattern", "norwood-5", "--format", "pdf"], "'pdf' is not one of"),
+        (["--sex", "male"], "hair-loss pattern is missing"),
+        (["--client", "/nonexistent/client.json"], "not found"),
+        (["--pattern", "norwood-5", "--rules", "/nonexistent/rules.toml"], "not found"),
+        (["--pattern", "norwood-5", "--bogus"], "No such option"),
+    ],
+)
+def test_bad_input_one_line_exit_2(capsys, args, fragment):
+    code, out, err = run_cli(capsys, "plan", "--consultation-date", "2026-12-01", *args)
+    assert code == 2
+    assert out == ""
+    assert err.startswith("error: ") and err.count("\n") == 1
+    assert fragment in err
+
+
+@pytest.mark.parametrize(
+    ("content", "suffix", "fragment"),
+    [
+        ('{"pattern": "norwood-5",', ".json", "not valid JSON"),
+        ("pattern = ", ".toml", "not valid TOML"),
+        ('["norwood-5"]', ".json", "must hold an object"),
+        ('{"pattern": "norwood-5", "colour": "red"}', ".json", "unknown client field 'colour'"),
+        ('{"pattern": "norwood-5", "age": "old"}', ".json", "age must be a whole number"),
+        ('{"pattern": "norwood-5", "sessions": "4"}', ".json", "sessions must be a whole number"),
+        ('{"pattern": "norwood-5", "start": "someday"}', ".json", "'someday' is not a valid date"),
+    ],
+)
+def test_malformed_client_files(tmp_path, capsys, content, suffix, fragment):
+    path = tmp_path / f"client{suffix}"
+    path.write_text(content)
+    code, _, err = run_cli(capsys, "plan", "--client", str(path))
+    assert code == 2 and fragment in err and err.count("\n") == 1
+
+
+def test_malformed_clinic_file(tmp_path, capsys):
+    clinic = tmp_path / "clinic.toml"
+    clinic.write_text("[prices]\nbase_fee = 1\n")
+    code, _, err = run_cli(capsys, "plan", "--pattern", "norwood-5", "--clinic", str(clinic))
+    assert code == 2 and "unknown table [prices]" in err
+
+
+def test_installed_command_prints_no_traceback():
+    proc = subprocess.run(
+        [sys.executable, "-m", "pointillist", "plan", "--pattern", "nope"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.strip().startswith("error: unknown hair-loss pattern")

@@ -1,0 +1,3 @@
+from tests.domain.conftest import policy, run
+
+__all__ = ["policy", "run"]
