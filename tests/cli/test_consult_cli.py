@@ -258,3 +258,21 @@ def test_installed_command_prints_no_traceback():
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert proc.stderr.strip().startswith("error: unknown hair-loss pattern")
+
+
+def test_png_needs_an_output_file(capsys, tmp_path):
+    code, _, err = run_cli(capsys, "plan", "--pattern", "norwood-5", "--format", "png")
+    assert code == 2 and "-o plan.png" in err
+    target = tmp_path / "plan.png"
+    code, _, _ = run_cli(
+        capsys, "plan", "--pattern", "norwood-5", "--format", "png", "-o", str(target)
+    )
+    assert code == 0 and target.read_bytes().startswith(b"\x89PNG")
+
+
+def test_unwritable_output_is_a_clear_error(capsys, tmp_path):
+    target = tmp_path / "missing-dir" / "plan.json"
+    code, _, err = run_cli(
+        capsys, "plan", "--pattern", "norwood-5", "--format", "json", "-o", str(target)
+    )
+    assert code == 2 and "cannot write" in err

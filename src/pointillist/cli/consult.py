@@ -30,6 +30,7 @@ class PlanFormat(StrEnum):
     text = "text"
     json = "json"
     ics = "ics"
+    png = "png"
 
 
 ClientFile = Annotated[
@@ -232,7 +233,7 @@ def plan(
     clinic: Clinic = None,
     consultation_date: ConsultationDate = None,
     output: Annotated[
-        PlanFormat, typer.Option("--format", help="text, json or ics.")
+        PlanFormat, typer.Option("--format", help="text, json, ics, or png (a timeline; needs -o).")
     ] = PlanFormat.text,
     out: Annotated[
         Path | None, typer.Option("-o", "--output", help="Write to this file instead of stdout.")
@@ -287,6 +288,13 @@ def demo(
 
 
 def _emit(result: TreatmentPlan, output: PlanFormat, out: Path | None) -> None:
+    if output is PlanFormat.png:
+        if out is None:
+            raise PointillistError("--format png writes a picture: give a file with -o plan.png")
+        from pointillist.reports.timeline import plan_timeline_png
+
+        _write(out, plan_timeline_png(result))
+        return
     if output is PlanFormat.ics:
         from pointillist.reports.ics import plan_to_ics
 

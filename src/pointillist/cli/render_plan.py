@@ -24,10 +24,11 @@ def print_screening(console: Console, plan: TreatmentPlan) -> None:
     client = plan.client
     who = client.name or f"{client.sex}, {client.pattern}"
     console.print(
-        Panel.fit(
-            f"[{style}]{screening.outcome.upper()}[/]  {who}",
+        Panel(
+            f"[{style}]{screening.outcome.upper()}[/]  {who}\n"
+            f"[dim]consultation {screening.consultation_date}, rules {screening.rules_version}[/]",
             title="Screening",
-            subtitle=f"rules {screening.rules_version}, {screening.consultation_date}",
+            title_align="left",
         )
     )
     if client.fitzpatrick is None and client.ita_deg is not None:
@@ -39,13 +40,22 @@ def print_screening(console: Console, plan: TreatmentPlan) -> None:
         )
     if not screening.findings:
         console.print("No rule applied: proceed.")
-    for finding in screening.findings:
-        console.print(
-            f"[{OUTCOME_STYLE[finding.outcome]}]{finding.outcome:>8}[/] [bold]{finding.code}[/]"
+        return
+    findings = Table(show_lines=True)
+    findings.add_column("outcome")
+    findings.add_column("for the client")
+    findings.add_column("for the practitioner", style="dim")
+    for f in screening.findings:
+        findings.add_row(
+            f"[{OUTCOME_STYLE[f.outcome]}]{f.outcome}[/]\n[dim]{f.code}[/]",
+            f.message,
+            f"{f.reasoning}\nSource: {f.source}",
         )
-        console.print(f"          Client: {finding.message}", highlight=False)
-        console.print(f"          [dim]Practitioner: {finding.reasoning}[/]", highlight=False)
-        console.print(f"          [dim]Source: {finding.source}[/]", highlight=False)
+    console.print(findings)
+    if screening.needs_review:
+        console.print("[bold]Book a review consultation: no start date can be given yet.[/]")
+    elif screening.outcome == "defer" and screening.earliest_start:
+        console.print(f"[bold]Earliest start: {screening.earliest_start:%a %d %b %Y}[/]")
 
 
 def print_plan(console: Console, plan: TreatmentPlan) -> None:
