@@ -1,0 +1,221 @@
+import math
+
+import numpy as np
+import pytest
+from scipy.special import erfc
+
+from pointillist.errors import PointillistError
+from pointillist.imaging.impressions import Impressions
+from pointillist.imaging.render import (
+    TILE_PX,
+    _linear_to_srgb,
+    _srgb_to_linear,
+    render_impressions,
+)
+
+RATIO = (0.3, 0.32, 0.36)
+MM_PER_PX = 0.05
+
+
+def _dots(xy, *, diameter_mm=0.5, shade=1.0, opacity=1.0, axes=None, angle=0.0):
+    xy = np.asarray(xy, np.float64).reshape(-1, 2)
+    n = len(xy)
+    d = np.broadcast_to(np.asarray(diameter_mm, np.float32), (n,)).copy()
+    if axes is None:
+        r_px = d / 2 / MM_PER_PX
+        axes = np.stack([r_px, r_px], axis=1)
+    return Impressions(
+        xy=xy,
+        session=np.ones(n, np.int16),
+        diameter_mm=d,
+        semi_axes_px=np.broadcast_to(np.asarray(axes, np.float32), (n, 2)).copy(),
+        angle_rad=np.broadcast_to(np.asarray(angle, np.float32), (n,)).copy(),
+        shade=np.full(n, shade, np.float32),
+        opacity=np.full(n, opacity, np.float32),
+        n_sessions=1,
+    )
+
+
+def _textured_skin(h, w, seed=0):
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w]
+    base = np.stack([200 - 30 * yy / h, 160 - 30 * xx / w, 140 + 0 * xx], axis=-1)
+    return np.clip(base + rng.normal(0, 12, (h, w, 1)), 0, 255).astype(np.uint8)
+
+
+def _to_linear(img):
+    v = img.astype(np.float64) / 255
+    return np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4)
+
+
+def _reference(img, imp, ratio, blur_mm, aa_px):
+    """Straightforward per-pixel evaluation of the documented formula."""
+    lin = _to_linear(img)
+    h, w = img.shape[:2]
+    yy, xx = np.mgrid[0:h, 0:w] + 0.5
+    factor = np.ones((h, w, 3))
+    for i in range(len(imp)):
+        a, b = (float(v) for v in imp.semi_axes_px[i])
+        t = float(imp.angle_rad[i])
+        dx, dy = xx - imp.xy[i, 0], yy - imp.xy[i, 1]
+        u = math.cos(t) * dx + math.sin(t) * dy
+        v = -math.sin(t) * dx + math.cos(t) * dy
+        q = np.sqrt((u / a) ** 2 + (v / b) ** 2)
+        r_mm = float(imp.diameter_mm[i]) / 2
+        sigma_q = math.sqrt((blur_mm / r_mm) ** 2 + aa_px**2 / (a * b))
+        z = (q - 1) / sigma_q
+        cov = np.where(z < 3.5, 0.5 * erfc(z / math.sqrt(2)), 0.0)
+        absorb = float(imp.opacity[i]) * (1 - np.asarray(ratio) ** float(imp.shade[i]))
+        factor *= 1 - cov[..., None] * absorb
+    out = lin * factor
+    s = np.where(out <= 0.0031308, 12.92 * out, 1.055 * out ** (1 / 2.4) - 0.055)
+    return np.clip(np.rint(s * 255), 0, 255).astype(np.uint8)
+
+
+def test_matches_the_formula_across_tiles_and_borders():
+    img = _textured_skin(150, 170)
+    rng = np.random.default_rng(4)
+    # Dots across tile seams, on the image border and partly off the image.
+    xy = np.array(
+        [[TILE_PX, TILE_PX], [TILE_PX - 0.3, 20.2], [0.4, 70.0], [169.0, 149.5], [-2.0, 40.0]]
+    )
+    xy = np.vstack([xy, rng.uniform(0, [170, 150], (40, 2))])
+    n = len(xy)
+    imp = Impressions(
+        xy=xy,
+        session=np.ones(n, np.int16),
+        diameter_mm=rng.uniform(0.3, 0.8, n).astype(np.float32),
+        semi_axes_px=np.column_stack([rng.uniform(4, 9, n), rng.uniform(2, 4, n)]).astype(
+            np.float32
+        ),
+        angle_rad=rng.uniform(-1.5, 1.5, n).astype(np.float32),
+        shade=rng.uniform(0.8, 1.2, n).astype(np.float32),
+        opacity=rng.uniform(0.6, 1.0, n).astype(np.float32),
+        n_sessions=1,
+    )
+    out = render_impressions(
+        img, imp, dot_ratio_rgb=RATIO, dermal_blur_mm=0.05, antialias_sigma_px=0.4
+    )
+    expected = _reference(img, imp, RATIO, 0.05, 0.4)
+    diff = np.abs(out.astype(int) - expected.astype(int))
+    assert diff.max() <= 1
+    assert (out != img).sum() > 1000
+
+
+def test_shape_dtype_and_input_untouched():
+    img = _textured_skin(90, 120)
+    before = img.copy()
+    out = render_impressions(img, _dots([[60, 45]]), dot_ratio_rgb=RATIO)
+    assert out.shape == img.shape and out.dtype == np.uint8
+    np.testing.assert_array_equal(img, before)
+    assert not np.shares_memory(out, img)
+
+
+def test_no_dots_gives_an_identical_copy():
+    img = _textured_skin(40, 50)
+    out = render_impressions(img, _dots(np.empty((0, 2))), dot_ratio_rgb=RATIO)
+    np.testing.assert_array_equal(out, img)
+
+
+def test_darkens_only_near_dots():
+    img = _textured_skin(200, 200)
+    centres = np.array([[50.0, 60.0], [140.5, 150.2]])
+    out = render_impressions(img, _dots(centres), dot_ratio_rgb=RATIO)
+    yy, xx = np.mgrid[0:200, 0:200] + 0.5
+    dist = np.min([np.hypot(xx - cx, yy - cy) for cx, cy in centres], axis=0)
+    changed = (out != img).any(axis=2)
+    radius_px = 0.25 / MM_PER_PX
+    assert changed[dist < radius_px].all()
+    assert not changed[dist > 2 * radius_px].any()
+    assert (out.astype(int) <= img.astype(int)).all()  # pigment only takes light away
+
+
+def test_keeps_lighting_and_texture_under_a_dot():
+    img = _textured_skin(120, 120, seed=3)
+    # One large dot (6 mm) so that its flat core covers a textured patch.
+    out = render_impressions(
+        img, _dots([[60, 60]], diameter_mm=6.0), dot_ratio_rgb=RATIO, dermal_blur_mm=0.05
+    )
+    core = (slice(40, 80), slice(40, 80))
+    lin_in, lin_out = _to_linear(img[core]), _to_linear(out[core])
+    ratio = lin_out.reshape(-1, 3).sum(0) / lin_in.reshape(-1, 3).sum(0)
+    np.testing.assert_allclose(ratio, RATIO, rtol=0.03)
+    for c in range(3):
+        r = np.corrcoef(lin_in[..., c].ravel(), lin_out[..., c].ravel())[0, 1]
+        assert r > 0.97
+    assert out[core].mean() < img[core].mean() - 40
+
+
+def test_anti_aliased_edge_has_partial_coverage():
+    img = np.full((60, 60, 3), 200, np.uint8)
+    out = render_impressions(
+        img,
+        _dots([[30.3, 29.8]], diameter_mm=1.0),
+        dot_ratio_rgb=RATIO,
+        dermal_blur_mm=0.0,
+        antialias_sigma_px=0.4,
+    )
+    g = out[..., 1].astype(int)
+    core = int(g[29, 30])
+    partial = (g > core + 5) & (g < 195)
+    assert partial.sum() >= 20  # a ring of intermediate values, not a hard step
+    # and the ring is thin: blur 0 leaves the edge within about a pixel of the circle
+    yy, xx = np.mgrid[0:60, 0:60] + 0.5
+    dist = np.hypot(xx - 30.3, yy - 29.8)
+    assert (np.abs(dist[partial] - 10.0) < 1.5).all()
+
+
+def test_dermal_blur_softens_the_edge():
+    img = np.full((60, 60, 3), 200, np.uint8)
+    kw = {"dot_ratio_rgb": RATIO, "antialias_sigma_px": 0.4}
+    sharp = render_impressions(img, _dots([[30, 30]], diameter_mm=1.0), dermal_blur_mm=0.0, **kw)
+    soft = render_impressions(img, _dots([[30, 30]], diameter_mm=1.0), dermal_blur_mm=0.1, **kw)
+    touched_sharp = (sharp != 200).any(axis=2).sum()
+    touched_soft = (soft != 200).any(axis=2).sum()
+    assert touched_soft > 1.3 * touched_sharp
+    assert soft[30, 30, 1] == sharp[30, 30, 1]  # the core keeps its shade
+
+
+def test_overlapping_dots_multiply_and_shade_and_opacity_matter():
+    img = np.full((40, 40, 3), 180, np.uint8)
+    one = render_impressions(img, _dots([[20, 20]]), dot_ratio_rgb=RATIO)
+    two = render_impressions(img, _dots([[20, 20], [20, 20]]), dot_ratio_rgb=RATIO)
+    dark = render_impressions(img, _dots([[20, 20]], shade=1.3), dot_ratio_rgb=RATIO)
+    faint = render_impressions(img, _dots([[20, 20]], opacity=0.5), dot_ratio_rgb=RATIO)
+    c = (20, 20, 1)
+    assert two[c] < one[c]
+    assert dark[c] < one[c] < faint[c] < 180
+    lin = _to_linear(np.array([180, one[c], two[c]], np.uint8))
+    assert lin[2] / lin[0] == pytest.approx((lin[1] / lin[0]) ** 2, rel=0.05)
+
+
+def test_same_input_same_output():
+    img = _textured_skin(300, 300)
+    rng = np.random.default_rng(0)
+    imp = _dots(rng.uniform(0, 300, (500, 2)))
+    a = render_impressions(img, imp, dot_ratio_rgb=RATIO)
+    b = render_impressions(img, imp, dot_ratio_rgb=RATIO)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_colour_tables_round_trip_every_level():
+    levels = np.arange(256)
+    back = _linear_to_srgb()[np.rint(_srgb_to_linear()[levels] * 65535).astype(int)]
+    np.testing.assert_array_equal(back, levels)
+
+
+@pytest.mark.parametrize(
+    ("image", "kwargs"),
+    [
+        (np.zeros((10, 10, 3), np.float32), {}),
+        (np.zeros((10, 10), np.uint8), {}),
+        (np.zeros((10, 10, 4), np.uint8), {}),
+        (np.zeros((10, 10, 3), np.uint8), {"dot_ratio_rgb": (0.0, 0.5, 0.5)}),
+        (np.zeros((10, 10, 3), np.uint8), {"dot_ratio_rgb": (0.5, 0.5)}),
+        (np.zeros((10, 10, 3), np.uint8), {"dermal_blur_mm": -1.0}),
+        (np.zeros((10, 10, 3), np.uint8), {"antialias_sigma_px": 0.0}),
+    ],
+)
+def test_bad_inputs_raise_a_clear_error(image, kwargs):
+    with pytest.raises(PointillistError):
+        render_impressions(image, _dots([[5, 5]]), **kwargs)
