@@ -43,9 +43,9 @@ class Settings(BaseSettings):
         description="Largest photo upload accepted, in bytes (a 50 MP phone JPEG is ~15 MB).",
     )
     photo_max_pixels: int = Field(
-        default=100_000_000,
+        default=50_000_000,
         gt=0,
-        description="Largest photo accepted, in pixels; guards against decompression bombs.",
+        description="Largest photo accepted, in pixels (a 48 MP phone fits); stops decompression bombs.",
     )
     session_max_age_seconds: int = Field(
         default=8 * 3600, gt=0, description="Browser session lifetime: one working day."

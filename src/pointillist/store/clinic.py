@@ -1,0 +1,347 @@
+"""Clinics, their staff (users and practitioners) and the licence checks on both.
+
+The article behind this project warns against unlicensed clinics: a clinic whose licence
+has expired is warned about on every page and response, and a practitioner whose licence
+has expired on the day of a session cannot be booked for it.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pointillist.errors import PointillistError
+from pointillist.store import audit
+from pointillist.store.accounts import check_password_strength, hash_password, normalise_email
+from pointillist.store.errors import Conflict, GateClosed, NotFound
+from pointillist.store.models import ROLES, Clinic, ConsentTemplate, Practitioner, User
+from pointillist.store.policy import RecordsPolicy
+from pointillist.store.scope import Scope, default_policy
+
+CLINIC_FIELDS = ("name", "licence_number", "licence_authority", "licence_expires_on")
+PRACTITIONER_FIELDS = (
+    "name",
+    "licence_number",
+    "licence_authority",
+    "licence_expires_on",
+    "experience_tier",
+    "impressions_per_minute",
+    "is_active",
+    "user_id",
+)
+
+
+def _text(value: str, field: str, what: str) -> str:
+    value = value.strip()
+    if not value:
+        raise PointillistError(f"give the {what}", field=field)
+    return value
+
+
+def create_clinic(
+    session: Session,
+    name: str,
+    *,
+    licence_number: str | None = None,
+    licence_authority: str | None = None,
+    licence_expires_on: date | None = None,
+    policy: RecordsPolicy | None = None,
+) -> Clinic:
+    """Open a new clinic with the default consent templates (operator only: no scope)."""
+    policy = policy or default_policy()
+    clinic = Clinic(
+        name=_text(name, "name", "clinic's name"),
+        licence_number=licence_number,
+        licence_authority=licence_authority,
+        licence_expires_on=licence_expires_on,
+    )
+    session.add(clinic)
+    session.flush()
+    for template in policy.consent_templates:
+        session.add(
+            ConsentTemplate(
+                clinic_id=clinic.id,
+                name=template["name"],
+                version=1,
+                text=template["text"],
+                sources=template["sources"],
+            )
+        )
+    audit.record(session, Scope.operator(clinic.id), "create", "clinic", clinic.id)
+    return clinic
+
+
+def get_clinic(session: Session, scope: Scope) -> Clinic:
+    """The caller's clinic."""
+    clinic = session.get(Clinic, scope.clinic_id)
+    if clinic is None:
+        raise NotFound(f"no clinic {scope.clinic_id}")
+    return clinic
+
+
+def update_clinic(session: Session, scope: Scope, **changes: Any) -> Clinic:
+    """Change the clinic's name or licence (owners)."""
+    scope.require("manage_clinic")
+    clinic = get_clinic(session, scope)
+    _apply(clinic, changes, CLINIC_FIELDS)
+    if "name" in changes:
+        clinic.name = _text(clinic.name, "name", "clinic's name")
+    audit.record(session, scope, "update", "clinic", clinic.id, fields=sorted(changes))
+    return clinic
+
+
+def clinic_licence_warning(
+    clinic: Clinic, today: date | None = None, policy: RecordsPolicy | None = None
+) -> str | None:
+    """The warning every page and API response carries about the clinic's licence, if any.
+
+    None while the licence is valid for longer than the warning period in
+    ``records.toml``; a sentence to show otherwise (expired, expiring, or none recorded).
+    """
+    today = today or date.today()
+    policy = policy or default_policy()
+    expires = clinic.licence_expires_on
+    if clinic.licence_number is None and expires is None:
+        return "no clinic licence is recorded; add its number and expiry date to the clinic record"
+    if expires is None:
+        return None
+    if expires < today:
+        return (
+            f"the clinic licence expired on {expires.isoformat()}; renew it and update the "
+            "clinic record"
+        )
+    days_left = (expires - today).days
+    if days_left <= policy.clinic_licence_warning_days:
+        return (
+            f"the clinic licence expires on {expires.isoformat()} (in {days_left} days); renew it"
+        )
+    return None
+
+
+def create_user(
+    session: Session,
+    scope: Scope,
+    *,
+    email: str,
+    name: str,
+    role: str,
+    password: str,
+) -> User:
+    """Add a staff account to the caller's clinic (owners)."""
+    scope.require("manage_users")
+    if role not in ROLES:
+        raise PointillistError(
+            f"role {role!r} is unknown; use one of {', '.join(ROLES)}", field="role"
+        )
+    email = normalise_email(email)
+    if "@" not in email:
+        raise PointillistError(f"{email!r} is not an e-mail address", field="email")
+    check_password_strength(password, scope.policy.min_password_length)
+    if session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise Conflict(
+            f"a user with e-mail {email} already exists; choose another address", field="email"
+        )
+    user = User(
+        clinic_id=scope.clinic_id,
+        email=email,
+        name=_text(name, "name", "user's name"),
+        role=role,
+        password_hash=hash_password(password),
+    )
+    session.add(user)
+    session.flush()
+    audit.record(session, scope, "create", "user", user.id, role=role)
+    return user
+
+
+def get_user(session: Session, scope: Scope, user_id: int) -> User:
+    """A user of the caller's clinic."""
+    user = session.get(User, user_id)
+    if user is None or user.clinic_id != scope.clinic_id:
+        raise NotFound(f"no user {user_id} in this clinic")
+    return user
+
+
+def list_users(session: Session, scope: Scope) -> list[User]:
+    """The clinic's staff accounts (owners)."""
+    scope.require("manage_users")
+    return list(
+        session.scalars(select(User).where(User.clinic_id == scope.clinic_id).order_by(User.id))
+    )
+
+
+def update_user(
+    session: Session,
+    scope: Scope,
+    user_id: int,
+    *,
+    name: str | None = None,
+    role: str | None = None,
+    is_active: bool | None = None,
+) -> User:
+    """Rename, change the role of, or (de)activate a user (owners)."""
+    scope.require("manage_users")
+    user = get_user(session, scope, user_id)
+    fields = []
+    if name is not None:
+        user.name = _text(name, "name", "user's name")
+        fields.append("name")
+    if role is not None:
+        if role not in ROLES:
+            raise PointillistError(
+                f"role {role!r} is unknown; use one of {', '.join(ROLES)}", field="role"
+            )
+        if user.role == "owner" and role != "owner":
+            _keep_an_owner(session, scope, user)
+        user.role = role
+        fields.append("role")
+    if is_active is not None:
+        if not is_active and user.role == "owner":
+            _keep_an_owner(session, scope, user)
+        user.is_active = is_active
+        fields.append("is_active")
+    audit.record(session, scope, "update", "user", user.id, fields=fields)
+    return user
+
+
+def set_password(
+    session: Session,
+    scope: Scope,
+    user_id: int,
+    password: str,
+    *,
+    current_password: str | None = None,
+) -> User:
+    """Set a user's password: their own (with the current one) or, for owners, anyone's."""
+    from pointillist.store.accounts import verify_password
+
+    user = get_user(session, scope, user_id)
+    if user.id == scope.user_id and not scope.can("manage_users"):
+        if current_password is None or not verify_password(user.password_hash, current_password):
+            raise PointillistError("the current password is wrong", field="current_password")
+    elif user.id != scope.user_id:
+        scope.require("manage_users")
+    check_password_strength(password, scope.policy.min_password_length)
+    user.password_hash = hash_password(password)
+    audit.record(session, scope, "update", "user", user.id, fields=["password"])
+    return user
+
+
+def _keep_an_owner(session: Session, scope: Scope, leaving: User) -> None:
+    others = session.scalar(
+        select(User.id).where(
+            User.clinic_id == scope.clinic_id,
+            User.role == "owner",
+            User.is_active.is_(True),
+            User.id != leaving.id,
+        )
+    )
+    if others is None:
+        raise Conflict("this is the clinic's last active owner; make another user owner first")
+
+
+def create_practitioner(
+    session: Session,
+    scope: Scope,
+    *,
+    name: str,
+    licence_number: str | None = None,
+    licence_authority: str | None = None,
+    licence_expires_on: date | None = None,
+    experience_tier: str | None = None,
+    impressions_per_minute: float | None = None,
+    user_id: int | None = None,
+) -> Practitioner:
+    """Add a practitioner (owners); ``user_id`` links their sign-in account."""
+    scope.require("manage_practitioners")
+    if user_id is not None:
+        get_user(session, scope, user_id)
+    if impressions_per_minute is not None and impressions_per_minute <= 0:
+        raise PointillistError(
+            "impressions per minute must be positive", field="impressions_per_minute"
+        )
+    practitioner = Practitioner(
+        clinic_id=scope.clinic_id,
+        name=_text(name, "name", "practitioner's name"),
+        licence_number=licence_number,
+        licence_authority=licence_authority,
+        licence_expires_on=licence_expires_on,
+        experience_tier=experience_tier,
+        impressions_per_minute=impressions_per_minute,
+        user_id=user_id,
+    )
+    session.add(practitioner)
+    session.flush()
+    audit.record(session, scope, "create", "practitioner", practitioner.id)
+    return practitioner
+
+
+def get_practitioner(session: Session, scope: Scope, practitioner_id: int) -> Practitioner:
+    """A practitioner of the caller's clinic."""
+    scope.require("read_records")
+    practitioner = session.get(Practitioner, practitioner_id)
+    if practitioner is None or practitioner.clinic_id != scope.clinic_id:
+        raise NotFound(f"no practitioner {practitioner_id} in this clinic")
+    return practitioner
+
+
+def list_practitioners(
+    session: Session, scope: Scope, *, active_only: bool = False
+) -> list[Practitioner]:
+    """The clinic's practitioners."""
+    scope.require("read_records")
+    query = select(Practitioner).where(Practitioner.clinic_id == scope.clinic_id)
+    if active_only:
+        query = query.where(Practitioner.is_active.is_(True))
+    return list(session.scalars(query.order_by(Practitioner.id)))
+
+
+def update_practitioner(
+    session: Session, scope: Scope, practitioner_id: int, **changes: Any
+) -> Practitioner:
+    """Change a practitioner's details or licence (owners)."""
+    scope.require("manage_practitioners")
+    practitioner = get_practitioner(session, scope, practitioner_id)
+    if changes.get("user_id") is not None:
+        get_user(session, scope, changes["user_id"])
+    _apply(practitioner, changes, PRACTITIONER_FIELDS)
+    audit.record(session, scope, "update", "practitioner", practitioner.id, fields=sorted(changes))
+    return practitioner
+
+
+def practitioner_licence_problem(practitioner: Practitioner, on: date) -> str | None:
+    """Why ``practitioner`` cannot work on day ``on``, or None if they can."""
+    if not practitioner.is_active:
+        return f"practitioner {practitioner.name} is no longer active"
+    if practitioner.licence_number is None:
+        return (
+            f"practitioner {practitioner.name} has no licence recorded; "
+            "add its number and expiry date first"
+        )
+    expires = practitioner.licence_expires_on
+    if expires is not None and expires < on:
+        return (
+            f"practitioner {practitioner.name}'s licence expired on {expires.isoformat()}, "
+            f"before {on.isoformat()}; record the renewed licence or choose another practitioner"
+        )
+    return None
+
+
+def require_licensed(practitioner: Practitioner, on: date) -> None:
+    """Raise :class:`GateClosed` if ``practitioner`` cannot work on day ``on``."""
+    problem = practitioner_licence_problem(practitioner, on)
+    if problem is not None:
+        raise GateClosed(problem, field="practitioner_id")
+
+
+def _apply(target: Any, changes: dict[str, Any], allowed: tuple[str, ...]) -> None:
+    unknown = sorted(set(changes) - set(allowed))
+    if unknown:
+        raise PointillistError(
+            f"cannot change {', '.join(unknown)}; changeable: {', '.join(allowed)}"
+        )
+    for key, value in changes.items():
+        setattr(target, key, value)

@@ -1,0 +1,453 @@
+"""Sessions, pigment bottles, the gates between them, lot recall and reminders.
+
+The gates (REFERENCE.md section 6, ``records.toml``):
+
+- a practitioner whose licence has expired by the day of a session cannot be booked for it;
+- a bottle past its expiry date cannot be recorded (on a session, or added to stock);
+- a session cannot be completed without the client's signed consent and at least one
+  pigment lot, so that every completed session can answer a recall (REACH Annex XVII
+  entry 75 puts a batch number on every ink).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from pointillist.errors import PointillistError
+from pointillist.store import audit
+from pointillist.store.clinic import require_licensed
+from pointillist.store.errors import GateClosed
+from pointillist.store.models import (
+    REMINDER_KINDS,
+    Client,
+    PigmentBottle,
+    Practitioner,
+    Reminder,
+    TreatmentPlan,
+    TreatmentSession,
+    session_bottles,
+    utcnow,
+)
+from pointillist.store.records import has_signed_consent, scoped_get
+from pointillist.store.scope import Scope
+
+# --- pigment bottles -------------------------------------------------------------------
+
+
+def add_bottle(
+    session: Session,
+    scope: Scope,
+    *,
+    brand: str,
+    shade: str,
+    lot: str,
+    expires_on: date,
+    opened_on: date | None = None,
+    today: date | None = None,
+) -> PigmentBottle:
+    """Add a bottle to stock; an expired bottle is refused."""
+    scope.require("manage_stock")
+    today = today or date.today()
+    for field, value in (("brand", brand), ("shade", shade), ("lot", lot)):
+        if not value.strip():
+            raise PointillistError(f"give the bottle's {field} (it is on the label)", field=field)
+    if expires_on < today:
+        raise GateClosed(
+            f"this bottle expired on {expires_on.isoformat()}; discard it, do not record it",
+            field="expires_on",
+        )
+    if opened_on is not None and opened_on > today:
+        raise PointillistError("the opening date is in the future", field="opened_on")
+    bottle = PigmentBottle(
+        clinic_id=scope.clinic_id,
+        brand=brand.strip(),
+        shade=shade.strip(),
+        lot=lot.strip(),
+        expires_on=expires_on,
+        opened_on=opened_on,
+    )
+    session.add(bottle)
+    session.flush()
+    audit.record(session, scope, "create", "pigment_bottle", bottle.id)
+    return bottle
+
+
+def list_bottles(
+    session: Session, scope: Scope, *, lot: str | None = None, usable_on: date | None = None
+) -> list[PigmentBottle]:
+    """The clinic's bottles, optionally of one lot or those not expired on a day."""
+    scope.require("read_records")
+    query = select(PigmentBottle).where(PigmentBottle.clinic_id == scope.clinic_id)
+    if lot is not None:
+        query = query.where(PigmentBottle.lot == lot.strip())
+    if usable_on is not None:
+        query = query.where(PigmentBottle.expires_on >= usable_on)
+    return list(session.scalars(query.order_by(PigmentBottle.id)))
+
+
+def get_bottle(session: Session, scope: Scope, bottle_id: int) -> PigmentBottle:
+    """A bottle of the clinic."""
+    scope.require("read_records")
+    return scoped_get(session, scope, PigmentBottle, bottle_id)
+
+
+# --- sessions --------------------------------------------------------------------------
+
+
+def book_session(
+    session: Session,
+    scope: Scope,
+    client_id: int,
+    *,
+    practitioner_id: int,
+    scheduled_on: date,
+    duration_minutes: int | None = None,
+    zones: Sequence[str] = (),
+    needle: str | None = None,
+    plan_id: int | None = None,
+) -> TreatmentSession:
+    """Book a session; refused if the practitioner's licence has expired by that day."""
+    scope.require("book_sessions")
+    scoped_get(session, scope, Client, client_id)
+    practitioner = scoped_get(session, scope, Practitioner, practitioner_id)
+    require_licensed(practitioner, scheduled_on)
+    if plan_id is not None:
+        plan = scoped_get(session, scope, TreatmentPlan, plan_id)
+        if plan.client_id != client_id:
+            raise PointillistError(f"plan {plan_id} belongs to another client", field="plan_id")
+    _check_duration(duration_minutes)
+    booked = TreatmentSession(
+        clinic_id=scope.clinic_id,
+        client_id=client_id,
+        practitioner_id=practitioner_id,
+        plan_id=plan_id,
+        scheduled_on=scheduled_on,
+        duration_minutes=duration_minutes,
+        zones=list(zones),
+        needle=needle,
+        notes="",
+        status="planned",
+    )
+    session.add(booked)
+    session.flush()
+    audit.record(session, scope, "create", "session", booked.id, client_id=client_id)
+    return booked
+
+
+def get_session(session: Session, scope: Scope, session_id: int) -> TreatmentSession:
+    """A session of the clinic (audited read)."""
+    scope.require("read_records")
+    return scoped_get(session, scope, TreatmentSession, session_id, audit_read=True)
+
+
+def list_sessions(
+    session: Session,
+    scope: Scope,
+    *,
+    client_id: int | None = None,
+    practitioner_id: int | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    status: str | None = None,
+) -> list[TreatmentSession]:
+    """The clinic's sessions by date, filtered by client, practitioner, dates or status."""
+    scope.require("read_records")
+    query = select(TreatmentSession).where(TreatmentSession.clinic_id == scope.clinic_id)
+    if client_id is not None:
+        query = query.where(TreatmentSession.client_id == client_id)
+    if practitioner_id is not None:
+        query = query.where(TreatmentSession.practitioner_id == practitioner_id)
+    if start is not None:
+        query = query.where(TreatmentSession.scheduled_on >= start)
+    if end is not None:
+        query = query.where(TreatmentSession.scheduled_on <= end)
+    if status is not None:
+        query = query.where(TreatmentSession.status == status)
+    query = query.order_by(TreatmentSession.scheduled_on, TreatmentSession.id)
+    return list(session.scalars(query))
+
+
+def reschedule_session(
+    session: Session,
+    scope: Scope,
+    session_id: int,
+    *,
+    scheduled_on: date | None = None,
+    practitioner_id: int | None = None,
+    duration_minutes: int | None = None,
+) -> TreatmentSession:
+    """Move a planned session to another day or practitioner (the licence is checked again)."""
+    scope.require("book_sessions")
+    booked = _planned(session, scope, session_id)
+    practitioner = booked.practitioner
+    if practitioner_id is not None:
+        practitioner = scoped_get(session, scope, Practitioner, practitioner_id)
+    day = scheduled_on or booked.scheduled_on
+    require_licensed(practitioner, day)
+    _check_duration(duration_minutes)
+    booked.scheduled_on = day
+    booked.practitioner_id = practitioner.id
+    if duration_minutes is not None:
+        booked.duration_minutes = duration_minutes
+    audit.record(session, scope, "update", "session", booked.id, fields=["schedule"])
+    return booked
+
+
+def record_session_details(
+    session: Session,
+    scope: Scope,
+    session_id: int,
+    *,
+    zones: Sequence[str] | None = None,
+    needle: str | None = None,
+    notes: str | None = None,
+    duration_minutes: int | None = None,
+) -> TreatmentSession:
+    """Record what was done: zones, needle (e.g. ``1RL 0.25 mm``), notes, duration.
+
+    Notes stay editable after completion (a late observation); the rest is fixed then.
+    """
+    scope.require("record_sessions")
+    treated = scoped_get(session, scope, TreatmentSession, session_id)
+    fields = []
+    if any(v is not None for v in (zones, needle, duration_minutes)):
+        treated = _planned(session, scope, session_id)
+    if zones is not None:
+        treated.zones = list(zones)
+        fields.append("zones")
+    if needle is not None:
+        treated.needle = needle.strip() or None
+        fields.append("needle")
+    if duration_minutes is not None:
+        _check_duration(duration_minutes)
+        treated.duration_minutes = duration_minutes
+        fields.append("duration_minutes")
+    if notes is not None:
+        treated.notes = notes
+        fields.append("notes")
+    audit.record(session, scope, "update", "session", treated.id, fields=fields)
+    return treated
+
+
+def record_bottles(
+    session: Session, scope: Scope, session_id: int, bottle_ids: Iterable[int]
+) -> TreatmentSession:
+    """Record the pigment bottles used in a session; an expired bottle is refused."""
+    scope.require("record_sessions")
+    treated = _planned(session, scope, session_id)
+    added = []
+    for bottle_id in bottle_ids:
+        bottle = scoped_get(session, scope, PigmentBottle, bottle_id)
+        if bottle.expires_on < treated.scheduled_on:
+            raise GateClosed(
+                f"bottle {bottle.id} ({bottle.brand} {bottle.shade}, lot {bottle.lot}) expired on "
+                f"{bottle.expires_on.isoformat()}, before the session on "
+                f"{treated.scheduled_on.isoformat()}; discard it and record a bottle in date",
+                field="bottle_ids",
+            )
+        if bottle not in treated.bottles:
+            treated.bottles.append(bottle)
+            added.append(bottle.id)
+    session.flush()
+    audit.record(session, scope, "update", "session", treated.id, bottles_added=added)
+    return treated
+
+
+def completion_problems(session: Session, scope: Scope, treated: TreatmentSession) -> list[str]:
+    """Everything that stops ``treated`` from being marked complete (empty if nothing)."""
+    problems = []
+    policy = scope.policy
+    if not has_signed_consent(session, scope, treated.client_id, policy.required_consent):
+        problems.append(
+            f"the client has not signed the {policy.required_consent!r} consent; "
+            "have them sign it first"
+        )
+    if len(treated.bottles) < policy.min_pigment_lots:
+        problems.append(
+            "no pigment lot is recorded for this session; record the bottles used "
+            "(their lots answer a recall)"
+        )
+    return problems
+
+
+def complete_session(session: Session, scope: Scope, session_id: int) -> TreatmentSession:
+    """Mark a session done: needs a signed consent, a pigment lot and a licensed practitioner."""
+    scope.require("record_sessions")
+    treated = _planned(session, scope, session_id)
+    problems = completion_problems(session, scope, treated)
+    if problems:
+        raise GateClosed(f"session {session_id} cannot be completed: " + "; ".join(problems))
+    require_licensed(treated.practitioner, treated.scheduled_on)
+    treated.status = "completed"
+    treated.completed_at = utcnow()
+    audit.record(session, scope, "complete", "session", treated.id, client_id=treated.client_id)
+    return treated
+
+
+def cancel_session(session: Session, scope: Scope, session_id: int) -> TreatmentSession:
+    """Cancel a planned session (kept in the record, with its status)."""
+    scope.require("book_sessions")
+    treated = _planned(session, scope, session_id)
+    treated.status = "cancelled"
+    audit.record(session, scope, "cancel", "session", treated.id)
+    return treated
+
+
+def _planned(session: Session, scope: Scope, session_id: int) -> TreatmentSession:
+    treated = scoped_get(session, scope, TreatmentSession, session_id)
+    if treated.status != "planned":
+        raise GateClosed(f"session {session_id} is {treated.status}; it can no longer be changed")
+    return treated
+
+
+def _check_duration(duration_minutes: int | None) -> None:
+    if duration_minutes is not None and duration_minutes <= 0:
+        raise PointillistError(
+            "the duration must be a positive number of minutes", field="duration_minutes"
+        )
+
+
+# --- lot recall ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecallHit:
+    """One session in which a recalled lot was used, and whom to contact."""
+
+    client_id: int
+    client_name: str
+    client_email: str | None
+    client_phone: str | None
+    session_id: int
+    scheduled_on: date
+    status: str
+    bottle_id: int
+    brand: str
+    shade: str
+    lot: str
+
+
+def recall_lot(
+    session: Session, scope: Scope, lot: str, *, brand: str | None = None
+) -> list[RecallHit]:
+    """Every client and session of the clinic that received pigment from ``lot``.
+
+    Cancelled sessions are left out (no pigment went in); planned ones are included so
+    that the clinic can swap the bottle before the day.
+    """
+    scope.require("recall")
+    lot = lot.strip()
+    if not lot:
+        raise PointillistError("give the lot (batch) number from the recall notice", field="lot")
+    query = (
+        select(TreatmentSession, Client, PigmentBottle)
+        .join(session_bottles, session_bottles.c.session_id == TreatmentSession.id)
+        .join(PigmentBottle, PigmentBottle.id == session_bottles.c.bottle_id)
+        .join(Client, Client.id == TreatmentSession.client_id)
+        .where(
+            TreatmentSession.clinic_id == scope.clinic_id,
+            PigmentBottle.clinic_id == scope.clinic_id,
+            func.lower(PigmentBottle.lot) == lot.lower(),
+            TreatmentSession.status != "cancelled",
+        )
+        .order_by(Client.name, TreatmentSession.scheduled_on, TreatmentSession.id)
+    )
+    if brand is not None:
+        query = query.where(func.lower(PigmentBottle.brand) == brand.strip().lower())
+    hits = [
+        RecallHit(
+            client_id=client.id,
+            client_name=client.name,
+            client_email=client.email,
+            client_phone=client.phone,
+            session_id=treated.id,
+            scheduled_on=treated.scheduled_on,
+            status=treated.status,
+            bottle_id=bottle.id,
+            brand=bottle.brand,
+            shade=bottle.shade,
+            lot=bottle.lot,
+        )
+        for treated, client, bottle in session.execute(query).tuples()
+    ]
+    audit.record(
+        session,
+        scope,
+        "recall",
+        "pigment_lot",
+        None,
+        lot=lot,
+        sessions=len(hits),
+        clients=len({hit.client_id for hit in hits}),
+    )
+    return hits
+
+
+# --- reminders -------------------------------------------------------------------------
+
+
+def add_reminder(
+    session: Session,
+    scope: Scope,
+    client_id: int,
+    *,
+    kind: str,
+    due_on: date,
+    message: str,
+    session_id: int | None = None,
+) -> Reminder:
+    """Schedule an aftercare or touch-up reminder for a client."""
+    scope.require("manage_reminders")
+    if kind not in REMINDER_KINDS:
+        raise PointillistError(
+            f"reminder kind {kind!r} is unknown; use one of {', '.join(REMINDER_KINDS)}",
+            field="kind",
+        )
+    if not message.strip():
+        raise PointillistError("give the reminder's message", field="message")
+    scoped_get(session, scope, Client, client_id)
+    if session_id is not None:
+        treated = scoped_get(session, scope, TreatmentSession, session_id)
+        if treated.client_id != client_id:
+            raise PointillistError(
+                f"session {session_id} belongs to another client", field="session_id"
+            )
+    reminder = Reminder(
+        clinic_id=scope.clinic_id,
+        client_id=client_id,
+        session_id=session_id,
+        kind=kind,
+        due_on=due_on,
+        message=message.strip(),
+    )
+    session.add(reminder)
+    session.flush()
+    audit.record(session, scope, "create", "reminder", reminder.id, client_id=client_id)
+    return reminder
+
+
+def due_reminders(
+    session: Session, scope: Scope, *, on_or_before: date | None = None, include_sent: bool = False
+) -> list[Reminder]:
+    """Reminders due by a day (today by default), unsent ones unless asked."""
+    scope.require("read_records")
+    day = on_or_before or date.today()
+    query = select(Reminder).where(Reminder.clinic_id == scope.clinic_id, Reminder.due_on <= day)
+    if not include_sent:
+        query = query.where(Reminder.sent_at.is_(None))
+    return list(session.scalars(query.order_by(Reminder.due_on, Reminder.id)))
+
+
+def mark_reminder_sent(session: Session, scope: Scope, reminder_id: int) -> Reminder:
+    """Record that a reminder went out."""
+    scope.require("manage_reminders")
+    reminder = scoped_get(session, scope, Reminder, reminder_id)
+    if reminder.sent_at is None:
+        reminder.sent_at = utcnow()
+        audit.record(session, scope, "update", "reminder", reminder.id, sent=True)
+    return reminder
