@@ -109,17 +109,22 @@ class HeadModel:
             [m2 * (1.0 + gx * gx), m2 * gx * gy, m2 * (1.0 + gy * gy)], axis=-1
         ).astype(np.float32)
 
-    def metric_field(self, height: int, width: int, *, step: int = 4) -> np.ndarray:
-        """``(H, W, 3)`` float32 metric of every pixel, for the sampler and renderer.
+    def metric_field(
+        self, height: int, width: int, *, cell_px: float = 1.0, step: int = 4
+    ) -> np.ndarray:
+        """``(H, W, 3)`` float32 metric of every cell of a grid, for the sampler.
 
-        The field is smooth, so it is evaluated every ``step`` pixels and interpolated.
+        The grid's cells are ``cell_px`` photo pixels wide (1 for the photo itself) and
+        the metric is per cell: mm^2 per cell^2. The field is smooth, so it is evaluated
+        every ``step`` cells and interpolated.
         """
         import cv2
 
+        step = max(1, min(step, height, width))
         hs, ws = -(-height // step), -(-width // step)
-        ys = (np.arange(hs, dtype=np.float32) + 0.5) * step - 0.5
-        xs = (np.arange(ws, dtype=np.float32) + 0.5) * step - 0.5
-        coarse = self.metric_at(xs[None, :], ys[:, None])
+        ys = ((np.arange(hs, dtype=np.float32) + 0.5) * step - 0.5 + 0.5) * cell_px - 0.5
+        xs = ((np.arange(ws, dtype=np.float32) + 0.5) * step - 0.5 + 0.5) * cell_px - 0.5
+        coarse = self.metric_at(xs[None, :], ys[:, None]) * np.float32(cell_px**2)
         if step == 1:
             return np.ascontiguousarray(coarse)
         return np.ascontiguousarray(
