@@ -56,3 +56,4 @@ def _fail(message: str) -> None:
 # They keep heavy imports (OpenCV, MediaPipe, numba, SQLAlchemy, FastAPI) inside their
 # command functions, so that `pointillist screen` starts fast.
 from pointillist.cli import consult  # noqa: E402, F401
+from pointillist.cli import pigment  # noqa: E402, F401

@@ -201,32 +201,33 @@ def _saunderson(r: FloatArray) -> FloatArray:
 
 
 @cache
-def _xyz_weights() -> tuple[FloatArray, float]:
+def _xyz_weights() -> FloatArray:
     import colour
 
-    shape = colour.SpectralShape(
-        float(wavelengths_nm()[0]),
-        float(wavelengths_nm()[-1]),
-        float(wavelengths_nm()[1] - wavelengths_nm()[0]),
-    )
+    lam = wavelengths_nm()
+    shape = colour.SpectralShape(float(lam[0]), float(lam[-1]), float(lam[1] - lam[0]))
     cmfs = colour.MSDS_CMFS["CIE 1931 2 Degree Standard Observer"].copy().align(shape)
     illuminant = colour.SDS_ILLUMINANTS["D65"].copy().align(shape)
     weights = (
         np.asarray(cmfs.values, dtype=float) * np.asarray(illuminant.values, dtype=float)[:, None]
     )
-    k = 1.0 / float(weights[:, 1].sum())
-    return weights, k
+    # Normalise each channel so that the perfect diffuser lands exactly on the tabulated
+    # D65 white: sampling every 10 nm over 400-700 nm alone leaves it about 0.2 a* off.
+    white = weights.sum(axis=0)
+    target = np.asarray(colour.xy_to_XYZ(_d65_xy()), dtype=float)
+    normalised: FloatArray = weights * (target / white)
+    return normalised
 
 
 def reflectance_to_xyz(reflectance: FloatArray) -> FloatArray:
     """CIE 1931 2 degree XYZ (Y of the perfect diffuser = 1) of a reflectance under D65.
 
-    Plain integration over the model's 10 nm samples, with colour-science's tabulated
-    colour-matching functions and D65 spectrum; equals ``colour.sd_to_XYZ(...,
-    method="Integration") / 100``.
+    Integration over the model's 10 nm samples with colour-science's tabulated
+    colour-matching functions and D65 spectrum (as ``colour.sd_to_XYZ(...,
+    method="Integration")``), each channel scaled so that the perfect diffuser is the
+    D65 white point exactly.
     """
-    weights, k = _xyz_weights()
-    xyz: FloatArray = k * (np.asarray(reflectance, dtype=float) @ weights)
+    xyz: FloatArray = np.asarray(reflectance, dtype=float) @ _xyz_weights()
     return xyz
 
 

@@ -98,7 +98,7 @@ class Recommendation:
         lines.append(
             f"After {self.horizon_years:g} years the model expects a contrast of "
             f"{later.delta_e00_to_skin:.1f} and a blue drift of {later.blue_shift_deg:+.1f} "
-            f"degrees (b* {-later.b_drop:+.1f}) against the same pigment placed shallow: "
+            "degrees against the same pigment placed shallow: "
             f"{_risk_words(later.blue_shift_deg)} blue-shift risk."
         )
         if self.alternatives:
