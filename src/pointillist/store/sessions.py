@@ -373,7 +373,7 @@ def recall_lot(
             shade=bottle.shade,
             lot=bottle.lot,
         )
-        for treated, client, bottle in session.execute(query).tuples()
+        for treated, client, bottle in session.execute(query)
     ]
     audit.record(
         session,
