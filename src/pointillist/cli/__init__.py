@@ -57,3 +57,5 @@ def _fail(message: str) -> None:
 # command functions, so that `pointillist screen` starts fast.
 from pointillist.cli import consult  # noqa: E402, F401
 from pointillist.cli import pigment  # noqa: E402, F401
+from pointillist.cli import serve  # noqa: E402, F401
+from pointillist.cli import simulate  # noqa: E402, F401

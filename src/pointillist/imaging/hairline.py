@@ -150,7 +150,10 @@ def design_hairline(
     if right[0] < 0:
         right = -right
     glabella = np.asarray(keypoints.glabella, dtype=np.float64)
-    canthi = [np.asarray(keypoints.lateral_canthus_right), np.asarray(keypoints.lateral_canthus_left)]
+    canthi = [
+        np.asarray(keypoints.lateral_canthus_right),
+        np.asarray(keypoints.lateral_canthus_left),
+    ]
     # Signed offsets of the temple lines from the glabella, across the face, in pixels.
     offsets = [float(np.dot(c - glabella, right)) for c in canthi]
     if offsets[0] >= offsets[1]:
@@ -231,7 +234,10 @@ def _temporal_line(
 
 
 def hairline_from_points(
-    points: np.ndarray, *, behind: tuple[float, float] = (0.0, -1.0), transition_band_mm: float | None = None
+    points: np.ndarray,
+    *,
+    behind: tuple[float, float] = (0.0, -1.0),
+    transition_band_mm: float | None = None,
 ) -> Hairline:
     """A hairline the practitioner drew: ``(N, 2)`` xy pixels, ``behind`` towards the scalp."""
     pts = np.asarray(points, dtype=np.float64)
@@ -254,12 +260,14 @@ def hairline_from_points(
     )
 
 
-def _smooth_noise(shape: tuple[int, int], sigma_cells: float, rng: np.random.Generator) -> np.ndarray:
+def _smooth_noise(
+    shape: tuple[int, int], sigma_cells: float, rng: np.random.Generator
+) -> np.ndarray:
     """Smooth random field with unit standard deviation and correlation ``sigma_cells``."""
     import cv2
 
     field = rng.standard_normal(shape).astype(np.float32)
-    field = cv2.GaussianBlur(field, (0, 0), max(sigma_cells, 0.5))
+    field = np.asarray(cv2.GaussianBlur(field, (0, 0), max(sigma_cells, 0.5)), dtype=np.float32)
     std = float(field.std())
     return field / std if std > 0 else field
 
@@ -308,4 +316,4 @@ def hairline_density(
     ramp = ramp * ramp * (3.0 - 2.0 * ramp)
     inner = fringe_density + (1.0 - fringe_density) * ramp
     ahead = fringe_density * np.clip(1.0 + distance_mm / max(fringe_mm, 1e-6), 0.0, 1.0)
-    return np.where(distance_mm >= 0, inner, ahead).astype(np.float32)
+    return np.asarray(np.where(distance_mm >= 0, inner, ahead), dtype=np.float32)

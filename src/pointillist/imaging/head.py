@@ -105,9 +105,9 @@ class HeadModel:
         """Metric components ``(..., 3)`` = ``(g11, g12, g22)`` in mm^2 per px^2."""
         gx, gy = self._gradient(x, y)
         m2 = np.float32(self.mm_per_px**2)
-        return np.stack(
-            [m2 * (1.0 + gx * gx), m2 * gx * gy, m2 * (1.0 + gy * gy)], axis=-1
-        ).astype(np.float32)
+        return np.stack([m2 * (1.0 + gx * gx), m2 * gx * gy, m2 * (1.0 + gy * gy)], axis=-1).astype(
+            np.float32
+        )
 
     def metric_field(
         self, height: int, width: int, *, cell_px: float = 1.0, step: int = 4
@@ -134,7 +134,9 @@ class HeadModel:
     def area_per_px_mm2(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Scalp area covered by one pixel, ``sqrt(det G)``, in mm^2."""
         gx, gy = self._gradient(x, y)
-        return np.float32(self.mm_per_px**2) * np.sqrt(1.0 + gx * gx + gy * gy)
+        return np.asarray(
+            np.float32(self.mm_per_px**2) * np.sqrt(1.0 + gx * gx + gy * gy), dtype=np.float32
+        )
 
     def surface_area_mm2(self, weights: np.ndarray, *, pixel_size: float = 1.0) -> float:
         """Scalp area in mm^2 of a mask or soft weights given on a grid.

@@ -71,7 +71,9 @@ def _register_heif() -> bool:
     return True
 
 
-def load_image(source: str | Path | bytes, *, max_megapixels: float = MAX_MEGAPIXELS) -> LoadedImage:
+def load_image(
+    source: str | Path | bytes, *, max_megapixels: float = MAX_MEGAPIXELS
+) -> LoadedImage:
     """Decode a client photo into 8-bit sRGB, refusing bad input before it costs time.
 
     Parameters
@@ -131,7 +133,9 @@ def load_image(source: str | Path | bytes, *, max_megapixels: float = MAX_MEGAPI
                 f"{max_megapixels:g} MP limit; resize it to {max_megapixels:g} MP or less"
             )
         if width < 16 or height < 16:
-            raise PointillistError(f"{name}: the image is only {width}x{height} pixels; give a photo")
+            raise PointillistError(
+                f"{name}: the image is only {width}x{height} pixels; give a photo"
+            )
         source_mode = image.mode
         orientation = image.getexif().get(0x0112, 1)
         try:
@@ -231,7 +235,9 @@ def encode_png(rgb: np.ndarray, *, compression: int = 1) -> bytes:
         raise ValueError(f"expected an (H, W, 3|4) uint8 image, got {array.shape} {array.dtype}")
     code = cv2.COLOR_RGBA2BGRA if array.shape[2] == 4 else cv2.COLOR_RGB2BGR
     ok, buffer = cv2.imencode(
-        ".png", cv2.cvtColor(np.ascontiguousarray(array), code), [cv2.IMWRITE_PNG_COMPRESSION, compression]
+        ".png",
+        cv2.cvtColor(np.ascontiguousarray(array), code),
+        [cv2.IMWRITE_PNG_COMPRESSION, compression],
     )
     if not ok:
         raise PointillistError("cannot encode the image as PNG")

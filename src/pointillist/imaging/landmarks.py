@@ -285,7 +285,8 @@ def load_landmarks(path: str | Path, *, image_size: tuple[int, int]) -> FaceKeyp
         missing = [k for k in KEYPOINT_NAMES if k not in payload]
         if missing:
             raise ValueError(
-                "give 'landmarks' (MediaPipe points) or all of " + ", ".join(KEYPOINT_NAMES)
+                "give 'landmarks' (MediaPipe points) or all of "
+                + ", ".join(KEYPOINT_NAMES)
                 + f"; missing {', '.join(missing)}"
             )
         points = {k: _xy(payload[k], k) for k in KEYPOINT_NAMES}
@@ -296,7 +297,7 @@ def load_landmarks(path: str | Path, *, image_size: tuple[int, int]) -> FaceKeyp
     except ValueError as exc:
         raise PointillistError(f"{file}: {exc}") from None
     return FaceKeypoints(
-        **points,
+        **points,  # type: ignore[arg-type]
         iris_diameter_px=None if iris is None else float(iris),
         forehead_patch=None,
         source="file",

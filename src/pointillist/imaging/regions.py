@@ -63,7 +63,7 @@ class Regions:
 
     @property
     def hair(self) -> np.ndarray:
-        return self.foreground & ~self.skin
+        return np.asarray(self.foreground & ~self.skin, dtype=bool)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -84,7 +84,7 @@ class Regions:
         """
         import cv2
 
-        k = max(3, int(round(window_px / self.cell_px)) | 1)
+        k = max(3, round(window_px / self.cell_px) | 1)
         hair = cv2.boxFilter(self.hair.astype(np.float32), -1, (k, k), normalize=True)
         head = cv2.boxFilter(self.foreground.astype(np.float32), -1, (k, k), normalize=True)
         return np.where(head > 1e-3, hair / np.maximum(head, 1e-3), 0.0).astype(np.float32)
@@ -108,11 +108,17 @@ def _texture(rgb: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 
     h, w = rgb.shape[:2]
     f = min(1.0, TEXTURE_SIDE / max(h, w))
-    mid = rgb if f >= 1.0 else cv2.resize(rgb, (round(w * f), round(h * f)), interpolation=cv2.INTER_AREA)
+    mid = (
+        rgb
+        if f >= 1.0
+        else cv2.resize(rgb, (round(w * f), round(h * f)), interpolation=cv2.INTER_AREA)
+    )
     grey = cv2.cvtColor(mid, cv2.COLOR_RGB2GRAY).astype(np.float32)
     detail = np.abs(grey - cv2.GaussianBlur(grey, (0, 0), 1.2))
     energy = cv2.GaussianBlur(detail, (0, 0), 2.0)
-    return cv2.resize(energy, (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
+    return np.asarray(
+        cv2.resize(energy, (shape[1], shape[0]), interpolation=cv2.INTER_AREA), dtype=np.float32
+    )
 
 
 def _grabcut(small: np.ndarray, init: np.ndarray | None) -> np.ndarray:
@@ -130,7 +136,7 @@ def _grabcut(small: np.ndarray, init: np.ndarray | None) -> np.ndarray:
         mask = init.copy()
         if not np.any((mask == cv2.GC_BGD) | (mask == cv2.GC_PR_BGD)):
             return np.ones((h, w), bool)
-        cv2.grabCut(bgr, mask, None, bgd, fgd, 4, cv2.GC_INIT_WITH_MASK)
+        cv2.grabCut(bgr, mask, None, bgd, fgd, 4, cv2.GC_INIT_WITH_MASK)  # type: ignore[call-overload]
     fg = (mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)
     return _largest_component(fg)
 
@@ -150,7 +156,7 @@ def _largest_component(mask: np.ndarray) -> np.ndarray:
         x, y, w, h, _area = stats2[i]
         if x > 0 and y > 0 and x + w < mask.shape[1] and y + h < mask.shape[0]:
             filled |= lab2 == i
-    return filled
+    return np.asarray(filled, dtype=bool)
 
 
 def _frontal_init(
@@ -191,7 +197,7 @@ def _face_polygon(keypoints: FaceKeypoints, cell: float) -> np.ndarray | None:
     oval = keypoints.mesh[list(FACE_OVAL)]
     centre = oval.mean(axis=0)
     shrunk = centre + (oval - centre) * 0.85
-    return np.rint((shrunk + 0.5) / cell - 0.5).astype(np.int32)
+    return np.asarray(np.rint((shrunk + 0.5) / cell - 0.5), dtype=np.int32)
 
 
 def _seed_from_face(keypoints: FaceKeypoints, shape: tuple[int, int], cell: float) -> np.ndarray:
@@ -221,13 +227,13 @@ def _seed_from_clusters(lab: np.ndarray, texture: np.ndarray, fg: np.ndarray) ->
     ).astype(np.float32)
     criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 0.5)
     cv2.setRNGSeed(7)
-    _, labels, _ = cv2.kmeans(feats, 2, None, criteria, 3, cv2.KMEANS_PP_CENTERS)
+    _, labels, _ = cv2.kmeans(feats, 2, None, criteria, 3, cv2.KMEANS_PP_CENTERS)  # type: ignore[call-overload]
     labels = labels.ravel()
     tex = texture.ravel()[idx]
     smooth = 0 if np.median(tex[labels == 0]) <= np.median(tex[labels == 1]) else 1
-    seed = np.zeros(fg.size, bool)
-    seed[idx[labels == smooth]] = True
-    seed = seed.reshape(fg.shape)
+    flat = np.zeros(fg.size, bool)
+    flat[idx[labels == smooth]] = True
+    seed = flat.reshape(fg.shape)
     # Keep the core of the cluster: erode so that edge pixels do not widen the model.
     eroded = cv2.erode(seed.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     return eroded if eroded.sum() >= 20 else seed
@@ -330,9 +336,7 @@ def load_mask(path: str, *, image_size: tuple[int, int]) -> np.ndarray:
                 "mask of the photo's size (white = treatment area, black = not)"
             )
         grey = cv2.resize(grey, (width, height), interpolation=cv2.INTER_LINEAR)
-    mask = grey >= 128
+    mask = np.asarray(grey >= 128, dtype=bool)
     if not mask.any():
-        raise PointillistError(
-            f"{path}: the mask is all black; paint the treatment area white"
-        )
+        raise PointillistError(f"{path}: the mask is all black; paint the treatment area white")
     return mask

@@ -264,7 +264,7 @@ def simulate(
     from pointillist.imaging.impressions import cumulative_fractions_for, plan_impressions
     from pointillist.imaging.io import load_image
     from pointillist.imaging.landmarks import detect_landmarks, load_landmarks
-    from pointillist.imaging.regions import load_mask, segment_regions, work_size
+    from pointillist.imaging.regions import load_mask, segment_regions
     from pointillist.imaging.render import render_impressions
     from pointillist.imaging.scale import check_head_width_mm, check_mm_per_px, choose_scale
 
@@ -284,7 +284,9 @@ def simulate(
         hairline_mod.check_design(
             str(table["default_shape"]) if hairline_shape is None else hairline_shape,
             float(table["default_height_cm"]) if hairline_height_cm is None else hairline_height_cm,
-            float(table["transition_band_mm"]) if transition_band_mm is None else transition_band_mm,
+            float(table["transition_band_mm"])
+            if transition_band_mm is None
+            else transition_band_mm,
         )
 
     with clock.stage("load"):
@@ -314,12 +316,16 @@ def simulate(
     with clock.stage("regions"):
         prior: HeadModel | None = None
         if keypoints is not None:
-            prior_scale = choose_scale(
-                mm_per_px=mm_per_px,
-                head_width_mm=None,
-                head_width_px=None,
-                iris_diameter_px=keypoints.iris_diameter_px,
-            ) if (mm_per_px is not None or keypoints.iris_diameter_px) else None
+            prior_scale = (
+                choose_scale(
+                    mm_per_px=mm_per_px,
+                    head_width_mm=None,
+                    head_width_px=None,
+                    iris_diameter_px=keypoints.iris_diameter_px,
+                )
+                if (mm_per_px is not None or keypoints.iris_diameter_px)
+                else None
+            )
             if prior_scale is not None:
                 prior = head_mod.fit_frontal(keypoints, prior_scale.mm_per_px)
         regions = segment_regions(
@@ -369,7 +375,7 @@ def simulate(
         if hairline_points is not None:
             hairline = hairline_mod.hairline_from_points(
                 hairline_points,
-                behind=(0.0, -1.0) if keypoints is None else tuple(keypoints.up),  # type: ignore[arg-type]
+                behind=(0.0, -1.0) if keypoints is None else (keypoints.up[0], keypoints.up[1]),
                 transition_band_mm=transition_band_mm,
             )
         elif keypoints is not None:
@@ -431,8 +437,9 @@ def simulate(
         final_per_cm2 = float(plan["density"]["final_per_cm2"])
         factor = max(1, int(SAMPLE_CELL_MM / scale.mm_per_px))
         sh, sw = -(-height // factor), -(-width // factor)
-        density = cv2.resize(share, (sw, sh), interpolation=cv2.INTER_LINEAR)
-        density *= np.float32(final_per_cm2 / 100.0)
+        density = np.asarray(
+            cv2.resize(share, (sw, sh), interpolation=cv2.INTER_LINEAR), dtype=np.float32
+        ) * np.float32(final_per_cm2 / 100.0)
         metric = head.metric_field(sh, sw, cell_px=float(factor), step=4)
         course = plan_impressions(
             density, metric_mm2_per_px2=metric, seed=seed, cumulative_fractions=fractions
@@ -507,7 +514,7 @@ def _feather(mask: np.ndarray, sigma_cells: float) -> np.ndarray:
         return mask.astype(np.float32)
     blurred = cv2.GaussianBlur(mask.astype(np.float32), (0, 0), sigma_cells)
     # Keep the area: only the inner side of the edge fades, nothing spills outside.
-    return np.clip((blurred - 0.5) * 2.0, 0.0, 1.0) * mask
+    return np.asarray(np.clip((blurred - 0.5) * 2.0, 0.0, 1.0) * mask, dtype=np.float32)
 
 
 def _to_photo_pixels(course: Any, factor: int) -> Any:
@@ -555,7 +562,13 @@ def compose_before_after(before: np.ndarray, after: np.ndarray, sessions: int) -
         y = h - pad - base
         cv2.rectangle(canvas, (x0, y - th - pad), (x0 + tw + 2 * pad, h), (0, 0, 0), -1)
         cv2.putText(
-            canvas, text, (x0 + pad, y), cv2.FONT_HERSHEY_SIMPLEX, size, (255, 255, 255), thick,
+            canvas,
+            text,
+            (x0 + pad, y),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            size,
+            (255, 255, 255),
+            thick,
             cv2.LINE_AA,
         )
     return canvas
@@ -603,14 +616,22 @@ def compose_overlay(
         for p in (hairline.mid_frontal, hairline.temple_right, hairline.temple_left):
             if p is not None:
                 c = (round(p[0] * 16), round(p[1] * 16))
-                cv2.circle(result, c, (3 * thick + 2) * 16, OVERLAY_COLOURS["keypoint"], -1, cv2.LINE_AA, 4)
+                cv2.circle(
+                    result, c, (3 * thick + 2) * 16, OVERLAY_COLOURS["keypoint"], -1, cv2.LINE_AA, 4
+                )
     size = max(0.4, h / 900.0)
     text = f"treatment area {area_cm2:.0f} cm2"
     (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, size, thick)
     pad = max(3, th // 2)
     cv2.rectangle(result, (0, 0), (tw + 2 * pad, th + base + 2 * pad), (0, 0, 0), -1)
     cv2.putText(
-        result, text, (pad, th + pad), cv2.FONT_HERSHEY_SIMPLEX, size, (255, 255, 255), thick,
+        result,
+        text,
+        (pad, th + pad),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        size,
+        (255, 255, 255),
+        thick,
         cv2.LINE_AA,
     )
     return result
@@ -620,6 +641,6 @@ def demo_simulation(outdir: Path, *, progress: Progress | None = None) -> Simula
     """Simulate on scikit-image's ``astronaut`` (public domain) and write the outputs."""
     from skimage import data
 
-    sim = simulate(data.astronaut(), seed=1, progress=progress)
+    sim = simulate(data.astronaut(), seed=1, progress=progress)  # type: ignore[no-untyped-call]
     sim.write(outdir)
     return sim

@@ -1,0 +1,141 @@
+"""``pointillist simulate``: previews of an SMP course on the client's own photo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from pointillist.cli._common import OutputFormat, console, err_console, print_json
+from pointillist.cli.app import app
+
+_STAGE_TEXT = {
+    "load": "loading the photo",
+    "landmarks": "finding the face",
+    "regions": "finding scalp, hair and background",
+    "head": "fitting the head",
+    "hairline": "designing the hairline",
+    "treatment": "mapping the treatment area",
+    "skin": "measuring the skin colour",
+    "impressions": "placing the impressions",
+    "render": "rendering the sessions",
+    "compose": "composing before/after and overlay",
+    "write": "writing the images",
+}
+
+
+@app.command("simulate")
+def simulate_command(
+    photo: Annotated[Path, typer.Argument(help="Photo of the head: JPEG, PNG, WebP or HEIC.")],
+    outdir: Annotated[
+        Path, typer.Option("--output", "-o", help="Folder for the images and simulation.json.")
+    ],
+    sessions: Annotated[
+        int | None, typer.Option(help="Number of sessions, 3-5 (default 4).")
+    ] = None,
+    hairline_height_cm: Annotated[
+        float | None,
+        typer.Option(
+            "--hairline-height-cm", help="Mid-frontal point above the glabella, cm (default 8)."
+        ),
+    ] = None,
+    mm_per_px: Annotated[
+        float | None,
+        typer.Option("--mm-per-px", help="Photo scale in mm per pixel (instead of the iris)."),
+    ] = None,
+    head_width_mm: Annotated[
+        float | None,
+        typer.Option(
+            "--head-width-mm", help="Head breadth above the ears in mm, to get the scale."
+        ),
+    ] = None,
+    mask: Annotated[
+        Path | None,
+        typer.Option(help="Treatment area as a PNG of the photo's size (white = treat)."),
+    ] = None,
+    landmarks: Annotated[
+        Path | None,
+        typer.Option(help="Face landmarks as JSON, instead of detecting the face."),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed: the same seed gives the same images.")] = 0,
+    years: Annotated[
+        float, typer.Option(help="Show the healed look this many years on (fading).")
+    ] = 0.0,
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", help="text or json (the simulation.json).")
+    ] = OutputFormat.text,
+) -> None:
+    """Simulate an SMP course on a photo: one preview per session, before/after, overlay."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from pointillist.imaging.simulate import STAGES, simulate
+
+    total = len(STAGES) + 1
+    with Progress(
+        TextColumn("{task.description:<38}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+        disable=not err_console.is_terminal,
+    ) as bar:
+        task = bar.add_task(_STAGE_TEXT["load"], total=total)
+
+        def progress(stage: str, index: int, _total: int) -> None:
+            bar.update(task, completed=index, description=_STAGE_TEXT.get(stage, stage))
+
+        result = simulate(
+            photo,
+            sessions=sessions,
+            hairline_height_cm=hairline_height_cm,
+            mm_per_px=mm_per_px,
+            head_width_mm=head_width_mm,
+            mask=mask,
+            landmarks=landmarks,
+            seed=seed,
+            years=years,
+            progress=progress,
+        )
+        bar.update(task, completed=len(STAGES), description=_STAGE_TEXT["write"])
+        payload = result.write(outdir)
+        bar.update(task, completed=total)
+    if output_format is OutputFormat.json:
+        print_json(payload)
+    else:
+        _print_text(payload, outdir)
+
+
+def _print_text(payload: dict[str, Any], outdir: Path) -> None:
+    from rich.table import Table
+
+    console.print(
+        f"scale {payload['scale_mm_per_px']:.4f} mm/px ({payload['scale_source']}: "
+        f"{payload['scale_detail']}); face landmarks "
+        f"{'found' if payload['landmarks_found'] else 'not found'}"
+    )
+    console.print(
+        f"treatment area {payload['treatment_area_cm2']:.1f} cm2 on the scalp, "
+        f"final density {payload['final_density_per_cm2']:.0f} impressions/cm2"
+    )
+    skin = payload.get("skin")
+    if skin:
+        console.print(
+            f"skin L*a*b* {skin['lab']}, ITA {skin['ita_deg']} deg ({skin['category']}, "
+            f"Fitzpatrick estimate {skin['fitzpatrick_estimate']}); dot/skin ratio RGB "
+            f"{payload['dot_ratio_rgb']}"
+        )
+    table = Table(title=None, show_edge=False)
+    table.add_column("session", justify="right")
+    table.add_column("impressions (cumulative)", justify="right")
+    table.add_column("image")
+    for s in payload["sessions"]:
+        table.add_row(str(s["number"]), f"{s['impressions']:,}", str(outdir / s["image"]))
+    console.print(table)
+    console.print(f"before/after: {outdir / payload['before_after']}")
+    console.print(f"overlay:      {outdir / payload['overlay']}")
+    timings = ", ".join(f"{k} {v:.0f}" for k, v in payload["timings_ms"].items())
+    console.print(f"timings (ms): {timings}")
+    for warning in payload.get("warnings", []):
+        err_console.print(f"warning: {warning}")
