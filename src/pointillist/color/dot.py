@@ -180,7 +180,7 @@ def _fit_brand_shade(entry: dict[str, Any]) -> Shade:
         probe = Shade(shade_id, name, 0.0, carbon, brand=True)
         return predict_dot(skin_lab, probe, depth).lab[0]
 
-    lo, hi = math.log(1e-6), math.log(10.0)
+    lo, hi = math.log(1e-6), math.log(1.0)
     if lightness(math.exp(hi)) > target:
         raise PointillistError(
             f"brand shade {shade_id}: no carbon density gives a dot as dark as L* {target:g} "

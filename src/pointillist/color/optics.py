@@ -92,10 +92,11 @@ def layer_reflectance_transmittance(
     """
     a = 1.0 + k / s
     b = np.sqrt(a * a - 1.0)
-    bsd = b * s * thickness_mm * _MM_TO_CM
-    sinh = np.sinh(bsd)
-    denom = a * sinh + b * np.cosh(bsd)
-    return sinh / denom, b / denom
+    # R = sinh(bSd) / (a sinh(bSd) + b cosh(bSd)), T = b / (same), multiplied through by
+    # 2 exp(-bSd) so that very absorbing layers do not overflow.
+    e = np.exp(-b * s * thickness_mm * _MM_TO_CM)
+    denom = a * (1.0 - e * e) + b * (1.0 + e * e)
+    return (1.0 - e * e) / denom, 2.0 * b * e / denom
 
 
 def infinite_reflectance(k: FloatArray, s: FloatArray) -> FloatArray:

@@ -1,0 +1,147 @@
+"""``pointillist pigment`` end to end: the JSON contract, photo input, and every error path."""
+
+import json
+
+import colour
+import numpy as np
+import pytest
+from PIL import Image
+
+from pointillist.cli import main
+
+SKIN_KEYS = {"lab", "ita_deg", "category", "fitzpatrick_estimate"}
+CHOICE_KEYS = {"shade", "dilution", "depth_mm", "predicted_lab", "delta_e00_to_skin", "blue_shift"}
+
+
+def run_cli(capsys, *args):
+    code = main(["pigment", *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def pigment_json(capsys, *args):
+    code, out, err = run_cli(capsys, *args, "--format", "json")
+    assert code == 0, err
+    return json.loads(out)
+
+
+def _check_contract(data):
+    assert set(data) == {"skin", "recommendation", "alternatives"}
+    assert set(data["skin"]) == SKIN_KEYS
+    assert set(data["recommendation"]) == CHOICE_KEYS
+    assert data["alternatives"]
+    for alt in data["alternatives"]:
+        assert set(alt) == CHOICE_KEYS
+    rec = data["recommendation"]
+    assert isinstance(rec["dilution"], float | int)
+    assert len(rec["predicted_lab"]) == 3
+    assert rec["predicted_lab"][0] < data["skin"]["lab"][0]
+
+
+def test_fitzpatrick_json_contract(capsys):
+    data = pigment_json(capsys, "--fitzpatrick", "2")
+    _check_contract(data)
+    assert data["skin"]["fitzpatrick_estimate"] == 2
+    assert data["recommendation"]["shade"].startswith("cb-")
+
+
+def test_lighter_skin_gets_more_diluent_on_the_command_line(capsys):
+    light = pigment_json(capsys, "--fitzpatrick", "1")["recommendation"]["dilution"]
+    dark = pigment_json(capsys, "--fitzpatrick", "6")["recommendation"]["dilution"]
+    assert light > dark
+
+
+def test_lab_input_is_kept_and_depth_is_honoured(capsys):
+    data = pigment_json(capsys, "--lab", "60", "9", "18", "--depth-mm", "0.45")
+    _check_contract(data)
+    assert data["skin"]["lab"] == [60.0, 9.0, 18.0]
+    assert data["recommendation"]["depth_mm"] == 0.45
+    assert all(alt["depth_mm"] == 0.45 for alt in data["alternatives"])
+
+
+def test_ita_input(capsys):
+    data = pigment_json(capsys, "--ita", "20")
+    assert data["skin"]["ita_deg"] == pytest.approx(20.0, abs=0.1)
+    assert data["skin"]["category"] == "tan"
+
+
+def test_hair_lab_changes_the_goal(capsys):
+    stubble = pigment_json(capsys, "--fitzpatrick", "3")["recommendation"]
+    hair = pigment_json(capsys, "--fitzpatrick", "3", "--hair-lab", "20", "2", "3")
+    assert hair["recommendation"]["predicted_lab"][0] <= stubble["predicted_lab"][0]
+
+
+def _skin_png(path, lab, size=(80, 60)):
+    xyz = colour.Lab_to_XYZ(
+        np.asarray(lab), colour.CCS_ILLUMINANTS["CIE 1931 2 Degree Standard Observer"]["D65"]
+    )
+    srgb = np.clip(colour.XYZ_to_sRGB(xyz), 0, 1)
+    pixels = np.zeros((size[1], size[0], 3), np.uint8)
+    pixels[:] = np.round(srgb * 255).astype(np.uint8)
+    pixels[:10] = (30, 25, 20)  # dark hair above the box
+    Image.fromarray(pixels).save(path)
+
+
+def test_photo_with_box(capsys, tmp_path):
+    photo = tmp_path / "scalp.png"
+    _skin_png(photo, (58.0, 10.0, 19.0))
+    data = pigment_json(capsys, "--photo", str(photo), "--box", "10,20,50,30")
+    _check_contract(data)
+    assert data["skin"]["lab"] == pytest.approx([58.0, 10.0, 19.0], abs=0.6)
+
+
+def test_photo_without_box_measures_the_forehead(capsys, tmp_path):
+    skimage_data = pytest.importorskip("skimage.data")
+    photo = tmp_path / "astronaut.png"
+    Image.fromarray(skimage_data.astronaut()).save(photo)
+    data = pigment_json(capsys, "--photo", str(photo))
+    _check_contract(data)
+    lightness, a, b = data["skin"]["lab"]
+    assert 50 < lightness < 90 and 3 < a < 20 and 5 < b < 30
+
+
+def test_text_output_explains_and_carries_the_caveat(capsys):
+    code, out, err = run_cli(capsys, "--fitzpatrick", "4")
+    assert code == 0, err
+    assert "Recommended" in out and "CIEDE2000" in out and "blue" in out
+    assert "not interchangeable" in out
+    assert "alt 1" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "exactly one way"),
+        (["--ita", "20", "--fitzpatrick", "3"], "exactly one way"),
+        (["--fitzpatrick", "7"], "give 1 to 6"),
+        (["--ita", "120"], "out of range"),
+        (["--lab", "150", "0", "0"], "out of range"),
+        (["--lab", "60", "5"], "requires 3 arguments"),
+        (["--ita", "20", "--box", "1,2,3,4"], "go with --photo"),
+        (["--ita", "20", "--depth-mm", "0.05"], "depth"),
+        (["--ita", "20", "--depth-mm", "-1"], "depth"),
+        (["--photo", "/nonexistent/p.jpg"], "not found"),
+        (["--ita", "20", "--pigments", "/nonexistent/pigments.toml"], "not found"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(capsys, args, message):
+    code, _, err = run_cli(capsys, *args)
+    assert code == 2
+    assert message in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_photo_errors(capsys, tmp_path):
+    not_image = tmp_path / "notes.jpg"
+    not_image.write_text("not a photo")
+    code, _, err = run_cli(capsys, "--photo", str(not_image), "--box", "0,0,5,5")
+    assert code == 2 and err.count("\n") == 1
+    photo = tmp_path / "scalp.png"
+    _skin_png(photo, (58.0, 10.0, 19.0))
+    for box, message in (("10,20,500,30", "does not fit"), ("a,b,c,d", "x,y,w,h")):
+        code, _, err = run_cli(capsys, "--photo", str(photo), "--box", box)
+        assert code == 2 and message in err
+    blank = tmp_path / "blank.png"
+    Image.fromarray(np.full((64, 64, 3), 200, np.uint8)).save(blank)
+    code, _, err = run_cli(capsys, "--photo", str(blank))
+    assert code == 2 and "--box" in err
