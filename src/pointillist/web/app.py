@@ -1,0 +1,108 @@
+"""The FastAPI application: ``create_app(settings)`` builds one, wired to one database."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.metadata import PackageNotFoundError, version
+
+from fastapi import FastAPI
+
+from pointillist.domain import load_policy as load_consultation_policy
+from pointillist.settings import Settings, get_settings
+from pointillist.store.db import make_engine, session_factory
+from pointillist.store.photos import PhotoStore
+from pointillist.store.policy import load_policy
+from pointillist.web.errors import install_error_handlers
+from pointillist.web.limits import BodyLimitMiddleware
+from pointillist.web.security import SessionSigner
+from pointillist.web.warnings import WarningHeaderMiddleware
+
+#: JSON request bodies are forms and answers, never files: 1 MB is generous.
+JSON_BODY_LIMIT = 1_000_000
+
+DESCRIPTION = """\
+Records of a scalp micropigmentation clinic: clients, consultations, consents, photos,
+plans, sessions and the pigment lots used, with the gates the trade asks for.
+
+**Authentication.** API clients send `Authorization: Bearer <token>` (create one with
+`POST /api/auth/tokens`). Browsers sign in with `POST /api/auth/login`, which sets an
+HttpOnly session cookie and a `pointillist_csrf` cookie; every request that changes
+something must then echo that cookie's value in the `X-CSRF-Token` header, or it is
+refused with 403.
+
+**Scope.** Every record belongs to the signed-in user's clinic. Another clinic's records
+answer 404, exactly as records that do not exist.
+
+**Errors.** Every error is JSON with a `detail` sentence that says what to do; 422
+answers also list `errors`, one `{field, message, location}` per bad field.
+
+**Warnings.** When the clinic's licence has expired, every response carries an
+`X-Pointillist-Warning` header saying so.
+"""
+
+TAGS = [
+    {"name": "health", "description": "Liveness and database reachability."},
+    {"name": "auth", "description": "Sign in and out, the current user, API tokens."},
+    {"name": "clinic", "description": "The signed-in user's clinic and its licence."},
+    {"name": "users", "description": "Accounts and roles (owner only)."},
+    {"name": "practitioners", "description": "Practitioners, their licences and speed."},
+    {"name": "clients", "description": "Clients, their export (zip) and erasure."},
+    {"name": "consultations", "description": "Answers in, screening, plan and quote out."},
+    {"name": "consents", "description": "Consent templates and signed, immutable consents."},
+    {"name": "photos", "description": "Photos (EXIF stripped) and marketing consent."},
+    {"name": "simulations", "description": "Simulation parameters and output files."},
+    {"name": "plans", "description": "Treatment plan and quote snapshots."},
+    {"name": "sessions", "description": "Booked and completed sessions, lots used, gates."},
+    {"name": "bottles", "description": "Pigment bottles and lot recall."},
+    {"name": "reminders", "description": "Aftercare and touch-up reminders."},
+    {"name": "audit", "description": "Who read or changed which record, when."},
+]
+
+
+def _version() -> str:
+    try:
+        return version("pointillist")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the API for the database and data directory in ``settings``.
+
+    The schema must already be at the latest migration (``pointillist serve`` applies
+    migrations before it starts the app).
+    """
+    from pointillist.web.routers import ROUTERS
+
+    settings = settings or get_settings()
+    engine = make_engine(settings.resolved_database_url())
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="pointillist records API",
+        version=_version(),
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = session_factory(engine)
+    app.state.signer = SessionSigner(settings.secret_key(), settings.session_max_age_seconds)
+    app.state.records_policy = load_policy(settings.records_override)
+    app.state.photo_store = PhotoStore.from_settings(settings)
+    app.state.consult_policy = load_consultation_policy()
+
+    install_error_handlers(app)
+    app.add_middleware(WarningHeaderMiddleware)
+    app.add_middleware(
+        BodyLimitMiddleware, upload_limit=settings.upload_max_bytes, json_limit=JSON_BODY_LIMIT
+    )
+    for router in ROUTERS:
+        app.include_router(router)
+    return app

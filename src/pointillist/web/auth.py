@@ -1,0 +1,109 @@
+"""Who is calling, and for which clinic.
+
+Two ways in: ``Authorization: Bearer <token>`` (API clients; no CSRF check, since a
+browser never adds that header on its own) or the session cookie set by
+``POST /api/auth/login`` (browsers; every state-changing request must carry the CSRF
+token, see :mod:`pointillist.web.security`).
+
+What a role may do is decided below the API, by the store's
+:class:`~pointillist.store.scope.Scope` and ``data/records.toml``; the routers pass the
+caller's scope to every store function.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Literal
+
+from fastapi import Depends, HTTPException, Request
+
+from pointillist.store import accounts
+from pointillist.store.clinic import clinic_licence_warning
+from pointillist.store.models import Clinic, User
+from pointillist.store.policy import RecordsPolicy
+from pointillist.store.scope import Scope
+from pointillist.web.deps import DbSession, Signer
+from pointillist.web.security import CSRF_COOKIE, CSRF_HEADER, SAFE_METHODS, SESSION_COOKIE
+from pointillist.web.security import password_stamp as _password_stamp
+from pointillist.web.warnings import add_warning
+
+
+@dataclass
+class Actor:
+    """The authenticated caller: their account, clinic and store scope."""
+
+    user: User
+    clinic: Clinic
+    scope: Scope
+    via: Literal["session", "token"]
+
+
+def password_stamp(user: User) -> str:
+    """The session stamp of ``user``: changes when the password or active flag changes."""
+    return _password_stamp(user.password_hash, user.is_active)
+
+
+def records_policy(request: Request) -> RecordsPolicy:
+    """The records policy the app was created with (roles, permissions, gates)."""
+    policy: RecordsPolicy = request.app.state.records_policy
+    return policy
+
+
+def _unauthorized(message: str) -> HTTPException:
+    return HTTPException(status_code=401, detail=message, headers={"WWW-Authenticate": "Bearer"})
+
+
+def _user_from_bearer(db: DbSession, authorization: str) -> User:
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise _unauthorized("send the API token as 'Authorization: Bearer <token>'")
+    user = accounts.user_for_token(db, token.strip())
+    if user is None:
+        raise _unauthorized("the API token is unknown, expired or revoked; create a new one")
+    return user
+
+
+def _user_from_cookie(request: Request, db: DbSession, signer: Signer) -> User:
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        raise _unauthorized(
+            "sign in first (POST /api/auth/login) or send 'Authorization: Bearer <token>'"
+        )
+    claims = signer.read(cookie)
+    user = db.get(User, int(claims.user_id)) if claims and claims.user_id.isdigit() else None
+    if claims is None or user is None or claims.stamp != password_stamp(user):
+        raise _unauthorized("your session has expired or was ended; sign in again")
+    if request.method not in SAFE_METHODS and not signer.csrf_matches(
+        claims, request.headers.get(CSRF_HEADER)
+    ):
+        raise HTTPException(
+            status_code=403,
+            detail=(
+                f"missing or wrong CSRF token: send the {CSRF_HEADER} header with the value "
+                f"of the {CSRF_COOKIE} cookie (given at sign-in)"
+            ),
+        )
+    return user
+
+
+def current_actor(request: Request, db: DbSession, signer: Signer) -> Actor:
+    """Authenticate the request: a bearer token if one is sent, else the session cookie.
+
+    Also queues the clinic-licence warning for the response header.
+    """
+    authorization = request.headers.get("authorization")
+    via: Literal["session", "token"]
+    if authorization:
+        user, via = _user_from_bearer(db, authorization), "token"
+    else:
+        user, via = _user_from_cookie(request, db, signer), "session"
+    if not user.is_active:
+        raise _unauthorized("this account is deactivated; ask the clinic owner")
+    policy = records_policy(request)
+    warning = clinic_licence_warning(user.clinic, policy=policy)
+    if warning is not None:
+        add_warning(request.state, warning)
+    return Actor(user=user, clinic=user.clinic, scope=Scope.for_user(user, policy), via=via)
+
+
+CurrentActor = Annotated[Actor, Depends(current_actor)]

@@ -1,0 +1,43 @@
+"""Dependencies every router shares: settings, the database session, the signer."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session, sessionmaker
+
+from pointillist.settings import Settings
+from pointillist.web.security import SessionSigner
+
+
+def get_settings(request: Request) -> Settings:
+    """The settings the app was created with."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_signer(request: Request) -> SessionSigner:
+    """The signer of session cookies and CSRF tokens."""
+    signer: SessionSigner = request.app.state.signer
+    return signer
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    """One database session per request: committed if the endpoint succeeds, else rolled
+    back. Used with ``scope="function"`` so the commit happens before the response is
+    sent, and a failed commit is an error response, not a silent loss."""
+    factory: sessionmaker[Session] = request.app.state.session_factory
+    with factory() as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+DbSession = Annotated[Session, Depends(get_db, scope="function")]
+AppSettings = Annotated[Settings, Depends(get_settings)]
+Signer = Annotated[SessionSigner, Depends(get_signer)]

@@ -1,0 +1,105 @@
+"""One JSON shape for every error the API returns.
+
+Every error body is ``{"detail": "<a sentence a person can act on>", ...}``. Validation
+errors (422) add ``errors``: one ``{"field", "message", "location"}`` per bad field, so a
+form can put each message next to its input. A :class:`~pointillist.errors.PointillistError`
+raised anywhere below the API becomes a 4xx with the same message the CLI would print.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from pointillist.errors import PointillistError
+from pointillist.store import errors as store_errors
+
+log = logging.getLogger(__name__)
+
+#: HTTP status of each kind of user error the store raises; any other is 400.
+_STATUS_BY_CLASS: tuple[tuple[type[PointillistError], int], ...] = (
+    (store_errors.NotFound, 404),
+    (store_errors.PermissionDenied, 403),
+    (store_errors.GateClosed, 409),
+    (store_errors.ImmutableRecord, 409),
+    (store_errors.Conflict, 409),
+)
+
+
+def status_for(exc: PointillistError) -> int:
+    """The HTTP status for a user error: 404, 403 or 409 for the store's kinds; else 422
+    when the error names a field (a bad answer), 400 when it does not."""
+    for cls, status in _STATUS_BY_CLASS:
+        if isinstance(exc, cls):
+            return status
+    return 422 if exc.field else 400
+
+
+def field_errors(errors: Sequence[Any]) -> list[dict[str, str]]:
+    """Turn pydantic's error list into ``{"field", "message", "location"}`` items.
+
+    ``field`` is the dotted path inside the body, query or path (``sessions.0.date``);
+    ``location`` says which of those it came from.
+    """
+    items = []
+    for error in errors:
+        loc = [str(part) for part in error.get("loc", ())]
+        location = loc[0] if loc and loc[0] in {"body", "query", "path", "header", "cookie"} else ""
+        path = loc[1:] if location else loc
+        message = str(error.get("msg", "invalid value"))
+        message = message.removeprefix("Value error, ")
+        items.append(
+            {"field": ".".join(path) or location, "message": message, "location": location}
+        )
+    return items
+
+
+def _error_response(
+    status: int, detail: str, headers: dict[str, str] | None = None, **extra: Any
+) -> JSONResponse:
+    return JSONResponse({"detail": detail, **extra}, status_code=status, headers=headers)
+
+
+async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    items = field_errors(exc.errors())
+    summary = "; ".join(f"{item['field']}: {item['message']}" for item in items)
+    return _error_response(422, f"invalid request: {summary}", errors=items)
+
+
+async def _on_user_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, PointillistError)
+    extra: dict[str, Any] = {}
+    if exc.field:
+        extra["errors"] = [{"field": exc.field, "message": exc.message, "location": "body"}]
+    return _error_response(status_for(exc), exc.message, **extra)
+
+
+async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+    if exc.status_code == 404 and detail == "Not Found":
+        detail = f"no such resource: {request.url.path}"
+    elif exc.status_code == 405 and detail == "Method Not Allowed":
+        detail = f"{request.method} is not allowed on {request.url.path}"
+    return _error_response(exc.status_code, detail, headers=dict(exc.headers or {}))
+
+
+async def _on_unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    # A bug, not a user error: log the traceback for the operator, tell the client little.
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return _error_response(500, "internal error; the server log has the details")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers that give every error the same JSON shape."""
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(PointillistError, _on_user_error)
+    app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(Exception, _on_unexpected_error)

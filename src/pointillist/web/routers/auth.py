@@ -1,0 +1,194 @@
+"""Sign in and out, the current user, passwords and API tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, Request, Response
+from pydantic import Field
+
+from pointillist.store import accounts, clinic
+from pointillist.store.models import ApiToken, User, utcnow
+from pointillist.store.policy import RecordsPolicy
+from pointillist.web.auth import CurrentActor, password_stamp, records_policy
+from pointillist.web.deps import AppSettings, DbSession, Signer
+from pointillist.web.routers._common import NOT_FOUND, In, Out
+from pointillist.web.routers.clinic import ClinicOut
+from pointillist.web.routers.users import UserOut
+from pointillist.web.security import CSRF_COOKIE, SESSION_COOKIE
+
+router = APIRouter(prefix="/api/auth", tags=["auth"])
+
+
+class LoginIn(In):
+    email: str = Field(description="The account's e-mail address (case does not matter).")
+    password: str = Field(description="The account's password.")
+
+
+class Me(Out):
+    user: UserOut
+    clinic: ClinicOut
+    permissions: list[str] = Field(description="What this user's role may do.")
+    clinic_warning: str | None = Field(
+        description="The clinic-licence warning also sent as X-Pointillist-Warning, if any."
+    )
+
+
+class LoginOut(Me):
+    csrf_token: str = Field(
+        description="Send it as X-CSRF-Token on every request that changes something "
+        "(also in the pointillist_csrf cookie)."
+    )
+
+
+class PasswordIn(In):
+    new_password: str = Field(description="The new password (at least 12 characters).")
+    current_password: str | None = Field(
+        default=None, description="The current password (needed unless you are an owner)."
+    )
+
+
+class TokenIn(In):
+    name: str = Field(
+        min_length=1,
+        max_length=100,
+        description="Where the token is used, e.g. 'front-desk tablet'.",
+    )
+    expires_in_days: int | None = Field(
+        default=None, ge=1, le=3650, description="Days until the token stops working; none: never."
+    )
+    user_id: int | None = Field(
+        default=None, description="Owner only: create the token for another user of the clinic."
+    )
+
+
+class TokenOut(Out):
+    id: int
+    user_id: int
+    name: str
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class TokenCreated(TokenOut):
+    token: str = Field(description="The secret: shown this once only; store it safely.")
+
+
+def _me(user: User, policy: RecordsPolicy) -> dict[str, Any]:
+    return {
+        "user": user,
+        "clinic": user.clinic,
+        "permissions": sorted(policy.role_permissions.get(user.role, ())),
+        "clinic_warning": clinic.clinic_licence_warning(user.clinic, policy=policy),
+    }
+
+
+@router.post(
+    "/login",
+    response_model=LoginOut,
+    summary="Sign in (browser session)",
+    responses={401: {"description": "Wrong e-mail or password."}},
+)
+def login(
+    body: LoginIn,
+    response: Response,
+    request: Request,
+    db: DbSession,
+    signer: Signer,
+    settings: AppSettings,
+) -> dict[str, Any]:
+    """Check the e-mail and password and start a browser session.
+
+    Sets two cookies: ``pointillist_session`` (HttpOnly) and ``pointillist_csrf``. Every
+    later request that changes something must send the CSRF token in the
+    ``X-CSRF-Token`` header. API clients should use a bearer token instead.
+    """
+    user = accounts.authenticate(db, body.email, body.password)
+    if user is None:
+        raise HTTPException(
+            status_code=401, detail="wrong e-mail or password, or the account is deactivated"
+        )
+    session_cookie, csrf = signer.issue(str(user.id), password_stamp(user))
+    common = {
+        "max_age": signer.lifetime_s,
+        "secure": settings.cookie_secure,
+        "samesite": "strict",
+        "path": "/",
+    }
+    response.set_cookie(SESSION_COOKIE, session_cookie, httponly=True, **common)  # type: ignore[arg-type]
+    response.set_cookie(CSRF_COOKIE, csrf, httponly=False, **common)  # type: ignore[arg-type]
+    return {**_me(user, records_policy(request)), "csrf_token": csrf}
+
+
+@router.post("/logout", status_code=204, summary="Sign out (browser session)")
+def logout(actor: CurrentActor, response: Response) -> Response:
+    """Clear the session cookies. (A bearer token is revoked with DELETE /api/auth/tokens/{id}.)"""
+    response.status_code = 204
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(CSRF_COOKIE, path="/")
+    return response
+
+
+@router.get("/me", response_model=Me, summary="The signed-in user")
+def me(actor: CurrentActor, request: Request) -> dict[str, Any]:
+    """The signed-in user, their clinic, what their role may do, and any licence warning."""
+    return _me(actor.user, records_policy(request))
+
+
+@router.post("/password", status_code=204, summary="Change your password")
+def change_password(body: PasswordIn, actor: CurrentActor, db: DbSession) -> Response:
+    """Change your own password. Every browser session of yours ends (sign in again)."""
+    clinic.set_password(
+        db,
+        actor.scope,
+        actor.user.id,
+        body.new_password,
+        current_password=body.current_password,
+    )
+    return Response(status_code=204)
+
+
+@router.get("/tokens", response_model=list[TokenOut], summary="List API tokens")
+def list_tokens(
+    actor: CurrentActor,
+    db: DbSession,
+    user_id: Annotated[
+        int | None, Query(description="Owner only: the tokens of this user.")
+    ] = None,
+) -> list[ApiToken]:
+    """Your API tokens; an owner sees every token of the clinic (or of ``user_id``)."""
+    return accounts.list_tokens(db, actor.scope, user_id)
+
+
+@router.post(
+    "/tokens",
+    response_model=TokenCreated,
+    status_code=201,
+    summary="Create an API token",
+    responses=NOT_FOUND,
+)
+def create_token(body: TokenIn, actor: CurrentActor, db: DbSession) -> dict[str, Any]:
+    """Create a bearer token for API clients. The secret is in this answer only."""
+    expires = utcnow() + timedelta(days=body.expires_in_days) if body.expires_in_days else None
+    secret, record = accounts.issue_token(
+        db,
+        actor.scope,
+        body.user_id if body.user_id is not None else actor.user.id,
+        body.name,
+        expires_at=expires,
+    )
+    return {**TokenOut.model_validate(record).model_dump(), "token": secret}
+
+
+@router.delete(
+    "/tokens/{token_id}",
+    response_model=TokenOut,
+    summary="Revoke an API token",
+    responses=NOT_FOUND,
+)
+def revoke_token(token_id: int, actor: CurrentActor, db: DbSession) -> ApiToken:
+    """Revoke one of your tokens (an owner: any token of the clinic). It stops working at once."""
+    return accounts.revoke_token(db, actor.scope, token_id)

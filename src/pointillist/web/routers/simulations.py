@@ -1,0 +1,122 @@
+"""Simulations: the parameters of a preview and its rendered images."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import Response
+from pydantic import Field
+
+from pointillist.errors import PointillistError
+from pointillist.store import records
+from pointillist.store.errors import NotFound
+from pointillist.store.models import Simulation
+from pointillist.web.auth import CurrentActor
+from pointillist.web.deps import DbSession
+from pointillist.web.routers._common import NOT_FOUND, Out
+from pointillist.web.routers.photos import TOO_LARGE, photo_store
+
+router = APIRouter(tags=["simulations"])
+
+
+class SimulationOutput(Out):
+    name: str
+    sha256: str
+    media_type: str
+
+
+class SimulationOut(Out):
+    id: int
+    client_id: int
+    photo_id: int | None = Field(description="The photo the preview was rendered on.")
+    parameters: dict[str, Any]
+    outputs: list[SimulationOutput] = Field(description="Rendered images, by file name.")
+    created_at: datetime
+
+
+@router.post(
+    "/api/clients/{client_id}/simulations",
+    response_model=SimulationOut,
+    status_code=201,
+    summary="Keep a simulation",
+    responses={**NOT_FOUND, **TOO_LARGE},
+)
+async def create_simulation(
+    client_id: int,
+    actor: CurrentActor,
+    db: DbSession,
+    request: Request,
+    parameters: Annotated[str, Form(description="The simulation's parameters, a JSON object.")],
+    outputs: Annotated[
+        list[UploadFile], File(description="Rendered images (PNG or JPEG), by file name.")
+    ] = [],  # noqa: B006 - FastAPI copies defaults per request
+    photo_id: Annotated[int | None, Form(description="The photo it was rendered on.")] = None,
+) -> Simulation:
+    """Keep a simulation's parameters and rendered images (clinical roles); the images
+    go through the same validation and metadata stripping as photos."""
+    try:
+        params = json.loads(parameters)
+    except json.JSONDecodeError as exc:
+        raise PointillistError(
+            f"parameters is not valid JSON ({exc})", field="parameters"
+        ) from None
+    if not isinstance(params, dict):
+        raise PointillistError("parameters must be a JSON object", field="parameters")
+    files: dict[str, bytes] = {}
+    for upload in outputs:
+        name = (upload.filename or "").rsplit("/", 1)[-1]
+        if not name or name in files:
+            raise PointillistError("every output file needs a distinct file name", field="outputs")
+        files[name] = await upload.read()
+    return records.add_simulation(
+        db,
+        actor.scope,
+        photo_store(request),
+        client_id,
+        parameters=params,
+        outputs=files,
+        photo_id=photo_id,
+    )
+
+
+@router.get(
+    "/api/clients/{client_id}/simulations",
+    response_model=list[SimulationOut],
+    summary="A client's simulations",
+    responses=NOT_FOUND,
+)
+def list_simulations(client_id: int, actor: CurrentActor, db: DbSession) -> list[Simulation]:
+    """Oldest first (clinical roles only)."""
+    return records.list_for_client(db, actor.scope, Simulation, client_id)
+
+
+@router.get(
+    "/api/simulations/{simulation_id}",
+    response_model=SimulationOut,
+    summary="A simulation",
+    responses=NOT_FOUND,
+)
+def get_simulation(simulation_id: int, actor: CurrentActor, db: DbSession) -> Simulation:
+    """One simulation (clinical roles; audited)."""
+    return records.get_clinical(db, actor.scope, Simulation, simulation_id)
+
+
+@router.get(
+    "/api/simulations/{simulation_id}/outputs/{name}",
+    response_class=Response,
+    summary="A simulation's rendered image",
+    responses={200: {"content": {"image/png": {}, "image/jpeg": {}}}, **NOT_FOUND},
+)
+def get_simulation_output(
+    simulation_id: int, name: str, actor: CurrentActor, db: DbSession, request: Request
+) -> Response:
+    """One rendered image of the simulation, by file name."""
+    simulation = records.get_clinical(db, actor.scope, Simulation, simulation_id)
+    for output in simulation.outputs:
+        if output["name"] == name:
+            data = photo_store(request).read(output["sha256"], output["media_type"])
+            return Response(data, media_type=output["media_type"])
+    raise NotFound(f"simulation {simulation_id} has no output named {name!r}")
