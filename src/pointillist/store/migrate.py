@@ -17,7 +17,7 @@ from sqlalchemy import pool
 from sqlalchemy.exc import OperationalError
 
 from pointillist.errors import PointillistError
-from pointillist.store.db import make_engine, normalise_database_url
+from pointillist.store.db import make_engine, normalise_database_url, parse_database_url
 
 
 def alembic_config(url: str) -> Config:
@@ -43,7 +43,7 @@ def current_revision(url: str) -> str | None:
         with engine.connect() as connection:
             return MigrationContext.configure(connection).get_current_revision()
     except OperationalError as exc:
-        raise _unreachable(url, exc) from None
+        raise unreachable_error(url, exc) from None
     finally:
         engine.dispose()
 
@@ -56,7 +56,7 @@ def upgrade_to_head(url: str) -> str:
     try:
         command.upgrade(alembic_config(url), "head")
     except OperationalError as exc:
-        raise _unreachable(url, exc) from None
+        raise unreachable_error(url, exc) from None
     return head_revision()
 
 
@@ -65,13 +65,12 @@ def downgrade(url: str, revision: str) -> None:
     try:
         command.downgrade(alembic_config(url), revision)
     except OperationalError as exc:
-        raise _unreachable(url, exc) from None
+        raise unreachable_error(url, exc) from None
 
 
-def _unreachable(url: str, exc: OperationalError) -> PointillistError:
-    from sqlalchemy.engine import make_url
-
-    shown = make_url(normalise_database_url(url)).render_as_string(hide_password=True)
+def unreachable_error(url: str, exc: OperationalError) -> PointillistError:
+    """The user error for a database that cannot be opened (password hidden)."""
+    shown = parse_database_url(url).render_as_string(hide_password=True)
     reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
     return PointillistError(
         f"cannot open the database {shown}: {reason}; "

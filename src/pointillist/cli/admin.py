@@ -1,0 +1,252 @@
+"""Operator commands: ``pointillist admin create-clinic|create-user|list-clinics``,
+``pointillist backup PATH`` and ``pointillist restore PATH``.
+
+Each opens the database named by ``--database-url`` (else ``POINTILLIST_DATABASE_URL``,
+else SQLite in the data directory) and brings it to the newest schema first, so they work
+on a fresh install before ``pointillist serve`` has ever run.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from pointillist.cli._common import OutputFormat, console, print_json
+from pointillist.cli.app import app
+from pointillist.errors import PointillistError
+
+if TYPE_CHECKING:
+    from pointillist.settings import Settings
+
+admin_app = typer.Typer(
+    name="admin",
+    help="Set up clinics and staff accounts (run on the server, by its operator).",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+app.add_typer(admin_app)
+
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        help="postgresql://user@host/db or sqlite:///file; "
+        "default: $POINTILLIST_DATABASE_URL, else SQLite in the data directory.",
+    ),
+]
+Format = Annotated[OutputFormat, typer.Option("--format", help="Output format.")]
+
+
+def _settings(database_url: str | None) -> Settings:
+    from pointillist.settings import Settings
+
+    return Settings() if database_url is None else Settings(database_url=database_url)
+
+
+def _parse_date(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise PointillistError(
+            f"{option} {value!r} is not a date; write it as YYYY-MM-DD"
+        ) from None
+
+
+def _open(settings: Settings) -> Any:
+    from pointillist.store.db import make_engine, session_factory
+    from pointillist.store.migrate import upgrade_to_head
+
+    url = settings.resolved_database_url()
+    upgrade_to_head(url)
+    return session_factory(make_engine(url))
+
+
+def _shown(url: str) -> str:
+    from pointillist.store.db import parse_database_url
+
+    return parse_database_url(url).render_as_string(hide_password=True)
+
+
+@admin_app.command("create-clinic")
+def create_clinic(
+    name: Annotated[str, typer.Argument(help="The clinic's name, as on its licence.")],
+    licence_number: Annotated[
+        str | None, typer.Option(help="The clinic's licence or registration number.")
+    ] = None,
+    licence_authority: Annotated[
+        str | None, typer.Option(help="Who issued it (e.g. the local health authority).")
+    ] = None,
+    licence_expires: Annotated[
+        str | None, typer.Option(help="Licence expiry date, YYYY-MM-DD.")
+    ] = None,
+    database_url: DatabaseUrl = None,
+    output: Format = OutputFormat.text,
+) -> None:
+    """Create a clinic, with the default consent templates; prints its id."""
+    from pointillist.store import clinic as clinics
+    from pointillist.store.db import session_scope
+
+    expires = _parse_date(licence_expires, "--licence-expires")
+    settings = _settings(database_url)
+    with session_scope(_open(settings)) as session:
+        created = clinics.create_clinic(
+            session,
+            name,
+            licence_number=licence_number,
+            licence_authority=licence_authority,
+            licence_expires_on=expires,
+        )
+        warning = clinics.clinic_licence_warning(created)
+        result = {
+            "id": created.id,
+            "name": created.name,
+            "licence_number": created.licence_number,
+            "licence_authority": created.licence_authority,
+            "licence_expires_on": expires.isoformat() if expires else None,
+            "warning": warning,
+        }
+    if output is OutputFormat.json:
+        print_json(result)
+        return
+    console.print(f"Created clinic [bold]{result['id']}[/bold]: {name}")
+    if warning:
+        console.print(f"[yellow]warning:[/yellow] {warning}")
+    console.print(
+        f"Next: pointillist admin create-user --clinic {result['id']} --email ... --role owner"
+    )
+
+
+@admin_app.command("create-user")
+def create_user(
+    clinic: Annotated[int, typer.Option("--clinic", help="Id of the clinic (see list-clinics).")],
+    email: Annotated[str, typer.Option(help="Sign-in e-mail address.")],
+    name: Annotated[str, typer.Option(help="The person's name.")],
+    role: Annotated[str, typer.Option(help="owner, practitioner or front-desk.")] = "owner",
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+            envvar="POINTILLIST_NEW_PASSWORD",
+            help="Asked for when not given; or set POINTILLIST_NEW_PASSWORD.",
+        ),
+    ] = "",
+    database_url: DatabaseUrl = None,
+    output: Format = OutputFormat.text,
+) -> None:
+    """Create a staff account in a clinic."""
+    from pointillist.store import clinic as clinics
+    from pointillist.store.db import session_scope
+    from pointillist.store.errors import NotFound
+    from pointillist.store.models import Clinic
+    from pointillist.store.scope import Scope
+
+    settings = _settings(database_url)
+    with session_scope(_open(settings)) as session:
+        if session.get(Clinic, clinic) is None:
+            raise NotFound(f"no clinic {clinic}; see 'pointillist admin list-clinics'")
+        user = clinics.create_user(
+            session, Scope.operator(clinic), email=email, name=name, role=role, password=password
+        )
+        result = {"id": user.id, "clinic_id": clinic, "email": user.email, "role": user.role}
+    if output is OutputFormat.json:
+        print_json(result)
+        return
+    console.print(f"Created {result['role']} [bold]{result['email']}[/bold] (user {result['id']})")
+
+
+@admin_app.command("list-clinics")
+def list_clinics(database_url: DatabaseUrl = None, output: Format = OutputFormat.text) -> None:
+    """List the clinics in the database, with licence warnings."""
+    from rich.table import Table
+    from sqlalchemy import func, select
+
+    from pointillist.store.clinic import clinic_licence_warning
+    from pointillist.store.db import session_scope
+    from pointillist.store.models import Clinic, User
+
+    settings = _settings(database_url)
+    with session_scope(_open(settings)) as session:
+        users = dict(
+            session.execute(select(User.clinic_id, func.count()).group_by(User.clinic_id)).all()
+        )
+        rows = [
+            {
+                "id": c.id,
+                "name": c.name,
+                "licence_number": c.licence_number,
+                "licence_expires_on": c.licence_expires_on.isoformat()
+                if c.licence_expires_on
+                else None,
+                "users": int(users.get(c.id, 0)),
+                "warning": clinic_licence_warning(c),
+            }
+            for c in session.scalars(select(Clinic).order_by(Clinic.id))
+        ]
+    if output is OutputFormat.json:
+        print_json(rows)
+        return
+    if not rows:
+        console.print("No clinics yet: pointillist admin create-clinic NAME")
+        return
+    table = Table("id", "clinic", "licence", "expires", "users", "warning")
+    for row in rows:
+        table.add_row(
+            *(
+                str(row[key]) if row[key] is not None else "-"
+                for key in ("id", "name", "licence_number", "licence_expires_on", "users")
+            ),
+            str(row["warning"] or ""),
+        )
+    console.print(table)
+
+
+@app.command()
+def backup(
+    path: Annotated[Path, typer.Argument(help="Backup file to write, e.g. pointillist.tar.")],
+    database_url: DatabaseUrl = None,
+    output: Format = OutputFormat.text,
+) -> None:
+    """Back up the database and the photos into one file (safe while the server runs)."""
+    from pointillist.store.backup import backup as run_backup
+
+    settings = _settings(database_url)
+    summary = run_backup(settings.resolved_database_url(), settings.photo_dir, path)
+    if output is OutputFormat.json:
+        print_json(summary.__dict__)
+        return
+    console.print(
+        f"Backed up {_shown(settings.resolved_database_url())} "
+        f"({summary.clinics} clinics, {summary.photos} photo files, schema {summary.revision}) "
+        f"to [bold]{summary.path}[/bold]"
+    )
+
+
+@app.command()
+def restore(
+    path: Annotated[Path, typer.Argument(help="Backup file made by 'pointillist backup'.")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace a database that already holds records.")
+    ] = False,
+    database_url: DatabaseUrl = None,
+    output: Format = OutputFormat.text,
+) -> None:
+    """Restore a backup into the database and photo store (stop the server first)."""
+    from pointillist.store.backup import restore as run_restore
+
+    settings = _settings(database_url)
+    summary = run_restore(settings.resolved_database_url(), settings.photo_dir, path, force=force)
+    if output is OutputFormat.json:
+        print_json(summary.__dict__)
+        return
+    console.print(
+        f"Restored {summary.path} into {_shown(settings.resolved_database_url())}: "
+        f"{summary.clinics} clinics, {summary.photos_added} photo files added "
+        f"({summary.photos_present} already there), schema {summary.revision}"
+    )

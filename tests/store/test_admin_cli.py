@@ -1,0 +1,104 @@
+"""``pointillist admin``, ``backup`` and ``restore`` through the real command line."""
+
+import json
+
+import pytest
+
+from pointillist.cli import main
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    monkeypatch.setenv("POINTILLIST_DATA", str(tmp_path / "data"))
+    monkeypatch.delenv("POINTILLIST_DATABASE_URL", raising=False)
+    return tmp_path
+
+
+def _json(capsys, argv):
+    assert main(argv) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_clinic_user_backup_and_restore_on_a_fresh_install(env, capsys):
+    clinic = _json(
+        capsys,
+        [
+            "admin",
+            "create-clinic",
+            "Scalp Studio",
+            "--licence-number",
+            "NL-1",
+            "--licence-expires",
+            "2030-01-31",
+            "--format",
+            "json",
+        ],
+    )
+    assert clinic["id"] == 1 and clinic["warning"] is None
+    user = _json(
+        capsys,
+        [
+            "admin",
+            "create-user",
+            "--clinic",
+            "1",
+            "--email",
+            "Owner@Studio.example",
+            "--name",
+            "Olga",
+            "--password",
+            "a long pass phrase",
+            "--format",
+            "json",
+        ],
+    )
+    assert user == {"id": 1, "clinic_id": 1, "email": "owner@studio.example", "role": "owner"}
+    listed = _json(capsys, ["admin", "list-clinics", "--format", "json"])
+    assert [(c["name"], c["users"]) for c in listed] == [("Scalp Studio", 1)]
+
+    archive = env / "b.tar"
+    made = _json(capsys, ["backup", str(archive), "--format", "json"])
+    assert made["clinics"] == 1 and made["backend"] == "sqlite"
+
+    other = f"sqlite:///{env / 'other.sqlite3'}"
+    restored = _json(capsys, ["restore", str(archive), "--database-url", other, "--format", "json"])
+    assert restored["clinics"] == 1
+    listed = _json(capsys, ["admin", "list-clinics", "--database-url", other, "--format", "json"])
+    assert listed[0]["name"] == "Scalp Studio"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["admin", "create-clinic", "X", "--licence-expires", "31/01/2030"], "YYYY-MM-DD"),
+        (
+            [
+                "admin",
+                "create-user",
+                "--clinic",
+                "7",
+                "--email",
+                "a@b.c",
+                "--name",
+                "A",
+                "--password",
+                "a long pass phrase",
+            ],
+            "no clinic 7",
+        ),
+        (["admin", "list-clinics", "--database-url", "mysql://u@h/d"], "not supported"),
+        (["restore", "missing.tar"], "file not found"),
+    ],
+)
+def test_mistakes_end_in_one_line_and_exit_2(env, capsys, argv, message):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_unreachable_postgres_is_a_clear_error(env, capsys):
+    assert (
+        main(["admin", "list-clinics", "--database-url", "postgresql://nobody@127.0.0.1:1/x"]) == 2
+    )
+    err = capsys.readouterr().err
+    assert "cannot open the database postgresql+psycopg://nobody@127.0.0.1:1/x" in err
