@@ -59,3 +59,4 @@ from pointillist.cli import consult  # noqa: E402, F401
 from pointillist.cli import pigment  # noqa: E402, F401
 from pointillist.cli import serve  # noqa: E402, F401
 from pointillist.cli import simulate  # noqa: E402, F401
+from pointillist.cli import admin  # noqa: E402, F401
