@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pointillist.color import (
     catalogue,
@@ -148,3 +150,19 @@ def test_brand_shade_is_fitted_to_its_measured_dot(tmp_path):
         "cb-1:0",
         "acme-ash",
     }
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    lightness=st.floats(20.0, 85.0),
+    a=st.floats(0.0, 18.0),
+    b=st.floats(2.0, 30.0),
+    shade=st.sampled_from([f"cb-1:{n}" for n in range(7)]),
+    depth=st.floats(0.15, 1.0),
+    years=st.floats(0.0, 15.0),
+)
+def test_any_skin_gets_a_darkening_ratio(lightness, a, b, shade, depth, years):
+    ratio = healed_dot_ratio((lightness, a, b), shade=shade, depth_mm=depth, years=years)
+    assert all(0.0 < c <= 1.0 for c in ratio)
+    dot = predict_dot((lightness, a, b), find_shade(shade), depth, years)
+    assert dot.lab[0] <= lightness + 1e-6

@@ -106,6 +106,11 @@ def test_fitzpatrick_reference_skins_get_their_own_type_back():
     assert lightness == sorted(lightness, reverse=True)
 
 
+def test_bluish_skin_means_a_colour_cast_and_says_so():
+    with pytest.raises(PointillistError, match="colour balance"):
+        skin_from_lab((60.0, 5.0, -4.0))
+
+
 def test_lab_out_of_range_is_a_user_error():
     with pytest.raises(PointillistError, match="out of range"):
         skin_from_lab((120.0, 0.0, 0.0))

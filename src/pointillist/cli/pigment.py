@@ -192,9 +192,9 @@ def pigment_payload(skin: SkinMeasurement, rec: Recommendation) -> dict[str, Any
 
 
 def _swatch(lab: tuple[float, float, float]) -> str:
-    from pointillist.color.recommend import predicted_srgb8
+    from pointillist.color.dot import lab_to_srgb8
 
-    r, g, b = predicted_srgb8(lab)
+    r, g, b = lab_to_srgb8(lab)
     return f"[on rgb({r},{g},{b})]    [/]"
 
 

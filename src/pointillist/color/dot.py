@@ -255,6 +255,15 @@ def linear_srgb_to_lab(rgb: Sequence[float] | np.ndarray[Any, Any]) -> Lab:
     return _triple(optics.xyz_to_lab(optics.linear_srgb_to_xyz(np.asarray(rgb, dtype=float))))
 
 
+def lab_to_srgb8(lab: Sequence[float]) -> tuple[int, int, int]:
+    """8-bit sRGB of a CIELAB (D65) colour, clipped to the gamut (for figures and swatches)."""
+    import colour
+
+    rgb = colour.cctf_encoding(np.clip(lab_to_linear_srgb(lab), 0.0, 1.0), function="sRGB")
+    r, g, b = (round(float(v) * 255) for v in rgb)
+    return r, g, b
+
+
 @cache
 def _model_ratio(melanin: float, carbon: float, depth: float, thickness: float) -> RGB:
     skin = optics.xyz_to_linear_srgb(optics.reflectance_to_xyz(optics.skin_reflectance(melanin)))

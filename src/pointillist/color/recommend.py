@@ -20,8 +20,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from pointillist.color.difference import delta_e00
 from pointillist.color.dot import (
     RGB,
@@ -244,23 +242,11 @@ def healed_dot_ratio(
     return ratio
 
 
-def predicted_srgb8(lab: Sequence[float]) -> tuple[int, int, int]:
-    """8-bit sRGB of a CIELAB (D65) colour, clipped to the gamut (for figures and pages)."""
-    import colour
-
-    from pointillist.color.optics import lab_to_xyz
-
-    rgb = colour.XYZ_to_sRGB(lab_to_xyz(np.asarray(lab, dtype=float)))
-    r, g, b = (round(float(v) * 255) for v in np.clip(rgb, 0.0, 1.0))
-    return r, g, b
-
-
 __all__ = [
     "RGB",
     "Choice",
     "Recommendation",
     "candidate_depths",
     "healed_dot_ratio",
-    "predicted_srgb8",
     "recommend",
 ]

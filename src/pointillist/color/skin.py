@@ -67,6 +67,11 @@ def skin_from_lab(lab: Sequence[float]) -> SkinMeasurement:
     from pointillist.color.dot import check_lab
 
     lightness, a, b = check_lab(lab)
+    if b < 0.0:
+        raise PointillistError(
+            f"skin b* {b:.1f} is bluish, which skin never is: the photo's colour balance is "
+            "off; correct it with --checker or give a colorimeter reading with --lab"
+        )
     ita = ita_deg(lightness, b)
     return SkinMeasurement(
         lab=(lightness, a, b),
@@ -150,7 +155,7 @@ def measure_skin(
         )
     linear = _linearise(image[mask])
     if checker_corners is not None:
-        linear = _checker_correct(linear, _linearise_image(image), checker_corners)
+        linear = _checker_correct(linear, _linearise(image), checker_corners)
     lab = optics.xyz_to_lab(optics.linear_srgb_to_xyz(np.clip(linear, 0.0, None)))
     lo, hi = np.quantile(lab[:, 0], [trim, 1.0 - trim])
     kept = lab[(lab[:, 0] >= lo) & (lab[:, 0] <= hi)]
@@ -176,10 +181,6 @@ def _linearise(values: NDArray[np.uint8]) -> NDArray[np.float64]:
         colour.cctf_decoding(values.astype(float) / 255.0, function="sRGB"), dtype=float
     )
     return linear
-
-
-def _linearise_image(image: NDArray[np.uint8]) -> NDArray[np.float64]:
-    return _linearise(image)
 
 
 def colorchecker_reference_linear_srgb() -> NDArray[np.float64]:
