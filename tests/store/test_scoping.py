@@ -116,3 +116,25 @@ def test_lists_show_only_the_callers_clinic(db, clinic_a, clinic_b, b_records):
     assert clinic.list_users(db, a) == []
     assert accounts.list_tokens(db, a) == []
     assert {t.clinic_id for t in records.consent_templates(db, a)} == {clinic_a.clinic.id}
+
+
+def test_front_desk_sees_bookings_and_paperwork_but_no_health_data(db, clinic_a, photo_store):
+    from pointillist.store.errors import PermissionDenied
+    from pointillist.store.models import Reminder, TreatmentSession
+
+    booked = _full_record(db, clinic_a, photo_store)
+    desk, client_id = clinic_a.front_desk, clinic_a.client.id
+    assert [s.id for s in records.list_for_client(db, desk, TreatmentSession, client_id)] == [
+        booked.id
+    ]
+    assert len(records.list_for_client(db, desk, Reminder, client_id)) == 1
+    assert len(records.list_for_client(db, desk, records.Consent, client_id)) == 1
+    for model in (Consultation, Photo, Simulation, TreatmentPlan):
+        with pytest.raises(PermissionDenied, match="clinical"):
+            records.list_for_client(db, desk, model, client_id)
+    first_photo = records.list_for_client(db, clinic_a.owner, Photo, client_id)[0]
+    with pytest.raises(PermissionDenied):
+        records.get_clinical(db, desk, Photo, first_photo.id)
+    with pytest.raises(PermissionDenied):
+        records.update_client(db, desk, client_id, notes="allergic to nickel")
+    records.update_client(db, desk, client_id, phone="+31 20 555 0100")

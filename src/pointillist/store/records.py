@@ -29,6 +29,7 @@ from pointillist.store.models import (
     Consultation,
     Photo,
     Practitioner,
+    Reminder,
     Simulation,
     TreatmentPlan,
     TreatmentSession,
@@ -52,6 +53,10 @@ _ENTITY = {
     TreatmentSession: "session",
     Practitioner: "practitioner",
 }
+
+
+# What front-desk staff may list: bookings and paperwork, no health data.
+_NOT_CLINICAL: tuple[type[Base], ...] = (Consent, TreatmentSession, Reminder)
 
 
 def entity_name(model: type[Base]) -> str:
@@ -212,8 +217,9 @@ def get_clinical(session: Session, scope: Scope, model: type[Row], row_id: int) 
 
 
 def list_for_client(session: Session, scope: Scope, model: type[Row], client_id: int) -> list[Row]:
-    """A client's consultations, plans, simulations, photos or consents, oldest first."""
-    scope.require("read_records" if model is Consent else "clinical")
+    """A client's consultations, plans, simulations, photos, consents, sessions or
+    reminders, oldest first (the clinical ones for practitioners and owners only)."""
+    scope.require("read_records" if model in _NOT_CLINICAL else "clinical")
     scoped_get(session, scope, Client, client_id)
     column = model.__table__.c
     query = (
