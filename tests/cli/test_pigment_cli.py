@@ -45,6 +45,10 @@ def test_fitzpatrick_json_contract(capsys):
     assert data["recommendation"]["shade"].startswith("cb-")
 
 
+def test_roman_fitzpatrick_is_accepted(capsys):
+    assert pigment_json(capsys, "--fitzpatrick", "IV") == pigment_json(capsys, "--fitzpatrick", "4")
+
+
 def test_lighter_skin_gets_more_diluent_on_the_command_line(capsys):
     light = pigment_json(capsys, "--fitzpatrick", "1")["recommendation"]["dilution"]
     dark = pigment_json(capsys, "--fitzpatrick", "6")["recommendation"]["dilution"]
@@ -114,6 +118,7 @@ def test_text_output_explains_and_carries_the_caveat(capsys):
         ([], "exactly one way"),
         (["--ita", "20", "--fitzpatrick", "3"], "exactly one way"),
         (["--fitzpatrick", "7"], "give 1 to 6"),
+        (["--fitzpatrick", "VII"], "give 1 to 6"),
         (["--ita", "120"], "out of range"),
         (["--lab", "150", "0", "0"], "out of range"),
         (["--lab", "60", "5"], "requires 3 arguments"),

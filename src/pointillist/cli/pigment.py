@@ -42,7 +42,8 @@ LabOption = Annotated[
 ]
 Ita = Annotated[float | None, typer.Option("--ita", help="Skin ITA in degrees.")]
 Fitzpatrick = Annotated[
-    int | None, typer.Option("--fitzpatrick", help="Fitzpatrick type 1-6 (a typical skin).")
+    str | None,
+    typer.Option("--fitzpatrick", help="Fitzpatrick type 1-6 or I-VI (a typical skin)."),
 ]
 Depth = Annotated[
     float | None,
@@ -93,7 +94,7 @@ def _skin(
     checker: str | None,
     lab: tuple[float, float, float] | None,
     ita: float | None,
-    fitzpatrick: int | None,
+    fitzpatrick: str | None,
 ) -> SkinMeasurement:
     from pointillist.color import skin_from_fitzpatrick, skin_from_ita, skin_from_lab
 
@@ -111,9 +112,20 @@ def _skin(
     if ita is not None:
         return skin_from_ita(ita)
     if fitzpatrick is not None:
-        return skin_from_fitzpatrick(fitzpatrick)
+        return skin_from_fitzpatrick(_fitzpatrick_type(fitzpatrick))
     assert photo is not None
     return _skin_from_photo(photo, box, checker)
+
+
+def _fitzpatrick_type(text: str) -> int:
+    from pointillist.domain.skin_type import FITZPATRICK_ROMAN
+
+    value = text.strip().upper()
+    if value in FITZPATRICK_ROMAN:
+        return FITZPATRICK_ROMAN.index(value) + 1
+    if value.isdigit():
+        return int(value)
+    raise PointillistError(f"Fitzpatrick type {text!r} does not exist; give 1 to 6 or I to VI")
 
 
 def _numbers(text: str, count: int, option: str, shape: str) -> list[float]:
