@@ -25,7 +25,6 @@ from pointillist.store.scope import Scope
 from pointillist.web.deps import DbSession, Signer
 from pointillist.web.security import CSRF_COOKIE, CSRF_HEADER, SAFE_METHODS, SESSION_COOKIE
 from pointillist.web.security import password_stamp as _password_stamp
-from pointillist.web.warnings import add_warning
 
 
 @dataclass
@@ -47,6 +46,13 @@ def records_policy(request: Request) -> RecordsPolicy:
     """The records policy the app was created with (roles, permissions, gates)."""
     policy: RecordsPolicy = request.app.state.records_policy
     return policy
+
+
+def set_clinic_warning(request: Request, clinic: Clinic) -> None:
+    """Put the clinic-licence warning (if any) on this request's response header; called
+    again after the licence is changed, so the answer to the change is already current."""
+    warning = clinic_licence_warning(clinic, policy=records_policy(request))
+    request.state.warnings = [warning] if warning is not None else []
 
 
 def _unauthorized(message: str) -> HTTPException:
@@ -100,9 +106,7 @@ def current_actor(request: Request, db: DbSession, signer: Signer) -> Actor:
     if not user.is_active:
         raise _unauthorized("this account is deactivated; ask the clinic owner")
     policy = records_policy(request)
-    warning = clinic_licence_warning(user.clinic, policy=policy)
-    if warning is not None:
-        add_warning(request.state, warning)
+    set_clinic_warning(request, user.clinic)
     return Actor(user=user, clinic=user.clinic, scope=Scope.for_user(user, policy), via=via)
 
 

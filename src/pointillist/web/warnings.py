@@ -1,26 +1,16 @@
 """The ``X-Pointillist-Warning`` response header.
 
-Authentication finds out whether the user's clinic licence has expired and leaves a
-sentence in ``request.state.warnings``; this middleware adds it to the response, whatever
-the response is (success, 4xx or the 413 of an oversized upload), so an API client or a
-page sees it on every answer.
+Authentication finds out whether the user's clinic licence has expired (or expires
+soon) and leaves the sentence in ``request.state.warnings``; this middleware adds it to
+the response, whatever the response is (success or error), so an API client or a page
+sees it on every answer.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 WARNING_HEADER = "X-Pointillist-Warning"
-
-
-def add_warning(state: Any, message: str) -> None:
-    """Queue ``message`` for the warning header of the current response."""
-    warnings: list[str] = getattr(state, "warnings", [])
-    if message not in warnings:
-        warnings.append(message)
-    state.warnings = warnings
 
 
 class WarningHeaderMiddleware:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import Field
 
 from pointillist.store import clinic as clinics
 from pointillist.store.models import Clinic
-from pointillist.web.auth import CurrentActor
+from pointillist.web.auth import CurrentActor, set_clinic_warning
 from pointillist.web.deps import DbSession
 from pointillist.web.routers._common import In, Out
 
@@ -40,7 +40,11 @@ def get_clinic(actor: CurrentActor, db: DbSession) -> Clinic:
 
 
 @router.patch("", response_model=ClinicOut, summary="Change your clinic's details (owner)")
-def update_clinic(body: ClinicPatch, actor: CurrentActor, db: DbSession) -> Clinic:
+def update_clinic(
+    body: ClinicPatch, actor: CurrentActor, db: DbSession, request: Request
+) -> Clinic:
     """Change the name or record a renewed licence. Only the fields sent are changed."""
     changes: dict[str, Any] = body.model_dump(exclude_unset=True)
-    return clinics.update_clinic(db, actor.scope, **changes)
+    updated = clinics.update_clinic(db, actor.scope, **changes)
+    set_clinic_warning(request, updated)
+    return updated
