@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -167,7 +167,7 @@ def _fit_brand_shade(entry: dict[str, Any]) -> Shade:
         skin_lab = check_lab(measured["skin_lab"], "brand shade skin")
         dot_lab = check_lab(measured["dot_lab"], "brand shade dot")
         depth = float(measured["depth_mm"])
-    except (KeyError, TypeError) as exc:
+    except (KeyError, TypeError, ValueError) as exc:
         raise PointillistError(
             f"brand shade entry {entry!r} needs id, name and measured = "
             "{ skin_lab, dot_lab, depth_mm }"
@@ -264,7 +264,7 @@ def lab_to_srgb8(lab: Sequence[float]) -> tuple[int, int, int]:
     return r, g, b
 
 
-@cache
+@lru_cache(maxsize=8192)
 def _model_ratio(melanin: float, carbon: float, depth: float, thickness: float) -> RGB:
     skin = optics.xyz_to_linear_srgb(optics.reflectance_to_xyz(optics.skin_reflectance(melanin)))
     layer = optics.PigmentLayer(carbon, depth, thickness)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -188,7 +188,7 @@ def _choice(
     return Choice(healed=healed, later=later, score=float(miss + blue))
 
 
-@cache
+@lru_cache(maxsize=256)
 def _ratio_cached(
     skin: Lab, shade: str | None, depth_mm: float | None, years: float
 ) -> tuple[float, float, float]:
