@@ -128,15 +128,12 @@ def create_user(
     name: Annotated[str, typer.Option(help="The person's name.")],
     role: Annotated[str, typer.Option(help="owner, practitioner or front-desk.")] = "owner",
     password: Annotated[
-        str,
+        str | None,
         typer.Option(
-            prompt=True,
-            hide_input=True,
-            confirmation_prompt=True,
             envvar="POINTILLIST_NEW_PASSWORD",
-            help="Asked for when not given; or set POINTILLIST_NEW_PASSWORD.",
+            help="Asked for (twice, hidden) when not given; or set POINTILLIST_NEW_PASSWORD.",
         ),
-    ] = "",
+    ] = None,
     database_url: DatabaseUrl = None,
     output: Format = OutputFormat.text,
 ) -> None:
@@ -147,6 +144,10 @@ def create_user(
     from pointillist.store.models import Clinic
     from pointillist.store.scope import Scope
 
+    if password is None:
+        password = typer.prompt(
+            f"Password for {email}", hide_input=True, confirmation_prompt=True, err=True
+        )
     settings = _settings(database_url)
     with session_scope(_open(settings)) as session:
         if session.get(Clinic, clinic) is None:
