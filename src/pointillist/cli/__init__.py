@@ -52,11 +52,7 @@ def _fail(message: str) -> None:
     sys.stderr.flush()
 
 
-# Command modules register themselves on `app` when imported: one import line per module.
-# They keep heavy imports (OpenCV, MediaPipe, numba, SQLAlchemy, FastAPI) inside their
-# command functions, so that `pointillist screen` starts fast.
-from pointillist.cli import consult  # noqa: E402, F401
-from pointillist.cli import pigment  # noqa: E402, F401
-from pointillist.cli import serve  # noqa: E402, F401
-from pointillist.cli import simulate  # noqa: E402, F401
-from pointillist.cli import admin  # noqa: E402, F401
+# Command modules register themselves on `app` when imported. They keep heavy imports
+# (OpenCV, MediaPipe, numba, SQLAlchemy, FastAPI) inside their command functions, so that
+# `pointillist screen` starts fast.
+from pointillist.cli import admin, consult, pigment, serve, simulate  # noqa: E402, F401
