@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     photo_max_pixels: int = Field(
         default=50_000_000,
         gt=0,
-        description="Largest photo accepted, in pixels (a 48 MP phone fits); stops decompression bombs.",
+        description="Largest photo accepted, in pixels (a 48 MP phone fits); stops pixel bombs.",
     )
     session_max_age_seconds: int = Field(
         default=8 * 3600, gt=0, description="Browser session lifetime: one working day."
@@ -98,7 +98,8 @@ class Settings(BaseSettings):
             return key
         key = secrets.token_urlsafe(48)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            # Health data: only the account running pointillist may enter the directory.
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "w", encoding="ascii") as handle:
                 handle.write(key + "\n")

@@ -46,6 +46,7 @@ def test_backup_then_restore_gives_the_same_records_and_files(
     archive = tmp_path / "backups" / "pointillist.tar"
     summary = backup(database_url, photos.root, archive)
     assert summary.clinics == 2 and summary.photos == len(photos.files()) == 2
+    assert archive.stat().st_mode & 0o777 == 0o600
     with tarfile.open(archive) as tar:
         names = tar.getnames()
     assert "manifest.json" in names and sum(n.startswith("photos/") for n in names) == 2

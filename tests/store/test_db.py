@@ -55,3 +55,4 @@ def test_sqlite_connections_enforce_foreign_keys_and_use_wal(tmp_path):
         assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
     engine.dispose()
+    assert (tmp_path / "sub").stat().st_mode & 0o777 == 0o700  # health data: owner only

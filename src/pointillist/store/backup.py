@@ -107,6 +107,9 @@ def backup(url: str, photo_dir: Path, path: Path) -> BackupSummary:
         manifest = json.dumps({"format": BACKUP_FORMAT, **summary.__dict__}, indent=2).encode()
         partial = path.with_name(path.name + ".partial")
         try:
+            # A backup holds health data: readable by its owner only.
+            partial.touch(mode=0o600)
+            partial.chmod(0o600)
             with tarfile.open(partial, "w") as archive:
                 info = tarfile.TarInfo("manifest.json")
                 info.size = len(manifest)

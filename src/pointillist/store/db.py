@@ -94,7 +94,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         path = sqlite_file(url)
         if path is not None:
             try:
-                path.parent.mkdir(parents=True, exist_ok=True)
+                # Health data: only the account running pointillist may enter the directory.
+                path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             except OSError as exc:
                 raise PointillistError(
                     f"{path.parent}: cannot create the data directory ({exc})"

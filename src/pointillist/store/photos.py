@@ -139,7 +139,8 @@ class PhotoStore:
         if path.exists():
             return
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+            path.parent.mkdir(mode=0o700, exist_ok=True)
             # Write then rename: a crash never leaves a half file under a valid digest.
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
             with os.fdopen(fd, "wb") as handle:
