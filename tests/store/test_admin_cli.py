@@ -56,6 +56,22 @@ def test_clinic_user_backup_and_restore_on_a_fresh_install(env, capsys):
     listed = _json(capsys, ["admin", "list-clinics", "--format", "json"])
     assert [(c["name"], c["users"]) for c in listed] == [("Scalp Studio", 1)]
 
+    reset = _json(
+        capsys,
+        [
+            "admin",
+            "set-password",
+            "--email",
+            "OWNER@studio.example",
+            "--password",
+            "another long phrase",
+            "--format",
+            "json",
+        ],
+    )
+    assert reset == {"id": 1, "email": "owner@studio.example", "is_active": True}
+    _assert_signs_in(env, "owner@studio.example", "another long phrase")
+
     archive = env / "b.tar"
     made = _json(capsys, ["backup", str(archive), "--format", "json"])
     assert made["clinics"] == 1 and made["backend"] == "sqlite"
@@ -102,3 +118,14 @@ def test_unreachable_postgres_is_a_clear_error(env, capsys):
     )
     err = capsys.readouterr().err
     assert "cannot open the database postgresql+psycopg://nobody@127.0.0.1:1/x" in err
+
+
+def _assert_signs_in(env, email, password):
+    from pointillist.settings import Settings
+    from pointillist.store.accounts import authenticate
+    from pointillist.store.db import make_engine, session_factory
+
+    engine = make_engine(Settings().resolved_database_url())
+    with session_factory(engine)() as session:
+        assert authenticate(session, email, password) is not None
+    engine.dispose()

@@ -1,4 +1,4 @@
-"""Operator commands: ``pointillist admin create-clinic|create-user|list-clinics``,
+"""Operator commands: ``pointillist admin create-clinic|create-user|set-password|list-clinics``,
 ``pointillist backup PATH`` and ``pointillist restore PATH``.
 
 Each opens the database named by ``--database-url`` (else ``POINTILLIST_DATABASE_URL``,
@@ -160,6 +160,53 @@ def create_user(
         print_json(result)
         return
     console.print(f"Created {result['role']} [bold]{result['email']}[/bold] (user {result['id']})")
+
+
+@admin_app.command("set-password")
+def set_password(
+    email: Annotated[str, typer.Option(help="Sign-in e-mail of the account.")],
+    password: Annotated[
+        str | None,
+        typer.Option(
+            envvar="POINTILLIST_NEW_PASSWORD",
+            help="Asked for (twice, hidden) when not given; or set POINTILLIST_NEW_PASSWORD.",
+        ),
+    ] = None,
+    activate: Annotated[
+        bool, typer.Option("--activate", help="Also re-activate a deactivated account.")
+    ] = False,
+    database_url: DatabaseUrl = None,
+    output: Format = OutputFormat.text,
+) -> None:
+    """Set a user's password (e.g. an owner locked out of the clinic)."""
+    from sqlalchemy import select
+
+    from pointillist.store import clinic as clinics
+    from pointillist.store.accounts import normalise_email
+    from pointillist.store.db import session_scope
+    from pointillist.store.errors import NotFound
+    from pointillist.store.models import User
+    from pointillist.store.scope import Scope
+
+    if password is None:
+        password = typer.prompt(
+            f"New password for {email}", hide_input=True, confirmation_prompt=True, err=True
+        )
+    settings = _settings(database_url)
+    with session_scope(_open(settings)) as session:
+        user = session.scalar(select(User).where(User.email == normalise_email(email)))
+        if user is None:
+            raise NotFound(f"no user with e-mail {normalise_email(email)}")
+        operator = Scope.operator(user.clinic_id)
+        clinics.set_password(session, operator, user.id, password)
+        if activate and not user.is_active:
+            clinics.update_user(session, operator, user.id, is_active=True)
+        result = {"id": user.id, "email": user.email, "is_active": user.is_active}
+    if output is OutputFormat.json:
+        print_json(result)
+        return
+    state = "" if result["is_active"] else " (the account is deactivated: add --activate)"
+    console.print(f"Password set for [bold]{result['email']}[/bold]{state}")
 
 
 @admin_app.command("list-clinics")
