@@ -11,6 +11,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from pointillist.errors import PointillistError
@@ -152,7 +153,13 @@ def create_user(
         password_hash=hash_password(password),
     )
     session.add(user)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:
+        # Another request took the address between the check above and this insert.
+        raise Conflict(
+            f"a user with e-mail {email} already exists; choose another address", field="email"
+        ) from None
     audit.record(session, scope, "create", "user", user.id, role=role)
     return user
 
