@@ -117,14 +117,21 @@ def seed_clinic(
         db.query(ConsentTemplate.id).filter_by(clinic_id=new_clinic.id, name="treatment").scalar()
     )
     consent = records.prepare_consent(db, owner, client.id, template_id=template_id)
-    photo = records.add_photo(db, owner, photo_store, client.id, png_bytes(), kind="top")
+    photo = records.add_photo(
+        db,
+        owner,
+        photo_store,
+        client.id,
+        png_bytes(colour=(150 + ord(tag[0]), 120, 100)),
+        kind="top",
+    )
     simulation = records.add_simulation(
         db,
         owner,
         photo_store,
         client.id,
         parameters={"density": 0.7},
-        outputs={"preview.png": png_bytes(colour=(90, 90, 90))},
+        outputs={"preview.png": png_bytes(colour=(ord(tag[0]), 90, 90))},
         photo_id=photo.id,
     )
     lot = f"LOT-{tag}"

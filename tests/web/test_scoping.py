@@ -13,7 +13,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-
 from tests.web.conftest import ClinicWorld, png_bytes
 
 Body = Callable[[ClinicWorld], dict[str, Any]]

@@ -1,0 +1,92 @@
+"""``pointillist serve`` starts a real server: SQLite with no set-up, PostgreSQL by URL."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from pointillist.cli import main
+
+POINTILLIST = Path(sys.executable).with_name("pointillist")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _serve(args: list[str], data_dir: Path) -> tuple[int, str]:
+    """Start the server, wait for /healthz, stop it; return (health status, stderr)."""
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("POINTILLIST_")}
+    env["POINTILLIST_DATA"] = str(data_dir)
+    process = subprocess.Popen(
+        [str(POINTILLIST), "serve", "--port", str(port), *args],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    status = 0
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            except httpx.TransportError:
+                time.sleep(0.2)
+                continue
+            status = response.status_code
+            assert response.json()["status"] == "ok"
+            break
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            _, stderr = process.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            _, stderr = process.communicate()
+    return status, stderr
+
+
+def test_serve_runs_on_sqlite_with_no_set_up(tmp_path):
+    data_dir = tmp_path / "fresh"
+    status, stderr = _serve([], data_dir)
+    assert status == 200, stderr
+    assert (data_dir / "pointillist.sqlite3").is_file()
+    assert "is up to date" in stderr
+
+
+def test_serve_migrates_an_empty_database_given_by_url(tmp_path, empty_database_url):
+    url = empty_database_url()
+    status, stderr = _serve(["--database-url", url], tmp_path / "data")
+    assert status == 200, stderr
+
+    from pointillist.store.migrate import current_revision, head_revision
+
+    assert current_revision(url) == head_revision()
+
+
+def test_serve_reports_an_unreachable_database_in_one_line(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("POINTILLIST_DATA", str(tmp_path))
+    code = main(
+        ["serve", "--database-url", "postgresql://nobody@127.0.0.1:1/none", "--port", "8999"]
+    )
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot open the database") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("bad", ["mysql://u@h/d", "not a url"])
+def test_serve_refuses_an_unsupported_database_url(capsys, bad):
+    assert main(["serve", "--database-url", bad]) == 2
+    assert "error:" in capsys.readouterr().err
