@@ -277,7 +277,10 @@ def load_landmarks(path: str | Path, *, image_size: tuple[int, int]) -> FaceKeyp
     width, height = image_size
     try:
         if "landmarks" in payload:
-            mesh = np.asarray(payload["landmarks"], dtype=np.float64)
+            try:
+                mesh = np.asarray(payload["landmarks"], dtype=np.float64)
+            except (TypeError, ValueError):
+                raise ValueError("'landmarks' must be a list of [x, y] pairs") from None
             if mesh.ndim != 2 or mesh.shape[1] < 2:
                 raise ValueError("'landmarks' must be a list of [x, y] pairs")
             _check_inside(mesh[:, :2], width, height, file)

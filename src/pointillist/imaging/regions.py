@@ -31,6 +31,9 @@ WORK_SIDE = 400
 TEXTURE_SIDE = 1024
 """Longest side of the copy on which fine texture (stubble) is measured."""
 
+GRABCUT_SIDE = 240
+"""Longest side GrabCut runs at: the head outline needs no more, and it is the costliest step."""
+
 _SKIN_D2_MAX = 14.0
 """Squared Mahalanobis distance below which a colour is skin (chi-square, 3 dof, ~99.7 %)."""
 
@@ -102,17 +105,23 @@ def _lab(rgb_small: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(rgb_small.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
 
 
-def _texture(rgb: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Local fine contrast of lightness (hair strands, stubble), resampled to ``shape``."""
+def _shrink(rgb: np.ndarray, side: int) -> np.ndarray:
     import cv2
 
     h, w = rgb.shape[:2]
-    f = min(1.0, TEXTURE_SIDE / max(h, w))
-    mid = (
-        rgb
-        if f >= 1.0
-        else cv2.resize(rgb, (round(w * f), round(h * f)), interpolation=cv2.INTER_AREA)
+    f = side / max(h, w)
+    if f >= 1.0:
+        return rgb
+    return np.asarray(
+        cv2.resize(rgb, (round(w * f), round(h * f)), interpolation=cv2.INTER_AREA),
+        dtype=np.uint8,
     )
+
+
+def _texture(mid: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Local fine contrast of lightness (hair strands, stubble), resampled to ``shape``."""
+    import cv2
+
     grey = cv2.cvtColor(mid, cv2.COLOR_RGB2GRAY).astype(np.float32)
     detail = np.abs(grey - cv2.GaussianBlur(grey, (0, 0), 1.2))
     energy = cv2.GaussianBlur(detail, (0, 0), 2.0)
@@ -122,12 +131,17 @@ def _texture(rgb: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 
 
 def _grabcut(small: np.ndarray, init: np.ndarray | None) -> np.ndarray:
+    """Head mask on the work grid by GrabCut, run on a coarser copy for speed."""
     import cv2
 
-    bgr = cv2.cvtColor(small, cv2.COLOR_RGB2BGR)
+    full_h, full_w = small.shape[:2]
+    coarse = _shrink(small, GRABCUT_SIDE)
+    h, w = coarse.shape[:2]
+    if init is not None and (h, w) != (full_h, full_w):
+        init = cv2.resize(init, (w, h), interpolation=cv2.INTER_NEAREST)
+    bgr = cv2.cvtColor(coarse, cv2.COLOR_RGB2BGR)
     bgd = np.zeros((1, 65), np.float64)
     fgd = np.zeros((1, 65), np.float64)
-    h, w = small.shape[:2]
     if init is None:
         mask = np.zeros((h, w), np.uint8)
         mx, my = max(1, w // 25), max(1, h // 25)
@@ -135,10 +149,12 @@ def _grabcut(small: np.ndarray, init: np.ndarray | None) -> np.ndarray:
     else:
         mask = init.copy()
         if not np.any((mask == cv2.GC_BGD) | (mask == cv2.GC_PR_BGD)):
-            return np.ones((h, w), bool)
+            return np.ones((full_h, full_w), bool)
         cv2.grabCut(bgr, mask, None, bgd, fgd, 4, cv2.GC_INIT_WITH_MASK)  # type: ignore[call-overload]
-    fg = (mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)
-    return _largest_component(fg)
+    fg = ((mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)).astype(np.float32)
+    if (h, w) != (full_h, full_w):
+        fg = cv2.resize(fg, (full_w, full_h), interpolation=cv2.INTER_LINEAR)
+    return _largest_component(fg >= 0.5)
 
 
 def _largest_component(mask: np.ndarray) -> np.ndarray:
@@ -282,9 +298,10 @@ def segment_regions(
 
     height, width = rgb.shape[:2]
     h, w, cell = work_size(height, width)
-    small = cv2.resize(rgb, (w, h), interpolation=cv2.INTER_AREA) if cell > 1.0 else rgb
+    mid = _shrink(rgb, TEXTURE_SIDE)
+    small = cv2.resize(mid, (w, h), interpolation=cv2.INTER_AREA) if cell > 1.0 else rgb
     lab = _lab(small)
-    texture = _texture(rgb, (h, w))
+    texture = _texture(mid, (h, w))
     if keypoints is not None and outline is not None:
         fg = _grabcut(small, _frontal_init((h, w), cell, keypoints, outline))
     else:

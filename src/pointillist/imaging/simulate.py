@@ -436,10 +436,17 @@ def simulate(
     with clock.stage("impressions"):
         final_per_cm2 = float(plan["density"]["final_per_cm2"])
         factor = max(1, int(SAMPLE_CELL_MM / scale.mm_per_px))
-        sh, sw = -(-height // factor), -(-width // factor)
-        density = np.asarray(
-            cv2.resize(share, (sw, sh), interpolation=cv2.INTER_LINEAR), dtype=np.float32
-        ) * np.float32(final_per_cm2 / 100.0)
+        sh, sw = max(1, height // factor), max(1, width // factor)
+        density = _regrid(share, cell, factor, (sh, sw), cv2.INTER_LINEAR)
+        # Impressions only where the treatment share is positive (no halo from the
+        # interpolation), and with a given mask only in cells wholly inside it.
+        density *= _regrid(
+            (share > 0).astype(np.float32), cell, factor, (sh, sw), cv2.INTER_NEAREST
+        )
+        if given_mask is not None:
+            inside = given_mask[: sh * factor, : sw * factor].reshape(sh, factor, sw, factor)
+            density *= inside.all(axis=(1, 3))
+        density *= np.float32(final_per_cm2 / 100.0)
         metric = head.metric_field(sh, sw, cell_px=float(factor), step=4)
         course = plan_impressions(
             density, metric_mm2_per_px2=metric, seed=seed, cumulative_fractions=fractions
@@ -504,6 +511,28 @@ def _to_grid(mask: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
     import cv2
 
     return cv2.resize(mask.astype(np.float32), (grid[1], grid[0]), interpolation=cv2.INTER_AREA)
+
+
+def _regrid(
+    grid: np.ndarray, cell_px: float, factor: int, shape: tuple[int, int], interpolation: int
+) -> np.ndarray:
+    """Resample a work-grid map (cells ``cell_px`` photo pixels wide) onto a grid of
+    ``factor``-pixel cells starting at the photo's corner, pixel centres aligned."""
+    import cv2
+
+    k = factor / cell_px
+    offset = 0.5 * k - 0.5
+    matrix = np.array([[k, 0.0, offset], [0.0, k, offset]], dtype=np.float64)
+    return np.asarray(
+        cv2.warpAffine(
+            grid.astype(np.float32),
+            matrix,
+            (shape[1], shape[0]),
+            flags=interpolation | cv2.WARP_INVERSE_MAP,
+            borderMode=cv2.BORDER_REPLICATE,
+        ),
+        dtype=np.float32,
+    )
 
 
 def _feather(mask: np.ndarray, sigma_cells: float) -> np.ndarray:
@@ -594,22 +623,32 @@ def compose_overlay(
     import cv2
 
     h, w = rgb.shape[:2]
-    zone = cv2.resize(share, (w, h), interpolation=cv2.INTER_LINEAR)
-    hair = cv2.resize(
-        (regions.hair & ~area_mask).astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR
+    # Tint and opacity are built on the work grid and blended at full resolution in
+    # one pass: the zones are smooth, and a float pass over 12 MP would cost more than
+    # the rest of the pipeline.
+    hair = (regions.hair & ~area_mask).astype(np.float32) * 0.35
+    zone = share.astype(np.float32) * 0.55
+    alpha = hair + zone * (1.0 - hair)
+    weight_zone = np.where(alpha > 0, zone / np.maximum(alpha, 1e-6), 0.0)[..., None]
+    tint = weight_zone * np.float32(OVERLAY_COLOURS["treatment"]) + (
+        1.0 - weight_zone
+    ) * np.float32(OVERLAY_COLOURS["hair"])
+    tint_small = np.clip(np.rint(tint), 0, 255).astype(np.uint8)
+    tint_full = cv2.resize(tint_small, (w, h), interpolation=cv2.INTER_LINEAR)
+    alpha_full = cv2.resize(alpha.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
+    result = np.asarray(
+        cv2.blendLinear(np.ascontiguousarray(rgb), tint_full, 1.0 - alpha_full, alpha_full),
+        dtype=np.uint8,
     )
-    out = rgb.astype(np.float32)
-    for layer, colour, alpha in (
-        (hair, OVERLAY_COLOURS["hair"], 0.35),
-        (zone, OVERLAY_COLOURS["treatment"], 0.55),
-    ):
-        a = (layer * alpha)[..., None]
-        out = out * (1.0 - a) + np.asarray(colour, np.float32) * a
-    outline = cv2.resize(area_mask.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST)
-    contours, _ = cv2.findContours(outline, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    result = np.clip(out, 0, 255).astype(np.uint8)
+    contours, _ = cv2.findContours(
+        area_mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE
+    )
+    cell = regions.cell_px
+    contours = [
+        np.rint(((c.astype(np.float64) + 0.5) * cell - 0.5) * 16).astype(np.int32) for c in contours
+    ]
     thick = max(1, round(max(h, w) / 600))
-    cv2.drawContours(result, contours, -1, OVERLAY_COLOURS["treatment"], thick, cv2.LINE_AA)
+    cv2.polylines(result, contours, True, OVERLAY_COLOURS["treatment"], thick, cv2.LINE_AA, 4)
     if hairline is not None:
         pts = np.rint(hairline.points * 16).astype(np.int32)
         cv2.polylines(result, [pts], False, OVERLAY_COLOURS["hairline"], thick + 1, cv2.LINE_AA, 4)

@@ -223,3 +223,140 @@ def synthetic_top_view(
         keypoints=None,
         view="top",
     )
+
+
+def synthetic_frontal(
+    *,
+    width: int = 700,
+    height: int = 900,
+    mm_per_px: float = 0.3,
+    seed: int = 0,
+) -> SyntheticHead:
+    """A bald-topped head seen from the front, hair left only on the sides (Norwood VI).
+
+    The head is the average ellipsoid of ``data/head.toml`` (so
+    :func:`~pointillist.imaging.head.fit_frontal` recovers it from the key points);
+    ``keypoints`` are where a practitioner would click, with the iris 11.7 mm across.
+    ``bald_mask`` is the bare scalp above the eyebrows' level.
+    """
+    import cv2
+
+    from pointillist.data import load_table
+    from pointillist.imaging.scale import iris_diameter_mm
+
+    rng = np.random.default_rng(seed)
+    table = load_table("head")["ellipsoid"]
+    px = 1.0 / mm_per_px
+    cx, cy = width / 2.0 - 0.5, height * 0.47
+    a = float(table["half_breadth_mm"]) * px
+    b = float(table["vertex_above_canthus_mm"]) * px
+    if cy - b < 0.02 * height or 2 * a > 0.95 * width:
+        raise ValueError("the head does not fit the image at this scale")
+    cranium = HeadModel(
+        outline=Ellipse(center=(cx, cy), semi_axes=(a, b), angle_deg=0.0),
+        depth_px=float(table["half_length_mm"]) * px,
+        mm_per_px=mm_per_px,
+        view="frontal",
+        source="synthetic",
+        max_stretch=float(table["max_stretch"]),
+    )
+    face_half = a * float(table["face_to_head_breadth"])
+    chin = 118.0 * px
+    face = HeadModel(
+        outline=Ellipse(center=(cx, cy), semi_axes=(face_half, chin), angle_deg=0.0),
+        depth_px=90.0 * px,
+        mm_per_px=mm_per_px,
+        view="frontal",
+        source="synthetic",
+        max_stretch=float(table["max_stretch"]),
+    )
+    ys = np.arange(height, dtype=np.float32)[:, None]
+    xs = np.arange(width, dtype=np.float32)[None, :]
+    upper = ys < cy
+    shade_c, gloss_c, r_c = _shading(cranium, height, width)
+    shade_f, _gloss_f, r_f = _shading(face, height, width)
+    blend = np.clip((cy - ys) / (20.0 * px) + 0.5, 0.0, 1.0)
+    shade = np.where(r_c <= 1.0, shade_c, shade_f) * blend + shade_f * (1.0 - blend)
+    gloss = gloss_c * blend
+    head_mask = np.where(upper, r_c <= 1.0, r_f <= 1.0)
+    neck = (np.abs(xs - cx) < 55.0 * px) & (ys > cy + 60.0 * px)
+    head_mask = head_mask | neck
+    shade = np.where(neck & ~np.where(upper, r_c <= 1.0, r_f <= 1.0), 0.55, shade)
+    s = (xs - cx) / a
+    t = (ys - cy) / b
+    # Hair on the sides: a band above the ears up to about a third of the way to the top.
+    wobble = 0.03 * _noise((height, width), 6.0 * px, rng)
+    side = np.clip((np.abs(s) + wobble - 0.74) / 0.04, 0.0, 1.0)
+    vertical = np.clip((t + 0.5 + wobble) / 0.05, 0.0, 1.0) * np.clip((0.25 - t) / 0.05, 0, 1)
+    hair_alpha = (side * vertical * (r_c <= 1.0)).astype(np.float32) * 0.95
+    combed = np.where(s < 0, np.pi * 0.6, np.pi * 0.4) * np.ones_like(t)
+    rgb_lin = _srgb_to_linear(
+        _compose(
+            _backdrop(height, width, rng),
+            head_mask,
+            shade,
+            hair_alpha,
+            rng,
+            mm_per_px,
+            combed,
+            gloss * (1.0 - hair_alpha),
+        )
+    )
+    canvas = _linear_to_srgb(rgb_lin)
+
+    def p(x_mm: float, y_mm: float) -> tuple[int, int]:
+        return round(cx + x_mm * px), round(cy + y_mm * px)
+
+    def mm(v: float) -> int:
+        return max(1, round(v * px))
+
+    skin_dark = tuple(int(v * 0.8) for v in SKIN_SRGB)
+    for sign in (-1, 1):
+        cv2.ellipse(canvas, p(sign * 74.0, 12.0), (mm(9.0), mm(28.0)), 0, 0, 360, skin_dark, -1)
+        cv2.ellipse(
+            canvas, p(sign * 30.0, 0.0), (mm(15.0), mm(6.0)), 0, 0, 360, (240, 238, 232), -1
+        )
+        iris_r = iris_diameter_mm() / 2.0
+        cv2.circle(canvas, p(sign * 30.0, 0.0), mm(iris_r), (96, 70, 50), -1, cv2.LINE_AA)
+        cv2.circle(canvas, p(sign * 30.0, 0.0), mm(2.2), (15, 12, 10), -1, cv2.LINE_AA)
+        cv2.ellipse(
+            canvas, p(sign * 30.0, 1.0), (mm(15.5), mm(7.5)), 0, 180, 360, (90, 60, 50), mm(1.2),
+            cv2.LINE_AA,
+        )  # fmt: skip
+        cv2.ellipse(
+            canvas, p(sign * 31.0, -9.0), (mm(19.0), mm(7.0)), 0, 195, 345, HAIR_SRGB, mm(3.5),
+            cv2.LINE_AA,
+        )  # fmt: skip
+        cv2.ellipse(canvas, p(sign * 7.0, 50.0), (mm(4.5), mm(2.5)), 0, 0, 360, (110, 70, 60), -1)
+    cv2.line(canvas, p(3.0, 8.0), p(6.0, 46.0), skin_dark, mm(1.5), cv2.LINE_AA)
+    cv2.ellipse(
+        canvas, p(0.0, 76.0), (mm(24.0), mm(5.5)), 0, 0, 360, (170, 90, 85), -1, cv2.LINE_AA
+    )
+    canvas = cv2.GaussianBlur(canvas, (0, 0), 0.6)
+
+    def f(x_mm: float, y_mm: float) -> tuple[float, float]:
+        return (cx + x_mm * px, cy + y_mm * px)
+
+    forehead = np.array([f(-30, -22), f(30, -22), f(30, -48), f(-30, -48)], dtype=np.float64)
+    keypoints = FaceKeypoints(
+        glabella=f(0.0, -12.0),
+        lateral_canthus_right=f(-45.0, 0.0),
+        lateral_canthus_left=f(45.0, 0.0),
+        chin=f(0.0, 118.0),
+        face_side_right=f(-face_half * mm_per_px, 8.0),
+        face_side_left=f(face_half * mm_per_px, 8.0),
+        iris_diameter_px=iris_diameter_mm() * px,
+        forehead_patch=forehead,
+        source="synthetic",
+    )
+    bald_mask = (r_c <= 1.0) & upper & (hair_alpha < 0.5) & (ys < cy - 25.0 * px)
+    area = cranium.surface_area_mm2(bald_mask.astype(np.float32)) / 100.0
+    return SyntheticHead(
+        rgb=np.ascontiguousarray(canvas),
+        mm_per_px=mm_per_px,
+        bald_mask=bald_mask,
+        bald_area_cm2=area,
+        head=cranium,
+        keypoints=keypoints,
+        view="frontal",
+    )
