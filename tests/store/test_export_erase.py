@@ -127,8 +127,8 @@ def test_export_holds_every_record_and_file(db, clinic_a, photo_store):
         session["needle"] == "1RL 0.25 mm" and session["pigment_bottles"][0]["lot"] == "LOT-alpha"
     )
     assert record["treatment_plans"][0]["snapshot"]["quote"]["total"] == 1800
-    assert record["reminders"][0]["kind"] == "touch-up"
-    assert summary.files == 2 and summary.records == 8
+    assert [r["kind"] for r in record["reminders"]] == ["aftercare", "touch-up", "touch-up"]
+    assert summary.files == 2 and summary.records == 10
     assert entries(db, w.owner, entity="client", entity_id=w.client.id)[0].action == "export"
 
 

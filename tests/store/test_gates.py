@@ -144,3 +144,24 @@ def test_clinic_without_licence_is_warned(clinic_a):
     clinic_a.clinic.licence_number = None
     clinic_a.clinic.licence_expires_on = None
     assert "no clinic licence" in clinic_licence_warning(clinic_a.clinic)
+
+
+def test_completing_a_session_schedules_aftercare_and_one_touch_up(db, clinic_a):
+    from pointillist.store.models import Reminder
+    from pointillist.store.records import list_for_client
+
+    w = clinic_a
+    _sign(db, w)
+    first = _book(db, w, on=TODAY)
+    second = _book(db, w, on=TODAY + timedelta(days=14))
+    for booked in (first, second):
+        record_bottles(db, w.owner, booked.id, [w.bottle.id])
+        complete_session(db, w.owner, booked.id)
+    reminders = list_for_client(db, w.owner, Reminder, w.client.id)
+    aftercare = [r for r in reminders if r.kind == "aftercare"]
+    touch_ups = [r for r in reminders if r.kind == "touch-up"]
+    assert [r.due_on for r in aftercare] == [TODAY + timedelta(days=1), TODAY + timedelta(days=15)]
+    assert "avoid washing or wetting the scalp" in aftercare[0].message
+    # Only the latest session's touch-up remains: about three years after it (plan.toml).
+    assert len(touch_ups) == 1 and touch_ups[0].session_id == second.id
+    assert abs((touch_ups[0].due_on - second.scheduled_on).days - 3 * 365) <= 1

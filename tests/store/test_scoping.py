@@ -127,7 +127,7 @@ def test_front_desk_sees_bookings_and_paperwork_but_no_health_data(db, clinic_a,
     assert [s.id for s in records.list_for_client(db, desk, TreatmentSession, client_id)] == [
         booked.id
     ]
-    assert len(records.list_for_client(db, desk, Reminder, client_id)) == 1
+    assert len(records.list_for_client(db, desk, Reminder, client_id)) == 3
     assert len(records.list_for_client(db, desk, records.Consent, client_id)) == 1
     for model in (Consultation, Photo, Simulation, TreatmentPlan):
         with pytest.raises(PermissionDenied, match="clinical"):

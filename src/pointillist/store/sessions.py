@@ -7,17 +7,21 @@ The gates (REFERENCE.md section 6, ``records.toml``):
 - a session cannot be completed without the client's signed consent and at least one
   pigment lot, so that every completed session can answer a recall (REACH Annex XVII
   entry 75 puts a batch number on every ink).
+
+Completing a session schedules its follow-ups: an aftercare reminder for the next day and
+a touch-up reminder (``plan.toml``'s years after the client's latest session).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from pointillist.data import load_table
 from pointillist.errors import PointillistError
 from pointillist.store import audit
 from pointillist.store.clinic import require_licensed
@@ -286,7 +290,56 @@ def complete_session(session: Session, scope: Scope, session_id: int) -> Treatme
     treated.status = "completed"
     treated.completed_at = utcnow()
     audit.record(session, scope, "complete", "session", treated.id, client_id=treated.client_id)
+    _schedule_follow_ups(session, scope, treated)
     return treated
+
+
+def _schedule_follow_ups(session: Session, scope: Scope, treated: TreatmentSession) -> None:
+    """The timed messages clinics send after a session: aftercare the next day, and a
+    touch-up reminder (replacing any earlier unsent one) years after this latest session.
+
+    Periods come from ``aftercare.toml`` (after each session) and ``plan.toml`` (touch-up).
+    """
+    day = treated.scheduled_on
+    lines = [f"Aftercare after your session on {day.isoformat()}:"]
+    for rule in load_table("aftercare")["after_each_session"]:
+        until = day + timedelta(days=int(rule["days"]))
+        lines.append(
+            f"- until {until.isoformat()}, avoid {', '.join(rule['avoid'])}. {rule['advice']}"
+        )
+    aftercare = add_reminder(
+        session,
+        scope,
+        treated.client_id,
+        kind="aftercare",
+        due_on=day + timedelta(days=1),
+        message="\n".join(lines),
+        session_id=treated.id,
+    )
+    years = float(load_table("plan")["touch_up"]["years_after_last_session"])
+    session.execute(
+        delete(Reminder).where(
+            Reminder.clinic_id == scope.clinic_id,
+            Reminder.client_id == treated.client_id,
+            Reminder.kind == "touch-up",
+            Reminder.sent_at.is_(None),
+            Reminder.id != aftercare.id,
+        ),
+        execution_options={"synchronize_session": "fetch"},
+    )
+    add_reminder(
+        session,
+        scope,
+        treated.client_id,
+        kind="touch-up",
+        due_on=day + timedelta(days=round(years * 365.25)),
+        message=(
+            f"Your last scalp micropigmentation session was on {day.isoformat()}. Pigment "
+            f"softens over the years; a touch-up about every {years:g} years keeps the "
+            "result crisp. Book your touch-up."
+        ),
+        session_id=treated.id,
+    )
 
 
 def cancel_session(session: Session, scope: Scope, session_id: int) -> TreatmentSession:
