@@ -19,7 +19,7 @@ from pointillist.web.security import SessionSigner
 from pointillist.web.warnings import WarningHeaderMiddleware
 
 #: JSON request bodies are forms and answers, never files: 1 MB is generous.
-JSON_BODY_LIMIT = 1_000_000
+JSON_BODY_LIMIT = 2**20
 
 DESCRIPTION = """\
 Records of a scalp micropigmentation clinic: clients, consultations, consents, photos,

@@ -27,7 +27,8 @@ class BodyTooLarge(HTTPException):
 
 
 def _megabytes(n: int) -> str:
-    return f"{n / 1_000_000:g} MB" if n >= 100_000 else f"{n} bytes"
+    # Binary megabytes, as the settings and the photo store count them.
+    return f"{n / 2**20:.3g} MB" if n >= 2**20 else f"{n} bytes"
 
 
 class BodyLimitMiddleware:

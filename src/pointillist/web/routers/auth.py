@@ -112,21 +112,32 @@ def login(
             status_code=401, detail="wrong e-mail or password, or the account is deactivated"
         )
     session_cookie, csrf = signer.issue(str(user.id), password_stamp(user))
-    common = {
-        "max_age": signer.lifetime_s,
-        "secure": settings.cookie_secure,
-        "samesite": "strict",
-        "path": "/",
-    }
-    response.set_cookie(SESSION_COOKIE, session_cookie, httponly=True, **common)  # type: ignore[arg-type]
-    response.set_cookie(CSRF_COOKIE, csrf, httponly=False, **common)  # type: ignore[arg-type]
+    for name, value, httponly in (
+        (SESSION_COOKIE, session_cookie, True),
+        # Readable by the page's script, which echoes it in the X-CSRF-Token header.
+        (CSRF_COOKIE, csrf, False),
+    ):
+        response.set_cookie(
+            name,
+            value,
+            max_age=signer.lifetime_s,
+            httponly=httponly,
+            secure=settings.cookie_secure,
+            samesite="strict",
+            path="/",
+        )
     return {**_me(user, records_policy(request)), "csrf_token": csrf}
 
 
 @router.post("/logout", status_code=204, summary="Sign out (browser session)")
-def logout(actor: CurrentActor, response: Response) -> Response:
-    """Clear the session cookies. (A bearer token is revoked with DELETE /api/auth/tokens/{id}.)"""
-    response.status_code = 204
+def logout(actor: CurrentActor) -> Response:
+    """Clear the session cookies. (A bearer token is revoked with DELETE /api/auth/tokens/{id}.)
+
+    Sessions are signed cookies, not server records: a copy of the cookie taken before
+    sign-out stays valid until it expires (``POINTILLIST_SESSION_MAX_AGE_SECONDS``) or
+    the password is changed, which ends every session of the user at once.
+    """
+    response = Response(status_code=204)
     response.delete_cookie(SESSION_COOKIE, path="/")
     response.delete_cookie(CSRF_COOKIE, path="/")
     return response

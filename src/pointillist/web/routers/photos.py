@@ -65,7 +65,7 @@ def photo_store(request: Request) -> PhotoStore:
     summary="Upload a photo",
     responses={**NOT_FOUND, **TOO_LARGE},
 )
-async def upload_photo(
+def upload_photo(
     client_id: int,
     actor: CurrentActor,
     db: DbSession,
@@ -77,8 +77,10 @@ async def upload_photo(
     taken_at: Annotated[datetime | None, Form(description="When it was taken (ISO 8601).")] = None,
 ) -> Photo:
     """Store a photo of the client (clinical roles). EXIF, GPS and camera data are
-    stripped; a file that is not a readable image, or too many pixels, is refused (400)."""
-    data = await file.read()
+    stripped; a file that is not a readable image, or has too many pixels, is refused
+    (422, field ``file``)."""
+    # A plain (threaded) endpoint: decoding a large photo must not block the event loop.
+    data = file.file.read()
     return records.add_photo(
         db,
         actor.scope,

@@ -44,7 +44,7 @@ class SimulationOut(Out):
     summary="Keep a simulation",
     responses={**NOT_FOUND, **TOO_LARGE},
 )
-async def create_simulation(
+def create_simulation(
     client_id: int,
     actor: CurrentActor,
     db: DbSession,
@@ -70,7 +70,7 @@ async def create_simulation(
         name = (upload.filename or "").rsplit("/", 1)[-1]
         if not name or name in files:
             raise PointillistError("every output file needs a distinct file name", field="outputs")
-        files[name] = await upload.read()
+        files[name] = upload.file.read()
     return records.add_simulation(
         db,
         actor.scope,
