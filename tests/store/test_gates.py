@@ -91,6 +91,8 @@ def test_session_completes_only_with_signed_consent_and_a_lot(db, clinic_a):
         complete_session(db, w.owner, booked.id)
 
     record_bottles(db, w.owner, booked.id, [w.bottle.id])
+    with pytest.raises(GateClosed, match="completed on that day or later"):
+        complete_session(db, w.owner, booked.id, today=TODAY - timedelta(days=1))
     done = complete_session(db, w.owner, booked.id)
     assert done.status == "completed" and done.completed_at is not None
     with pytest.raises(GateClosed, match="completed"):
@@ -152,15 +154,15 @@ def test_completing_a_session_schedules_aftercare_and_one_touch_up(db, clinic_a)
 
     w = clinic_a
     _sign(db, w)
-    first = _book(db, w, on=TODAY)
-    second = _book(db, w, on=TODAY + timedelta(days=14))
+    first = _book(db, w, on=TODAY - timedelta(days=14))
+    second = _book(db, w, on=TODAY)
     for booked in (first, second):
         record_bottles(db, w.owner, booked.id, [w.bottle.id])
         complete_session(db, w.owner, booked.id)
     reminders = list_for_client(db, w.owner, Reminder, w.client.id)
     aftercare = [r for r in reminders if r.kind == "aftercare"]
     touch_ups = [r for r in reminders if r.kind == "touch-up"]
-    assert [r.due_on for r in aftercare] == [TODAY + timedelta(days=1), TODAY + timedelta(days=15)]
+    assert [r.due_on for r in aftercare] == [TODAY - timedelta(days=13), TODAY + timedelta(days=1)]
     assert "avoid washing or wetting the scalp" in aftercare[0].message
     # Only the latest session's touch-up remains: about three years after it (plan.toml).
     assert len(touch_ups) == 1 and touch_ups[0].session_id == second.id

@@ -279,10 +279,19 @@ def completion_problems(session: Session, scope: Scope, treated: TreatmentSessio
     return problems
 
 
-def complete_session(session: Session, scope: Scope, session_id: int) -> TreatmentSession:
-    """Mark a session done: needs a signed consent, a pigment lot and a licensed practitioner."""
+def complete_session(
+    session: Session, scope: Scope, session_id: int, *, today: date | None = None
+) -> TreatmentSession:
+    """Mark a session done: needs a signed consent, a pigment lot and a licensed practitioner,
+    on or after the day it was booked for."""
     scope.require("record_sessions")
     treated = _planned(session, scope, session_id)
+    today = today or date.today()
+    if treated.scheduled_on > today:
+        raise GateClosed(
+            f"session {session_id} is booked for {treated.scheduled_on.isoformat()}; it can be "
+            "completed on that day or later (reschedule it if it took place earlier)"
+        )
     problems = completion_problems(session, scope, treated)
     if problems:
         raise GateClosed(f"session {session_id} cannot be completed: " + "; ".join(problems))
