@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from importlib import resources
 from importlib.metadata import PackageNotFoundError, version
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from pointillist.domain import load_policy as load_consultation_policy
 from pointillist.settings import Settings, get_settings
@@ -14,9 +16,9 @@ from pointillist.store.db import make_engine, session_factory
 from pointillist.store.photos import PhotoStore
 from pointillist.store.policy import load_policy
 from pointillist.web.errors import install_error_handlers
+from pointillist.web.headers import ResponseHeadersMiddleware
 from pointillist.web.limits import BodyLimitMiddleware
 from pointillist.web.security import SessionSigner
-from pointillist.web.warnings import WarningHeaderMiddleware
 
 #: JSON request bodies are forms and answers, never files: 1 MB is generous.
 JSON_BODY_LIMIT = 2**20
@@ -99,10 +101,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.consult_policy = load_consultation_policy()
 
     install_error_handlers(app)
-    app.add_middleware(WarningHeaderMiddleware)
+    app.add_middleware(ResponseHeadersMiddleware)
     app.add_middleware(
         BodyLimitMiddleware, upload_limit=settings.upload_max_bytes, json_limit=JSON_BODY_LIMIT
     )
     for router in ROUTERS:
         app.include_router(router)
+    static = resources.files("pointillist.web").joinpath("static")
+    app.mount("/static", StaticFiles(directory=str(static)), name="static")
     return app

@@ -13,6 +13,7 @@ from pointillist.web.routers import (
     consents,
     consultations,
     health,
+    pages,
     photos,
     plans,
     practitioners,
@@ -24,6 +25,7 @@ from pointillist.web.routers import (
 
 ROUTERS: list[APIRouter] = [
     health.router,
+    pages.router,
     auth.router,
     clinic.router,
     users.router,
