@@ -131,10 +131,12 @@ def _print_text(payload: dict[str, Any], outdir: Path) -> None:
     table.add_column("impressions (cumulative)", justify="right")
     table.add_column("image")
     for s in payload["sessions"]:
-        table.add_row(str(s["number"]), f"{s['impressions']:,}", str(outdir / s["image"]))
+        table.add_row(str(s["number"]), f"{s['impressions']:,}", s["image"])
     console.print(table)
-    console.print(f"before/after: {outdir / payload['before_after']}")
-    console.print(f"overlay:      {outdir / payload['overlay']}")
+    console.print(
+        f"before/after {payload['before_after']}, overlay {payload['overlay']} and "
+        f"simulation.json in {outdir}"
+    )
     timings = ", ".join(f"{k} {v:.0f}" for k, v in payload["timings_ms"].items())
     console.print(f"timings (ms): {timings}")
     for warning in payload.get("warnings", []):

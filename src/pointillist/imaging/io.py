@@ -117,7 +117,10 @@ def load_image(
             "give a smaller photo (resize it to 50 MP or less)"
         ) from None
     except OSError as exc:
-        raise PointillistError(f"{name}: cannot read the image ({exc})") from None
+        raise PointillistError(
+            f"{name}: cannot read the image ({exc}); the file is damaged or truncated, "
+            "send the photo again"
+        ) from None
 
     with image:
         fmt = _FORMATS.get(str(image.format))

@@ -630,9 +630,9 @@ def compose_overlay(
     zone = share.astype(np.float32) * 0.55
     alpha = hair + zone * (1.0 - hair)
     weight_zone = np.where(alpha > 0, zone / np.maximum(alpha, 1e-6), 0.0)[..., None]
-    tint = weight_zone * np.float32(OVERLAY_COLOURS["treatment"]) + (
-        1.0 - weight_zone
-    ) * np.float32(OVERLAY_COLOURS["hair"])
+    treatment = np.asarray(OVERLAY_COLOURS["treatment"], dtype=np.float32)
+    hair_colour = np.asarray(OVERLAY_COLOURS["hair"], dtype=np.float32)
+    tint = weight_zone * treatment + (1.0 - weight_zone) * hair_colour
     tint_small = np.clip(np.rint(tint), 0, 255).astype(np.uint8)
     tint_full = cv2.resize(tint_small, (w, h), interpolation=cv2.INTER_LINEAR)
     alpha_full = cv2.resize(alpha.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
