@@ -28,6 +28,9 @@ def test_openapi_documents_every_route(api):
             assert operation.get("description"), (method, path)
             if "{" in path and path != "/api/auth/tokens/{token_id}":
                 assert "404" in operation["responses"], (method, path)
+            if path.startswith("/api/") and path != "/api/auth/login":
+                assert operation["security"] == [{"token": []}, {"session": []}], path
+    assert set(schema["components"]["securitySchemes"]) == {"token", "session"}
 
 
 def test_validation_errors_are_422_with_a_message_per_field(api, world):

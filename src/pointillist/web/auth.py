@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from fastapi import Depends, HTTPException, Request
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
 from pointillist.store import accounts
 from pointillist.store.clinic import clinic_licence_warning
@@ -59,18 +60,29 @@ def _unauthorized(message: str) -> HTTPException:
     return HTTPException(status_code=401, detail=message, headers={"WWW-Authenticate": "Bearer"})
 
 
-def _user_from_bearer(db: DbSession, authorization: str) -> User:
-    scheme, _, token = authorization.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise _unauthorized("send the API token as 'Authorization: Bearer <token>'")
+# Declared as security schemes so that the OpenAPI schema (and /docs) shows both ways in.
+_BEARER = HTTPBearer(
+    auto_error=False,
+    scheme_name="token",
+    description="An API token from POST /api/auth/tokens: 'Authorization: Bearer ptl_...'.",
+)
+_SESSION = APIKeyCookie(
+    name=SESSION_COOKIE,
+    auto_error=False,
+    scheme_name="session",
+    description="Browser session from POST /api/auth/login. Requests that change something "
+    f"must also send the {CSRF_HEADER} header (the value of the {CSRF_COOKIE} cookie).",
+)
+
+
+def _user_from_token(db: DbSession, token: str) -> User:
     user = accounts.user_for_token(db, token.strip())
     if user is None:
         raise _unauthorized("the API token is unknown, expired or revoked; create a new one")
     return user
 
 
-def _user_from_cookie(request: Request, db: DbSession, signer: Signer) -> User:
-    cookie = request.cookies.get(SESSION_COOKIE)
+def _user_from_cookie(request: Request, cookie: str | None, db: DbSession, signer: Signer) -> User:
     if not cookie:
         raise _unauthorized(
             "sign in first (POST /api/auth/login) or send 'Authorization: Bearer <token>'"
@@ -92,17 +104,25 @@ def _user_from_cookie(request: Request, db: DbSession, signer: Signer) -> User:
     return user
 
 
-def current_actor(request: Request, db: DbSession, signer: Signer) -> Actor:
-    """Authenticate the request: a bearer token if one is sent, else the session cookie.
+def current_actor(
+    request: Request,
+    db: DbSession,
+    signer: Signer,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)],
+    session_cookie: Annotated[str | None, Depends(_SESSION)],
+) -> Actor:
+    """Authenticate the request: a bearer token if an Authorization header is sent, else
+    the session cookie.
 
     Also queues the clinic-licence warning for the response header.
     """
-    authorization = request.headers.get("authorization")
     via: Literal["session", "token"]
-    if authorization:
-        user, via = _user_from_bearer(db, authorization), "token"
+    if "authorization" in request.headers:
+        if bearer is None or not bearer.credentials.strip():
+            raise _unauthorized("send the API token as 'Authorization: Bearer <token>'")
+        user, via = _user_from_token(db, bearer.credentials), "token"
     else:
-        user, via = _user_from_cookie(request, db, signer), "session"
+        user, via = _user_from_cookie(request, session_cookie, db, signer), "session"
     if not user.is_active:
         raise _unauthorized("this account is deactivated; ask the clinic owner")
     policy = records_policy(request)

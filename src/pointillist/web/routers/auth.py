@@ -11,7 +11,7 @@ from pydantic import Field
 from pointillist.store import accounts, clinic
 from pointillist.store.models import ApiToken, User, utcnow
 from pointillist.store.policy import RecordsPolicy
-from pointillist.web.auth import CurrentActor, password_stamp, records_policy
+from pointillist.web.auth import CurrentActor, password_stamp, records_policy, set_clinic_warning
 from pointillist.web.deps import AppSettings, DbSession, Signer
 from pointillist.web.routers._common import NOT_FOUND, In, Out
 from pointillist.web.routers.clinic import ClinicOut
@@ -111,6 +111,7 @@ def login(
         raise HTTPException(
             status_code=401, detail="wrong e-mail or password, or the account is deactivated"
         )
+    set_clinic_warning(request, user.clinic)
     session_cookie, csrf = signer.issue(str(user.id), password_stamp(user))
     for name, value, httponly in (
         (SESSION_COOKIE, session_cookie, True),
