@@ -141,3 +141,18 @@ def test_a_declared_oversized_upload_is_refused_before_reading_it():
 def test_an_upload_within_the_limit_passes_untouched():
     read, sent = _run_limited(chunks=10, chunk_size=1024, limit=10 * 1024, content_length=10_240)
     assert sent[0]["status"] == 200 and read == 10
+
+
+def test_text_the_database_cannot_store_is_422_not_a_crash(api, world, database_url):
+    nul = api.post("/api/clients", json={"name": "Sam\u0000"}, headers=world.a.auth())
+    assert nul.status_code == 422 and nul.json()["errors"][0]["field"] == "name"
+    answers = api.post(
+        f"/api/clients/{world.a.ids['client_id']}/consultations",
+        json={"answers": {"pattern": "norwood-3", "name": "a\u0000b"}},
+        headers=world.a.auth(),
+    )
+    assert answers.status_code == 422 and answers.json()["errors"][0]["field"] == "answers"
+    # A query value goes to the database as it is: PostgreSQL refuses NUL, SQLite does not.
+    search = api.get("/api/clients", params={"search": "a\u0000"}, headers=world.a.auth())
+    assert search.status_code == (200 if database_url.startswith("sqlite") else 422), search.text
+    assert api.get("/healthz").status_code == 200

@@ -214,3 +214,17 @@ def test_lists_show_only_the_callers_clinic(api, world):
     assert [r["client_id"] for r in reminders] == [world.a.ids["client_id"]]
     audit = api.get("/api/audit", headers=world.a.auth()).json()
     assert audit and all(e["actor"] != world.b.emails["owner"] for e in audit)
+
+
+def test_ids_no_record_can_have_are_422_on_every_route(api, world):
+    huge = {key: 2**40 for key in world.a.ids}
+    for method, path, extras in ROUTES:
+        if "{lot}" in path:
+            continue
+        url = path.format(**huge, name="x.png")
+        response = api.request(method, url, headers=world.a.auth(), **extras(world.a))
+        assert response.status_code == 422, (method, url, response.text)
+    for method, path, body in BODY_IDS:
+        payload = body(world.a, ClinicWorld(0, {}, {}, ids=huge))
+        response = api.request(method, path(world.a), headers=world.a.auth(), json=payload)
+        assert response.status_code == 422, (method, path(world.a), response.text)

@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pointillist.errors import PointillistError
@@ -91,6 +92,17 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     return _error_response(exc.status_code, detail, headers=dict(exc.headers or {}))
 
 
+async def _on_data_error(request: Request, exc: Exception) -> JSONResponse:
+    # The database refused a value the request validation let through (a search term
+    # with a NUL character, text longer than its column): the caller's data, not a bug.
+    log.info("database refused a value on %s %s: %s", request.method, request.url.path, exc)
+    return _error_response(
+        422,
+        "the database cannot store a value of this request (too long, out of range or "
+        "containing a NUL character); correct it and try again",
+    )
+
+
 async def _on_unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     # A bug, not a user error: log the traceback for the operator, tell the client little.
     log.exception("unhandled error on %s %s", request.method, request.url.path)
@@ -102,4 +114,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(PointillistError, _on_user_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(DataError, _on_data_error)
     app.add_exception_handler(Exception, _on_unexpected_error)

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict
+from fastapi import Path
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+#: Record ids are 32-bit INTEGER columns on PostgreSQL: a larger number names no record and
+#: must be refused (422) before it reaches the database, which would fail on it.
+MAX_ID = 2**31 - 1
+PathId = Annotated[int, Path(ge=1, le=MAX_ID, description="Record id.")]
+BodyId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 class Out(BaseModel):
@@ -14,9 +21,27 @@ class Out(BaseModel):
 
 
 class In(BaseModel):
-    """Base of every request model: unknown fields are refused, not silently dropped."""
+    """Base of every request model: unknown fields are refused, not silently dropped, and
+    text with a NUL character (which PostgreSQL cannot store) is refused by field."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        if _has_nul(value):
+            raise ValueError("text must not contain NUL (\\x00) characters")
+        return value
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {

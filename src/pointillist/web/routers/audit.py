@@ -12,7 +12,7 @@ from pointillist.store import audit
 from pointillist.store.models import AuditEntry
 from pointillist.web.auth import CurrentActor
 from pointillist.web.deps import DbSession
-from pointillist.web.routers._common import Out
+from pointillist.web.routers._common import MAX_ID, Out
 
 router = APIRouter(prefix="/api/audit", tags=["audit"])
 
@@ -33,7 +33,9 @@ def list_entries(
     actor: CurrentActor,
     db: DbSession,
     entity: Annotated[str | None, Query(description="Only this kind of record.")] = None,
-    entity_id: Annotated[int | None, Query(description="Only this record.")] = None,
+    entity_id: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="Only this record.")
+    ] = None,
     since: Annotated[datetime | None, Query(description="Only entries at or after.")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[AuditEntry]:

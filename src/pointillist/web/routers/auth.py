@@ -13,7 +13,7 @@ from pointillist.store.models import ApiToken, User, utcnow
 from pointillist.store.policy import RecordsPolicy
 from pointillist.web.auth import CurrentActor, password_stamp, records_policy, set_clinic_warning
 from pointillist.web.deps import AppSettings, DbSession, Signer
-from pointillist.web.routers._common import NOT_FOUND, In, Out
+from pointillist.web.routers._common import MAX_ID, NOT_FOUND, BodyId, In, Out, PathId
 from pointillist.web.routers.clinic import ClinicOut
 from pointillist.web.routers.users import UserOut
 from pointillist.web.security import CSRF_COOKIE, SESSION_COOKIE
@@ -58,7 +58,7 @@ class TokenIn(In):
     expires_in_days: int | None = Field(
         default=None, ge=1, le=3650, description="Days until the token stops working; none: never."
     )
-    user_id: int | None = Field(
+    user_id: BodyId | None = Field(
         default=None, description="Owner only: create the token for another user of the clinic."
     )
 
@@ -168,7 +168,7 @@ def list_tokens(
     actor: CurrentActor,
     db: DbSession,
     user_id: Annotated[
-        int | None, Query(description="Owner only: the tokens of this user.")
+        int | None, Query(ge=1, le=MAX_ID, description="Owner only: the tokens of this user.")
     ] = None,
 ) -> list[ApiToken]:
     """Your API tokens; an owner sees every token of the clinic (or of ``user_id``)."""
@@ -201,6 +201,6 @@ def create_token(body: TokenIn, actor: CurrentActor, db: DbSession) -> dict[str,
     summary="Revoke an API token",
     responses=NOT_FOUND,
 )
-def revoke_token(token_id: int, actor: CurrentActor, db: DbSession) -> ApiToken:
+def revoke_token(token_id: PathId, actor: CurrentActor, db: DbSession) -> ApiToken:
     """Revoke one of your tokens (an owner: any token of the clinic). It stops working at once."""
     return accounts.revoke_token(db, actor.scope, token_id)

@@ -13,7 +13,7 @@ from pointillist.store.errors import NotFound
 from pointillist.store.models import PigmentBottle
 from pointillist.web.auth import CurrentActor
 from pointillist.web.deps import DbSession
-from pointillist.web.routers._common import NOT_FOUND, In, Out
+from pointillist.web.routers._common import NOT_FOUND, In, Out, PathId
 
 router = APIRouter(tags=["bottles"])
 
@@ -87,7 +87,7 @@ def add_bottle(body: BottleIn, actor: CurrentActor, db: DbSession) -> PigmentBot
 @router.get(
     "/api/bottles/{bottle_id}", response_model=BottleOut, summary="A bottle", responses=NOT_FOUND
 )
-def get_bottle(bottle_id: int, actor: CurrentActor, db: DbSession) -> PigmentBottle:
+def get_bottle(bottle_id: PathId, actor: CurrentActor, db: DbSession) -> PigmentBottle:
     """One bottle of the clinic."""
     return booking.get_bottle(db, actor.scope, bottle_id)
 

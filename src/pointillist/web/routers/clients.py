@@ -15,7 +15,7 @@ from pointillist.store import export, records
 from pointillist.store.models import Client
 from pointillist.web.auth import Actor, CurrentActor
 from pointillist.web.deps import DbSession
-from pointillist.web.routers._common import NOT_FOUND, In, Out
+from pointillist.web.routers._common import MAX_ID, NOT_FOUND, In, Out, PathId
 
 router = APIRouter(prefix="/api/clients", tags=["clients"])
 
@@ -76,7 +76,7 @@ def list_clients(
         str | None, Query(max_length=200, description="Part of the name, e-mail or phone.")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> list[ClientOut]:
     """The clinic's clients by name."""
     found = records.list_clients(db, actor.scope, search=search, limit=limit, offset=offset)
@@ -90,7 +90,7 @@ def create_client(body: ClientIn, actor: CurrentActor, db: DbSession) -> ClientO
 
 
 @router.get("/{client_id}", response_model=ClientOut, summary="A client", responses=NOT_FOUND)
-def get_client(client_id: int, actor: CurrentActor, db: DbSession) -> ClientOut:
+def get_client(client_id: PathId, actor: CurrentActor, db: DbSession) -> ClientOut:
     """One client (the read is written to the audit log)."""
     return client_out(records.get_client(db, actor.scope, client_id), actor)
 
@@ -99,7 +99,7 @@ def get_client(client_id: int, actor: CurrentActor, db: DbSession) -> ClientOut:
     "/{client_id}", response_model=ClientOut, summary="Change a client", responses=NOT_FOUND
 )
 def update_client(
-    client_id: int, body: ClientPatch, actor: CurrentActor, db: DbSession
+    client_id: PathId, body: ClientPatch, actor: CurrentActor, db: DbSession
 ) -> ClientOut:
     """Change the fields sent; notes need a clinical role."""
     changes: dict[str, Any] = body.model_dump(exclude_unset=True)
@@ -116,7 +116,7 @@ def update_client(
     },
 )
 def export_client(
-    client_id: int, actor: CurrentActor, db: DbSession, request: Request
+    client_id: PathId, actor: CurrentActor, db: DbSession, request: Request
 ) -> StreamingResponse:
     """Everything kept about the client as one zip: ``client.json`` (every record) and
     the photo and simulation files (GDPR art. 15 and 20). The export is audited."""
@@ -152,7 +152,7 @@ def _chunks(spool: IO[bytes], size: int = 256 * 1024) -> Iterator[bytes]:
     summary="Erase a client's record (owner)",
     responses=NOT_FOUND,
 )
-def erase_client(client_id: int, actor: CurrentActor, db: DbSession, request: Request) -> Any:
+def erase_client(client_id: PathId, actor: CurrentActor, db: DbSession, request: Request) -> Any:
     """Delete every record and file of the client (GDPR art. 17). The audit log keeps
     that the erasure happened, by whom and when, with counts, but nothing about the client.
     Export first if the client wants a copy."""

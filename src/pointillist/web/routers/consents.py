@@ -18,7 +18,7 @@ from pointillist.store import records
 from pointillist.store.models import Consent, ConsentTemplate
 from pointillist.web.auth import CurrentActor
 from pointillist.web.deps import DbSession
-from pointillist.web.routers._common import NOT_FOUND, In, Out
+from pointillist.web.routers._common import NOT_FOUND, BodyId, In, Out, PathId
 
 router = APIRouter(tags=["consents"])
 
@@ -57,7 +57,7 @@ class ConsentOut(Out):
 
 
 class ConsentIn(In):
-    template_id: int = Field(description="The template version to copy.")
+    template_id: BodyId = Field(description="The template version to copy.")
 
 
 class SignatureIn(In):
@@ -94,7 +94,7 @@ def create_template(body: TemplateIn, actor: CurrentActor, db: DbSession) -> Con
     summary="A consent template version",
     responses=NOT_FOUND,
 )
-def get_template(template_id: int, actor: CurrentActor, db: DbSession) -> ConsentTemplate:
+def get_template(template_id: PathId, actor: CurrentActor, db: DbSession) -> ConsentTemplate:
     """One template version."""
     actor.scope.require("read_records")
     return records.scoped_get(db, actor.scope, ConsentTemplate, template_id)
@@ -107,7 +107,9 @@ def get_template(template_id: int, actor: CurrentActor, db: DbSession) -> Consen
     summary="Prepare a consent for a client",
     responses=NOT_FOUND,
 )
-def prepare_consent(client_id: int, body: ConsentIn, actor: CurrentActor, db: DbSession) -> Consent:
+def prepare_consent(
+    client_id: PathId, body: ConsentIn, actor: CurrentActor, db: DbSession
+) -> Consent:
     """An unsigned copy of a template version, to show the client and then sign."""
     return records.prepare_consent(db, actor.scope, client_id, template_id=body.template_id)
 
@@ -118,7 +120,7 @@ def prepare_consent(client_id: int, body: ConsentIn, actor: CurrentActor, db: Db
     summary="A client's consents",
     responses=NOT_FOUND,
 )
-def list_consents(client_id: int, actor: CurrentActor, db: DbSession) -> list[Consent]:
+def list_consents(client_id: PathId, actor: CurrentActor, db: DbSession) -> list[Consent]:
     """Signed and unsigned, oldest first."""
     return records.list_for_client(db, actor.scope, Consent, client_id)
 
@@ -129,7 +131,7 @@ def list_consents(client_id: int, actor: CurrentActor, db: DbSession) -> list[Co
     summary="A consent",
     responses=NOT_FOUND,
 )
-def get_consent(consent_id: int, actor: CurrentActor, db: DbSession) -> Consent:
+def get_consent(consent_id: PathId, actor: CurrentActor, db: DbSession) -> Consent:
     """One consent (the read is audited)."""
     return records.get_consent(db, actor.scope, consent_id)
 
@@ -141,7 +143,7 @@ def get_consent(consent_id: int, actor: CurrentActor, db: DbSession) -> Consent:
     responses={**NOT_FOUND, **SIGNED},
 )
 def sign_consent(
-    consent_id: int, body: SignatureIn, actor: CurrentActor, db: DbSession, request: Request
+    consent_id: PathId, body: SignatureIn, actor: CurrentActor, db: DbSession, request: Request
 ) -> Consent:
     """Record the signature: signer, time (UTC) and the IP address the request came from.
     A signed consent cannot be signed again or changed (409); prepare a new one."""

@@ -22,7 +22,7 @@ from pointillist.store import records
 from pointillist.store.models import Consultation
 from pointillist.web.auth import CurrentActor
 from pointillist.web.deps import DbSession
-from pointillist.web.routers._common import NOT_FOUND, In, Out
+from pointillist.web.routers._common import NOT_FOUND, BodyId, In, Out, PathId
 from pointillist.web.routers.plans import PlanOut
 
 router = APIRouter(tags=["consultations"])
@@ -40,7 +40,7 @@ class ConsultationIn(In):
     start: date | None = Field(default=None, description="Preferred first session date.")
     sessions: int | None = Field(default=None, ge=1, le=10, description="Number of sessions.")
     interval_days: int | None = Field(default=None, ge=1, le=365, description="Days between.")
-    practitioner_id: int | None = Field(
+    practitioner_id: BodyId | None = Field(
         default=None, description="Who consulted; their experience tier prices the quote."
     )
     experience: str | None = Field(
@@ -78,7 +78,7 @@ def domain_policy(request: Request) -> ClinicPolicy:
     responses=NOT_FOUND,
 )
 def create_consultation(
-    client_id: int,
+    client_id: PathId,
     body: ConsultationIn,
     actor: CurrentActor,
     db: DbSession,
@@ -127,7 +127,7 @@ def create_consultation(
     summary="A client's consultations",
     responses=NOT_FOUND,
 )
-def list_consultations(client_id: int, actor: CurrentActor, db: DbSession) -> list[Consultation]:
+def list_consultations(client_id: PathId, actor: CurrentActor, db: DbSession) -> list[Consultation]:
     """Oldest first (clinical roles only)."""
     return records.list_for_client(db, actor.scope, Consultation, client_id)
 
@@ -138,6 +138,6 @@ def list_consultations(client_id: int, actor: CurrentActor, db: DbSession) -> li
     summary="A consultation",
     responses=NOT_FOUND,
 )
-def get_consultation(consultation_id: int, actor: CurrentActor, db: DbSession) -> Consultation:
+def get_consultation(consultation_id: PathId, actor: CurrentActor, db: DbSession) -> Consultation:
     """One consultation (clinical roles; the read is audited)."""
     return records.get_clinical(db, actor.scope, Consultation, consultation_id)

@@ -21,7 +21,7 @@ from pointillist.store.models import Photo
 from pointillist.store.photos import PhotoStore
 from pointillist.web.auth import CurrentActor
 from pointillist.web.deps import DbSession
-from pointillist.web.routers._common import NOT_FOUND, In, Out
+from pointillist.web.routers._common import MAX_ID, NOT_FOUND, In, Out, PathId
 
 router = APIRouter(tags=["photos"])
 
@@ -66,14 +66,16 @@ def photo_store(request: Request) -> PhotoStore:
     responses={**NOT_FOUND, **TOO_LARGE},
 )
 def upload_photo(
-    client_id: int,
+    client_id: PathId,
     actor: CurrentActor,
     db: DbSession,
     request: Request,
     file: Annotated[UploadFile, File(description="JPEG, PNG, WebP or HEIC.")],
     kind: Annotated[PhotoKind, Form(description="Which view of the head.")],
     marketing_consent: Annotated[bool, Form()] = False,
-    session_id: Annotated[int | None, Form(description="The session it belongs to.")] = None,
+    session_id: Annotated[
+        int | None, Form(ge=1, le=MAX_ID, description="The session it belongs to.")
+    ] = None,
     taken_at: Annotated[datetime | None, Form(description="When it was taken (ISO 8601).")] = None,
 ) -> Photo:
     """Store a photo of the client (clinical roles). EXIF, GPS and camera data are
@@ -100,7 +102,7 @@ def upload_photo(
     summary="A client's photos",
     responses=NOT_FOUND,
 )
-def list_photos(client_id: int, actor: CurrentActor, db: DbSession) -> list[Photo]:
+def list_photos(client_id: PathId, actor: CurrentActor, db: DbSession) -> list[Photo]:
     """Oldest first (clinical roles only)."""
     return records.list_for_client(db, actor.scope, Photo, client_id)
 
@@ -111,7 +113,7 @@ def list_photos(client_id: int, actor: CurrentActor, db: DbSession) -> list[Phot
     summary="A photo's record",
     responses=NOT_FOUND,
 )
-def get_photo(photo_id: int, actor: CurrentActor, db: DbSession) -> Photo:
+def get_photo(photo_id: PathId, actor: CurrentActor, db: DbSession) -> Photo:
     """The photo's record (clinical roles; audited)."""
     return records.get_clinical(db, actor.scope, Photo, photo_id)
 
@@ -123,7 +125,7 @@ def get_photo(photo_id: int, actor: CurrentActor, db: DbSession) -> Photo:
     responses={200: {"content": {"image/jpeg": {}, "image/png": {}}}, **NOT_FOUND},
 )
 def get_photo_file(
-    photo_id: int, actor: CurrentActor, db: DbSession, request: Request
+    photo_id: PathId, actor: CurrentActor, db: DbSession, request: Request
 ) -> FileResponse:
     """The stored image, metadata-free (clinical roles; audited)."""
     photo = records.get_clinical(db, actor.scope, Photo, photo_id)
@@ -140,6 +142,6 @@ def get_photo_file(
     summary="Record marketing consent for a photo",
     responses=NOT_FOUND,
 )
-def update_photo(photo_id: int, body: PhotoPatch, actor: CurrentActor, db: DbSession) -> Photo:
+def update_photo(photo_id: PathId, body: PhotoPatch, actor: CurrentActor, db: DbSession) -> Photo:
     """Record the client's yes or no to using this photo in marketing."""
     return records.set_photo_marketing_consent(db, actor.scope, photo_id, body.marketing_consent)

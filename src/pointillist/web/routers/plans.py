@@ -12,7 +12,7 @@ from pointillist.store import records
 from pointillist.store.models import TreatmentPlan
 from pointillist.web.auth import CurrentActor
 from pointillist.web.deps import DbSession
-from pointillist.web.routers._common import NOT_FOUND, Out
+from pointillist.web.routers._common import NOT_FOUND, Out, PathId
 
 router = APIRouter(tags=["plans"])
 
@@ -34,12 +34,12 @@ class PlanOut(Out):
     summary="A client's plans",
     responses=NOT_FOUND,
 )
-def list_plans(client_id: int, actor: CurrentActor, db: DbSession) -> list[TreatmentPlan]:
+def list_plans(client_id: PathId, actor: CurrentActor, db: DbSession) -> list[TreatmentPlan]:
     """Oldest first (clinical roles only). Plans are made by POSTing a consultation."""
     return records.list_for_client(db, actor.scope, TreatmentPlan, client_id)
 
 
 @router.get("/api/plans/{plan_id}", response_model=PlanOut, summary="A plan", responses=NOT_FOUND)
-def get_plan(plan_id: int, actor: CurrentActor, db: DbSession) -> TreatmentPlan:
+def get_plan(plan_id: PathId, actor: CurrentActor, db: DbSession) -> TreatmentPlan:
     """One plan (clinical roles; the read is audited)."""
     return records.get_clinical(db, actor.scope, TreatmentPlan, plan_id)

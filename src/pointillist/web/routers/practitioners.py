@@ -12,7 +12,7 @@ from pointillist.store import clinic as clinics
 from pointillist.store.models import Practitioner
 from pointillist.web.auth import CurrentActor
 from pointillist.web.deps import DbSession
-from pointillist.web.routers._common import NOT_FOUND, In, Out
+from pointillist.web.routers._common import NOT_FOUND, BodyId, In, Out, PathId
 
 router = APIRouter(prefix="/api/practitioners", tags=["practitioners"])
 
@@ -41,7 +41,7 @@ class PractitionerIn(In):
         default=None, max_length=50, description="Pricing tier, e.g. junior, standard, senior."
     )
     impressions_per_minute: float | None = Field(default=None, gt=0)
-    user_id: int | None = None
+    user_id: BodyId | None = None
 
 
 class PractitionerPatch(In):
@@ -52,7 +52,7 @@ class PractitionerPatch(In):
     experience_tier: str | None = Field(default=None, max_length=50)
     impressions_per_minute: float | None = Field(default=None, gt=0)
     is_active: bool | None = None
-    user_id: int | None = None
+    user_id: BodyId | None = None
 
 
 @router.get("", response_model=list[PractitionerOut], summary="List practitioners")
@@ -79,7 +79,7 @@ def create_practitioner(body: PractitionerIn, actor: CurrentActor, db: DbSession
     summary="A practitioner",
     responses=NOT_FOUND,
 )
-def get_practitioner(practitioner_id: int, actor: CurrentActor, db: DbSession) -> Practitioner:
+def get_practitioner(practitioner_id: PathId, actor: CurrentActor, db: DbSession) -> Practitioner:
     """One practitioner of the clinic."""
     return clinics.get_practitioner(db, actor.scope, practitioner_id)
 
@@ -91,7 +91,7 @@ def get_practitioner(practitioner_id: int, actor: CurrentActor, db: DbSession) -
     responses=NOT_FOUND,
 )
 def update_practitioner(
-    practitioner_id: int, body: PractitionerPatch, actor: CurrentActor, db: DbSession
+    practitioner_id: PathId, body: PractitionerPatch, actor: CurrentActor, db: DbSession
 ) -> Practitioner:
     """Record a renewed licence, a new tier or speed. Only the fields sent are changed."""
     changes: dict[str, Any] = body.model_dump(exclude_unset=True)

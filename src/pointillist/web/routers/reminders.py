@@ -13,7 +13,7 @@ from pointillist.store import sessions as booking
 from pointillist.store.models import Reminder
 from pointillist.web.auth import CurrentActor
 from pointillist.web.deps import DbSession
-from pointillist.web.routers._common import NOT_FOUND, In, Out
+from pointillist.web.routers._common import NOT_FOUND, BodyId, In, Out, PathId
 
 router = APIRouter(prefix="/api/reminders", tags=["reminders"])
 
@@ -30,11 +30,11 @@ class ReminderOut(Out):
 
 
 class ReminderIn(In):
-    client_id: int
+    client_id: BodyId
     kind: Literal["aftercare", "touch-up"]
     due_on: date
     message: str = Field(min_length=1, max_length=2000)
-    session_id: int | None = Field(default=None, description="The session it follows up.")
+    session_id: BodyId | None = Field(default=None, description="The session it follows up.")
 
 
 @router.get("", response_model=list[ReminderOut], summary="Due reminders")
@@ -65,7 +65,7 @@ def add_reminder(body: ReminderIn, actor: CurrentActor, db: DbSession) -> Remind
 
 
 @router.get("/{reminder_id}", response_model=ReminderOut, summary="A reminder", responses=NOT_FOUND)
-def get_reminder(reminder_id: int, actor: CurrentActor, db: DbSession) -> Reminder:
+def get_reminder(reminder_id: PathId, actor: CurrentActor, db: DbSession) -> Reminder:
     """One reminder."""
     actor.scope.require("read_records")
     return records.scoped_get(db, actor.scope, Reminder, reminder_id)
@@ -77,6 +77,6 @@ def get_reminder(reminder_id: int, actor: CurrentActor, db: DbSession) -> Remind
     summary="Mark a reminder sent",
     responses=NOT_FOUND,
 )
-def mark_sent(reminder_id: int, actor: CurrentActor, db: DbSession) -> Reminder:
+def mark_sent(reminder_id: PathId, actor: CurrentActor, db: DbSession) -> Reminder:
     """Record that the reminder went out (idempotent)."""
     return booking.mark_reminder_sent(db, actor.scope, reminder_id)

@@ -18,7 +18,7 @@ from pointillist.store import sessions as booking
 from pointillist.store.models import TreatmentSession
 from pointillist.web.auth import Actor, CurrentActor
 from pointillist.web.deps import DbSession
-from pointillist.web.routers._common import NOT_FOUND, In, Out
+from pointillist.web.routers._common import MAX_ID, NOT_FOUND, BodyId, In, Out, PathId
 from pointillist.web.routers.bottles import BottleOut
 
 router = APIRouter(prefix="/api/sessions", tags=["sessions"])
@@ -50,18 +50,18 @@ class SessionOut(Out):
 
 
 class SessionIn(In):
-    client_id: int
-    practitioner_id: int = Field(description="Must hold a licence valid on scheduled_on.")
+    client_id: BodyId
+    practitioner_id: BodyId = Field(description="Must hold a licence valid on scheduled_on.")
     scheduled_on: date
     duration_minutes: int | None = Field(default=None, gt=0, le=24 * 60)
     zones: list[str] = Field(default_factory=list)
     needle: str | None = Field(default=None, max_length=50, examples=["1RL 0.25 mm"])
-    plan_id: int | None = Field(default=None, description="The plan this session belongs to.")
+    plan_id: BodyId | None = Field(default=None, description="The plan this session belongs to.")
 
 
 class SessionPatch(In):
     scheduled_on: date | None = Field(default=None, description="Reschedule (planned only).")
-    practitioner_id: int | None = Field(default=None, description="Reassign (planned only).")
+    practitioner_id: BodyId | None = Field(default=None, description="Reassign (planned only).")
     duration_minutes: int | None = Field(default=None, gt=0, le=24 * 60)
     zones: list[str] | None = None
     needle: str | None = Field(default=None, max_length=50)
@@ -69,7 +69,7 @@ class SessionPatch(In):
 
 
 class BottlesIn(In):
-    bottle_ids: list[int] = Field(min_length=1, description="Bottles used in the session.")
+    bottle_ids: list[BodyId] = Field(min_length=1, description="Bottles used in the session.")
 
 
 def session_out(treated: TreatmentSession, actor: Actor, db: DbSession) -> SessionOut:
@@ -110,8 +110,8 @@ def book_session(body: SessionIn, actor: CurrentActor, db: DbSession) -> Session
 def list_sessions(
     actor: CurrentActor,
     db: DbSession,
-    client_id: Annotated[int | None, Query()] = None,
-    practitioner_id: Annotated[int | None, Query()] = None,
+    client_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    practitioner_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     start: Annotated[date | None, Query(description="On or after this day.")] = None,
     end: Annotated[date | None, Query(description="On or before this day.")] = None,
     status: Annotated[Status | None, Query()] = None,
@@ -130,7 +130,7 @@ def list_sessions(
 
 
 @router.get("/{session_id}", response_model=SessionOut, summary="A session", responses=NOT_FOUND)
-def get_session(session_id: int, actor: CurrentActor, db: DbSession) -> SessionOut:
+def get_session(session_id: PathId, actor: CurrentActor, db: DbSession) -> SessionOut:
     """One session, with what still stops it from being completed (audited)."""
     return session_out(booking.get_session(db, actor.scope, session_id), actor, db)
 
@@ -142,7 +142,7 @@ def get_session(session_id: int, actor: CurrentActor, db: DbSession) -> SessionO
     responses={**NOT_FOUND, **GATE},
 )
 def update_session(
-    session_id: int, body: SessionPatch, actor: CurrentActor, db: DbSession
+    session_id: PathId, body: SessionPatch, actor: CurrentActor, db: DbSession
 ) -> SessionOut:
     """Reschedule (day, practitioner: any role that books; the licence is checked again)
     or record what was done (zones, needle, duration, notes: clinical roles). Only
@@ -177,7 +177,7 @@ def update_session(
     responses={**NOT_FOUND, **GATE},
 )
 def record_bottles(
-    session_id: int, body: BottlesIn, actor: CurrentActor, db: DbSession
+    session_id: PathId, body: BottlesIn, actor: CurrentActor, db: DbSession
 ) -> SessionOut:
     """Add bottles (their lots) to a planned session; an expired bottle is refused (409)."""
     treated = booking.record_bottles(db, actor.scope, session_id, body.bottle_ids)
@@ -190,7 +190,7 @@ def record_bottles(
     summary="Mark a session complete",
     responses={**NOT_FOUND, **GATE},
 )
-def complete_session(session_id: int, actor: CurrentActor, db: DbSession) -> SessionOut:
+def complete_session(session_id: PathId, actor: CurrentActor, db: DbSession) -> SessionOut:
     """Needs the client's signed treatment consent, at least one pigment lot and a
     practitioner licensed on the day; otherwise 409 listing what is missing."""
     return session_out(booking.complete_session(db, actor.scope, session_id), actor, db)
@@ -202,6 +202,6 @@ def complete_session(session_id: int, actor: CurrentActor, db: DbSession) -> Ses
     summary="Cancel a session",
     responses={**NOT_FOUND, **GATE},
 )
-def cancel_session(session_id: int, actor: CurrentActor, db: DbSession) -> SessionOut:
+def cancel_session(session_id: PathId, actor: CurrentActor, db: DbSession) -> SessionOut:
     """Cancel a planned session; it stays in the record as cancelled."""
     return session_out(booking.cancel_session(db, actor.scope, session_id), actor, db)

@@ -16,7 +16,7 @@ from pointillist.store.errors import NotFound
 from pointillist.store.models import Simulation
 from pointillist.web.auth import CurrentActor
 from pointillist.web.deps import DbSession
-from pointillist.web.routers._common import NOT_FOUND, Out
+from pointillist.web.routers._common import MAX_ID, NOT_FOUND, Out, PathId
 from pointillist.web.routers.photos import TOO_LARGE, photo_store
 
 router = APIRouter(tags=["simulations"])
@@ -45,7 +45,7 @@ class SimulationOut(Out):
     responses={**NOT_FOUND, **TOO_LARGE},
 )
 def create_simulation(
-    client_id: int,
+    client_id: PathId,
     actor: CurrentActor,
     db: DbSession,
     request: Request,
@@ -53,7 +53,9 @@ def create_simulation(
     outputs: Annotated[
         list[UploadFile], File(description="Rendered images (PNG or JPEG), by file name.")
     ] = [],  # noqa: B006 - FastAPI copies defaults per request
-    photo_id: Annotated[int | None, Form(description="The photo it was rendered on.")] = None,
+    photo_id: Annotated[
+        int | None, Form(ge=1, le=MAX_ID, description="The photo it was rendered on.")
+    ] = None,
 ) -> Simulation:
     """Keep a simulation's parameters and rendered images (clinical roles); the images
     go through the same validation and metadata stripping as photos."""
@@ -88,7 +90,7 @@ def create_simulation(
     summary="A client's simulations",
     responses=NOT_FOUND,
 )
-def list_simulations(client_id: int, actor: CurrentActor, db: DbSession) -> list[Simulation]:
+def list_simulations(client_id: PathId, actor: CurrentActor, db: DbSession) -> list[Simulation]:
     """Oldest first (clinical roles only)."""
     return records.list_for_client(db, actor.scope, Simulation, client_id)
 
@@ -99,7 +101,7 @@ def list_simulations(client_id: int, actor: CurrentActor, db: DbSession) -> list
     summary="A simulation",
     responses=NOT_FOUND,
 )
-def get_simulation(simulation_id: int, actor: CurrentActor, db: DbSession) -> Simulation:
+def get_simulation(simulation_id: PathId, actor: CurrentActor, db: DbSession) -> Simulation:
     """One simulation (clinical roles; audited)."""
     return records.get_clinical(db, actor.scope, Simulation, simulation_id)
 
@@ -111,7 +113,7 @@ def get_simulation(simulation_id: int, actor: CurrentActor, db: DbSession) -> Si
     responses={200: {"content": {"image/png": {}, "image/jpeg": {}}}, **NOT_FOUND},
 )
 def get_simulation_output(
-    simulation_id: int, name: str, actor: CurrentActor, db: DbSession, request: Request
+    simulation_id: PathId, name: str, actor: CurrentActor, db: DbSession, request: Request
 ) -> Response:
     """One rendered image of the simulation, by file name."""
     simulation = records.get_clinical(db, actor.scope, Simulation, simulation_id)

@@ -12,7 +12,7 @@ from pointillist.store import clinic as clinics
 from pointillist.store.models import User
 from pointillist.web.auth import CurrentActor
 from pointillist.web.deps import DbSession
-from pointillist.web.routers._common import NOT_FOUND, In, Out
+from pointillist.web.routers._common import NOT_FOUND, In, Out, PathId
 
 router = APIRouter(prefix="/api/users", tags=["users"])
 
@@ -63,7 +63,7 @@ def create_user(body: UserIn, actor: CurrentActor, db: DbSession) -> User:
 
 
 @router.get("/{user_id}", response_model=UserOut, summary="A user", responses=NOT_FOUND)
-def get_user(user_id: int, actor: CurrentActor, db: DbSession) -> User:
+def get_user(user_id: PathId, actor: CurrentActor, db: DbSession) -> User:
     """One account: your own, or (owners) any of the clinic's."""
     if user_id != actor.user.id:
         actor.scope.require("manage_users")
@@ -73,7 +73,7 @@ def get_user(user_id: int, actor: CurrentActor, db: DbSession) -> User:
 @router.patch(
     "/{user_id}", response_model=UserOut, summary="Change a user (owner)", responses=NOT_FOUND
 )
-def update_user(user_id: int, body: UserPatch, actor: CurrentActor, db: DbSession) -> User:
+def update_user(user_id: PathId, body: UserPatch, actor: CurrentActor, db: DbSession) -> User:
     """Rename, change the role, or deactivate. The last active owner cannot be demoted."""
     return clinics.update_user(
         db, actor.scope, user_id, name=body.name, role=body.role, is_active=body.is_active
@@ -86,7 +86,9 @@ def update_user(user_id: int, body: UserPatch, actor: CurrentActor, db: DbSessio
     summary="Set a user's password (owner)",
     responses=NOT_FOUND,
 )
-def set_password(user_id: int, body: PasswordSet, actor: CurrentActor, db: DbSession) -> Response:
+def set_password(
+    user_id: PathId, body: PasswordSet, actor: CurrentActor, db: DbSession
+) -> Response:
     """Set another user's password (their browser sessions end)."""
     clinics.set_password(db, actor.scope, user_id, body.password)
     return Response(status_code=204)
