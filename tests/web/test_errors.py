@@ -156,3 +156,66 @@ def test_text_the_database_cannot_store_is_422_not_a_crash(api, world, database_
     search = api.get("/api/clients", params={"search": "a\u0000"}, headers=world.a.auth())
     assert search.status_code == (200 if database_url.startswith("sqlite") else 422), search.text
     assert api.get("/healthz").status_code == 200
+
+
+MALFORMED: list[dict] = [
+    {},
+    {"json": {"x": 1}},
+    {"json": []},
+    {
+        "json": {
+            field: None
+            for field in (
+                "name",
+                "role",
+                "is_active",
+                "marketing_consent",
+                "scheduled_on",
+                "notes",
+                "zones",
+                "needle",
+                "email",
+                "licence_number",
+                "password",
+                "answers",
+            )
+        }
+    },
+    {"content": b"\xff\xfe{", "headers": {"Content-Type": "application/json"}},
+    {"data": {"kind": "top", "parameters": "[]"}, "files": {"file": ("a.png", b"", "image/png")}},
+]
+
+
+def test_no_malformed_request_is_a_server_error(app, world):
+    """Every route, every method, a handful of wrong bodies: always a 4xx, never a 500."""
+    values = {**world.a.ids, "lot": world.a.lot, "name": "preview.png"}
+    failures = []
+    with TestClient(app, base_url="https://testserver", raise_server_exceptions=False) as api:
+        for path, operations in app.openapi()["paths"].items():
+            for method in operations:
+                if method == "delete" and path == "/api/clients/{client_id}":
+                    continue  # erasure takes no body; it is tested on its own
+                for extras in MALFORMED:
+                    extras = dict(extras)
+                    headers = {**world.a.auth(), **extras.pop("headers", {})}
+                    url = path.format(**values)
+                    response = api.request(method.upper(), url, headers=headers, **extras)
+                    if response.status_code >= 500:
+                        failures.append((method, url, extras, response.text))
+    assert failures == []
+
+
+def test_patch_refuses_null_for_fields_a_record_must_have(api, world):
+    response = api.patch(
+        f"/api/clients/{world.a.ids['client_id']}", json={"name": None}, headers=world.a.auth()
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0] == {
+        "field": "name",
+        "message": "cannot be null; leave the field out to keep its value",
+        "location": "body",
+    }
+    cleared = api.patch(
+        f"/api/clients/{world.a.ids['client_id']}", json={"phone": None}, headers=world.a.auth()
+    )
+    assert cleared.status_code == 200 and cleared.json()["phone"] is None

@@ -34,6 +34,18 @@ class In(BaseModel):
         return value
 
 
+def refuse_null(*fields: str) -> Any:
+    """A validator for PATCH models: ``fields`` may be left out (kept as they are) but not
+    set to null, which the record cannot hold."""
+
+    def check(cls: type, value: Any) -> Any:
+        if value is None:
+            raise ValueError("cannot be null; leave the field out to keep its value")
+        return value
+
+    return field_validator(*fields)(classmethod(check))
+
+
 def _has_nul(value: Any) -> bool:
     if isinstance(value, str):
         return "\x00" in value

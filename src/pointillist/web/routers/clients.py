@@ -15,7 +15,7 @@ from pointillist.store import export, records
 from pointillist.store.models import Client
 from pointillist.web.auth import Actor, CurrentActor
 from pointillist.web.deps import DbSession
-from pointillist.web.routers._common import MAX_ID, NOT_FOUND, In, Out, PathId
+from pointillist.web.routers._common import MAX_ID, NOT_FOUND, In, Out, PathId, refuse_null
 
 router = APIRouter(prefix="/api/clients", tags=["clients"])
 
@@ -47,6 +47,8 @@ class ClientPatch(In):
     email: str | None = Field(default=None, max_length=320)
     phone: str | None = Field(default=None, max_length=50)
     notes: str | None = Field(default=None, description="Clinical notes (owner and practitioner).")
+
+    _not_null = refuse_null("name", "notes")
 
 
 class ErasureOut(Out):

@@ -12,7 +12,7 @@ from pointillist.store import clinic as clinics
 from pointillist.store.models import Clinic
 from pointillist.web.auth import CurrentActor, set_clinic_warning
 from pointillist.web.deps import DbSession
-from pointillist.web.routers._common import In, Out
+from pointillist.web.routers._common import In, Out, refuse_null
 
 router = APIRouter(prefix="/api/clinic", tags=["clinic"])
 
@@ -31,6 +31,8 @@ class ClinicPatch(In):
     licence_number: str | None = Field(default=None, max_length=100)
     licence_authority: str | None = Field(default=None, max_length=200)
     licence_expires_on: date | None = None
+
+    _not_null = refuse_null("name")
 
 
 @router.get("", response_model=ClinicOut, summary="Your clinic")

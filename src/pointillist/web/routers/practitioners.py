@@ -12,7 +12,7 @@ from pointillist.store import clinic as clinics
 from pointillist.store.models import Practitioner
 from pointillist.web.auth import CurrentActor
 from pointillist.web.deps import DbSession
-from pointillist.web.routers._common import NOT_FOUND, BodyId, In, Out, PathId
+from pointillist.web.routers._common import NOT_FOUND, BodyId, In, Out, PathId, refuse_null
 
 router = APIRouter(prefix="/api/practitioners", tags=["practitioners"])
 
@@ -53,6 +53,8 @@ class PractitionerPatch(In):
     impressions_per_minute: float | None = Field(default=None, gt=0)
     is_active: bool | None = None
     user_id: BodyId | None = None
+
+    _not_null = refuse_null("name", "is_active")
 
 
 @router.get("", response_model=list[PractitionerOut], summary="List practitioners")

@@ -12,7 +12,7 @@ from pointillist.store import clinic as clinics
 from pointillist.store.models import User
 from pointillist.web.auth import CurrentActor
 from pointillist.web.deps import DbSession
-from pointillist.web.routers._common import NOT_FOUND, In, Out, PathId
+from pointillist.web.routers._common import NOT_FOUND, In, Out, PathId, refuse_null
 
 router = APIRouter(prefix="/api/users", tags=["users"])
 
@@ -42,6 +42,8 @@ class UserPatch(In):
     is_active: bool | None = Field(
         default=None, description="false: the user can no longer sign in (the record stays)."
     )
+
+    _not_null = refuse_null("name", "role", "is_active")
 
 
 class PasswordSet(In):
