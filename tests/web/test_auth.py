@@ -194,3 +194,29 @@ def test_a_user_reads_their_own_account_but_not_others(api, world):
     assert own.status_code == 200
     other = api.get(f"/api/users/{world.a.ids['owner_id']}", headers=world.a.auth("practitioner"))
     assert other.status_code == 403
+
+
+def test_repeated_failed_sign_ins_are_throttled(api, world, app):
+    app.state.login_throttle.max_failures = 3
+    email = world.a.emails["owner"]
+    for _ in range(3):
+        assert login(api, email, "wrong password, again").status_code == 401
+    blocked = login(api, email)  # even the right password waits
+    assert blocked.status_code == 429
+    assert int(blocked.headers["retry-after"]) > 0
+    assert "too many failed sign-ins" in blocked.json()["detail"]
+    assert login(api, world.a.emails["front-desk"]).status_code == 200  # another account
+
+
+def test_the_throttle_forgets_failures_outside_its_window():
+    from pointillist.web.throttle import LoginThrottle
+
+    throttle = LoginThrottle(max_failures=2, window_s=60)
+    throttle.failed("10.0.0.1", "A@x", now=0)
+    throttle.failed("10.0.0.1", "a@x", now=10)
+    assert throttle.retry_after("10.0.0.1", "a@x", now=20) == 40
+    assert throttle.retry_after("10.0.0.2", "a@x", now=20) is None
+    assert throttle.retry_after("10.0.0.1", "a@x", now=61) is None
+    throttle.failed("10.0.0.1", "a@x", now=62)
+    throttle.succeeded("10.0.0.1", "a@x")
+    assert throttle.retry_after("10.0.0.1", "a@x", now=63) is None

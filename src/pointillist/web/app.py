@@ -19,6 +19,7 @@ from pointillist.web.errors import install_error_handlers
 from pointillist.web.headers import ResponseHeadersMiddleware
 from pointillist.web.limits import BodyLimitMiddleware
 from pointillist.web.security import SessionSigner
+from pointillist.web.throttle import LoginThrottle
 
 #: JSON request bodies are forms and answers, never files: 1 MB is generous.
 JSON_BODY_LIMIT = 2**20
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.records_policy = load_policy(settings.records_override)
     app.state.photo_store = PhotoStore.from_settings(settings)
     app.state.consult_policy = load_consultation_policy()
+    app.state.login_throttle = LoginThrottle()
 
     install_error_handlers(app)
     app.add_middleware(ResponseHeadersMiddleware)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
@@ -17,6 +18,7 @@ from pointillist.web.routers._common import MAX_ID, NOT_FOUND, BodyId, In, Out, 
 from pointillist.web.routers.clinic import ClinicOut
 from pointillist.web.routers.users import UserOut
 from pointillist.web.security import CSRF_COOKIE, SESSION_COOKIE
+from pointillist.web.throttle import LoginThrottle
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
@@ -90,7 +92,10 @@ def _me(user: User, policy: RecordsPolicy) -> dict[str, Any]:
     "/login",
     response_model=LoginOut,
     summary="Sign in (browser session)",
-    responses={401: {"description": "Wrong e-mail or password."}},
+    responses={
+        401: {"description": "Wrong e-mail or password."},
+        429: {"description": "Too many failed sign-ins from this address; see Retry-After."},
+    },
 )
 def login(
     body: LoginIn,
@@ -106,11 +111,22 @@ def login(
     later request that changes something must send the CSRF token in the
     ``X-CSRF-Token`` header. API clients should use a bearer token instead.
     """
+    throttle: LoginThrottle = request.app.state.login_throttle
+    address = request.client.host if request.client else "unknown"
+    wait = throttle.retry_after(address, body.email)
+    if wait is not None:
+        raise HTTPException(
+            status_code=429,
+            detail=f"too many failed sign-ins; try again in {math.ceil(wait / 60)} minutes",
+            headers={"Retry-After": str(wait)},
+        )
     user = accounts.authenticate(db, body.email, body.password)
     if user is None:
+        throttle.failed(address, body.email)
         raise HTTPException(
             status_code=401, detail="wrong e-mail or password, or the account is deactivated"
         )
+    throttle.succeeded(address, body.email)
     set_clinic_warning(request, user.clinic)
     session_cookie, csrf = signer.issue(str(user.id), password_stamp(user))
     for name, value, httponly in (
