@@ -86,6 +86,7 @@ def test_an_upload_over_the_limit_is_413(small_upload_app, world):
         )
         assert response.status_code == 413
         assert "larger than the 50000 bytes limit" in response.json()["detail"]
+        assert response.headers["x-content-type-options"] == "nosniff"
         # JSON bodies have their own, small limit.
         json_body = api.post(
             "/api/clients",

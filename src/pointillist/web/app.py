@@ -76,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     The schema must already be at the latest migration (``pointillist serve`` applies
     migrations before it starts the app).
     """
+    # Imported here: the routers import pointillist.web.auth, whose package imports this.
     from pointillist.web.routers import ROUTERS
 
     settings = settings or get_settings()
@@ -103,10 +104,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.login_throttle = LoginThrottle()
 
     install_error_handlers(app)
-    app.add_middleware(ResponseHeadersMiddleware)
     app.add_middleware(
         BodyLimitMiddleware, upload_limit=settings.upload_max_bytes, json_limit=JSON_BODY_LIMIT
     )
+    # Added last, so outermost: its headers also go on the body limit's own 413 answers.
+    app.add_middleware(ResponseHeadersMiddleware)
     for router in ROUTERS:
         app.include_router(router)
     static = resources.files("pointillist.web").joinpath("static")
