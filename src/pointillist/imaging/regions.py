@@ -7,12 +7,13 @@ by :mod:`pointillist.imaging.simulate`.
 
 1. Head versus background: OpenCV's GrabCut (Rother et al. 2004), started from the face
    and the head-model outline when landmarks exist, from a centred rectangle otherwise.
-2. Skin colour model: a Gaussian in CIELAB (D65) fitted robustly to the forehead between
-   the brows and the mesh's top edge, or, without a face, to the smoother of two colour
-   clusters of the head. The lightness variance is widened because scalp lighting
-   varies far more than its chromaticity.
-3. Hair: head pixels unlike the skin model, or textured (fine local contrast), so that
-   stubble and shaved regrowth count as existing hair.
+2. Skin colour model: a Gaussian over chroma (a*/L*, b*/L* in CIELAB, D65), fitted
+   robustly to the forehead between the brows and the mesh's top edge, or, without a
+   face, to the smoother of two colour clusters of the head. Chroma barely moves when
+   shading dims the skin, so a shaded temple stays skin; lightness only has to stay
+   within a band around the forehead's.
+3. Hair: head pixels unlike the skin model, much darker than it, or textured (fine
+   local contrast), so that stubble and shaved regrowth count as existing hair.
 """
 
 from __future__ import annotations
@@ -34,8 +35,12 @@ TEXTURE_SIDE = 1024
 GRABCUT_SIDE = 240
 """Longest side GrabCut runs at: the head outline needs no more, and it is the costliest step."""
 
-_SKIN_D2_MAX = 14.0
-"""Squared Mahalanobis distance below which a colour is skin (chi-square, 3 dof, ~99.7 %)."""
+_SKIN_D2_MAX = 11.8
+"""Squared Mahalanobis distance of chroma below which a colour is skin (chi-square, 2 dof,
+99.7 %)."""
+
+_DARKER_MAX = 32.0
+"""How much darker (L*) than the forehead shaded skin may be before it reads as hair."""
 
 _TEXTURE_RATIO_MAX = 2.2
 """Texture above this multiple of the skin seed's own texture reads as hair or stubble."""
@@ -255,7 +260,19 @@ def _seed_from_clusters(lab: np.ndarray, texture: np.ndarray, fg: np.ndarray) ->
     return eroded if eroded.sum() >= 20 else seed
 
 
-def _skin_model(lab: np.ndarray, seed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _seed_lab(lab: np.ndarray, seed: np.ndarray) -> tuple[float, float, float]:
+    median = np.median(lab[seed].astype(np.float64), axis=0)
+    return float(median[0]), float(median[1]), float(median[2])
+
+
+def _chroma(lab: np.ndarray) -> np.ndarray:
+    """``(a*/L*, b*/L*)``: nearly unchanged when shading scales the light on the skin."""
+    lightness = np.maximum(lab[..., 0:1], 5.0)
+    return np.asarray(lab[..., 1:3] / lightness, dtype=np.float64)
+
+
+def _skin_model(lab: np.ndarray, seed: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """Robust skin chroma mean, its inverse covariance, and the skin's median L*."""
     pix = lab[seed].astype(np.float64)
     if pix.shape[0] < 4:
         raise PointillistError(
@@ -267,13 +284,12 @@ def _skin_model(lab: np.ndarray, seed: np.ndarray) -> tuple[np.ndarray, np.ndarr
     mad = np.median(dev, axis=0) * 1.4826 + np.array([1.0, 0.5, 0.5])
     keep = np.all(dev <= 2.5 * mad, axis=1)
     core = pix[keep] if keep.sum() >= 4 else pix
-    mean = core.mean(axis=0)
-    cov = np.cov(core.T) if core.shape[0] > 3 else np.diag(mad**2)
-    # Lighting moves L* far more than chromaticity across the scalp.
-    cov = cov + np.diag([36.0, 2.0, 2.0])
-    cov[0, :] *= 2.0
-    cov[:, 0] *= 2.0
-    return mean, np.linalg.inv(cov)
+    chroma = _chroma(core)
+    mean = chroma.mean(axis=0)
+    cov = np.cov(chroma.T) if chroma.shape[0] > 3 else np.zeros((2, 2))
+    # Skin chroma varies a little over the head (redder scalp, tanned forehead).
+    cov = cov + np.diag([0.02**2, 0.025**2])
+    return mean, np.linalg.inv(cov), float(np.median(core[:, 0]))
 
 
 def segment_regions(
@@ -312,12 +328,14 @@ def segment_regions(
     else:
         seed = _seed_from_clusters(lab, texture, fg)
         seed_name = "head cluster"
-    mean, inv_cov = _skin_model(lab, seed)
-    diff = lab.reshape(-1, 3).astype(np.float64) - mean
+    mean, inv_cov, seed_lightness = _skin_model(lab, seed)
+    diff = _chroma(lab).reshape(-1, 2) - mean
     d2 = np.einsum("ij,jk,ik->i", diff, inv_cov, diff).reshape(h, w)
     seed_texture = float(np.median(texture[seed])) + 1.0
     smooth = texture <= _TEXTURE_RATIO_MAX * seed_texture
-    skin = fg & (d2 <= _SKIN_D2_MAX) & smooth
+    # Shaded skin keeps its chroma and darkens; hair is much darker, or greyer, or textured.
+    lit = (lab[..., 0] >= seed_lightness - _DARKER_MAX) & (lab[..., 0] <= seed_lightness + 25.0)
+    skin = fg & (d2 <= _SKIN_D2_MAX) & smooth & lit
     # Isolated skin-coloured specks in hair and hair-coloured specks in skin are noise.
     kernel = np.ones((3, 3), np.uint8)
     skin = cv2.morphologyEx(skin.astype(np.uint8), cv2.MORPH_OPEN, kernel).astype(bool)
@@ -326,7 +344,7 @@ def segment_regions(
         cell_px=cell,
         foreground=fg,
         skin=skin,
-        skin_lab=(float(mean[0]), float(mean[1]), float(mean[2])),
+        skin_lab=_seed_lab(lab, seed),
         skin_seed=seed_name,
         seed_mask=seed,
     )
