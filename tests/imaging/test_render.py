@@ -2,14 +2,15 @@ import math
 
 import numpy as np
 import pytest
-from scipy.special import erfc
 
 from pointillist.errors import PointillistError
 from pointillist.imaging.impressions import Impressions
 from pointillist.imaging.render import (
-    TILE_PX,
-    _linear_to_srgb,
+    BLOCK_COLS,
+    STRIP_ROWS,
+    _sqrt_linear_to_srgb,
     _srgb_to_linear,
+    edge_coverage,
     render_impressions,
 )
 
@@ -63,8 +64,7 @@ def _reference(img, imp, ratio, blur_mm, aa_px):
         q = np.sqrt((u / a) ** 2 + (v / b) ** 2)
         r_mm = float(imp.diameter_mm[i]) / 2
         sigma_q = math.sqrt((blur_mm / r_mm) ** 2 + aa_px**2 / (a * b))
-        z = (q - 1) / sigma_q
-        cov = np.where(z < 3.5, 0.5 * erfc(z / math.sqrt(2)), 0.0)
+        cov = edge_coverage((q - 1) / sigma_q)
         absorb = float(imp.opacity[i]) * (1 - np.asarray(ratio) ** float(imp.shade[i]))
         factor *= 1 - cov[..., None] * absorb
     out = lin * factor
@@ -77,7 +77,13 @@ def test_matches_the_formula_across_tiles_and_borders():
     rng = np.random.default_rng(4)
     # Dots across tile seams, on the image border and partly off the image.
     xy = np.array(
-        [[TILE_PX, TILE_PX], [TILE_PX - 0.3, 20.2], [0.4, 70.0], [169.0, 149.5], [-2.0, 40.0]]
+        [
+            [BLOCK_COLS, STRIP_ROWS],
+            [BLOCK_COLS - 0.3, 3 * STRIP_ROWS + 0.2],
+            [0.4, 70.0],
+            [169.0, 149.5],
+            [-2.0, 40.0],
+        ]
     )
     xy = np.vstack([xy, rng.uniform(0, [170, 150], (40, 2))])
     n = len(xy)
@@ -200,8 +206,15 @@ def test_same_input_same_output():
 
 def test_colour_tables_round_trip_every_level():
     levels = np.arange(256)
-    back = _linear_to_srgb()[np.rint(_srgb_to_linear()[levels] * 65535).astype(int)]
-    np.testing.assert_array_equal(back, levels)
+    index = np.rint(np.sqrt(_srgb_to_linear()[levels]) * 4095).astype(int)
+    np.testing.assert_array_equal(_sqrt_linear_to_srgb()[index], levels)
+
+
+def test_edge_profile_is_close_to_a_gaussian_blurred_step():
+    t = np.linspace(-4, 4, 801)
+    gaussian = np.array([0.5 * math.erfc(v / math.sqrt(2)) for v in t])
+    assert np.abs(edge_coverage(t) - gaussian).max() < 0.021
+    assert edge_coverage(np.array([-2.2]))[0] == 1.0 and edge_coverage(np.array([2.2]))[0] == 0.0
 
 
 @pytest.mark.parametrize(

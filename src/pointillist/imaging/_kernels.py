@@ -211,121 +211,228 @@ def blue_noise(
 # Rendering
 
 
-@numba.njit(cache=True)
-def tile_index(
-    x0: Array, y0: Array, x1: Array, y1: Array, tile: int, tiles_x: int, tiles_y: int
+# Per-dot parameters for :func:`composite_dots`, one float32 row each.
+DOT_CX, DOT_CY, DOT_A, DOT_2B, DOT_C, DOT_INV_SIGMA, DOT_Q2_MAX = range(7)
+DOT_K0, DOT_K1, DOT_K2 = 7, 8, 9
+DOT_FIELDS = 10
+
+
+@numba.njit(cache=True, parallel=True)
+def prepare_dots(
+    xy: Array,
+    semi_axes: Array,
+    angle: Array,
+    diameter_mm: Array,
+    shade: Array,
+    opacity: Array,
+    log_ratio: Array,
+    blur_mm: float,
+    aa_px: float,
+    edge_half_width: float,
+    rows: int,
+    cols: int,
 ) -> tuple[Array, Array]:
-    """Compressed lists of the dots whose bounding box (inclusive pixels) meets each tile."""
-    n_tiles = tiles_x * tiles_y
-    counts = np.zeros(n_tiles + 1, np.int64)
-    n = x0.shape[0]
+    """Conic, blur, absorption and pixel bounding box of every dot.
+
+    The dot's normalised radius is ``q = sqrt(A dx^2 + 2B dx dy + C dy^2)`` (``q <= 1`` is
+    the outline); the blur, in units of ``q``, combines the dermal blur (relative to the
+    dot's radius in mm) and the anti-aliasing sigma (relative to its mean radius in px).
+    Coverage reaches zero at ``q = 1 + edge_half_width * sigma``. Bounding boxes are inclusive
+    pixel ranges clipped to the image; an empty one has ``x1 < x0``.
+    """
+    n = xy.shape[0]
+    params = np.empty((n, DOT_FIELDS), np.float32)
+    box = np.empty((n, 4), np.int64)
+    for i in numba.prange(n):
+        a = semi_axes[i, 0]
+        b = semi_axes[i, 1]
+        ct = math.cos(angle[i])
+        st = math.sin(angle[i])
+        inv_a2 = 1.0 / (a * a)
+        inv_b2 = 1.0 / (b * b)
+        radius_mm = 0.5 * diameter_mm[i]
+        rel_blur = blur_mm / radius_mm
+        sigma = math.sqrt(rel_blur * rel_blur + aa_px * aa_px / (a * b))
+        q_max = 1.0 + edge_half_width * sigma
+        cx = xy[i, 0]
+        cy = xy[i, 1]
+        params[i, DOT_CX] = cx
+        params[i, DOT_CY] = cy
+        params[i, DOT_A] = ct * ct * inv_a2 + st * st * inv_b2
+        params[i, DOT_2B] = 2.0 * ct * st * (inv_a2 - inv_b2)
+        params[i, DOT_C] = st * st * inv_a2 + ct * ct * inv_b2
+        params[i, DOT_INV_SIGMA] = 1.0 / sigma
+        params[i, DOT_Q2_MAX] = q_max * q_max
+        for ch in range(3):
+            params[i, DOT_K0 + ch] = opacity[i] * (1.0 - math.exp(shade[i] * log_ratio[ch]))
+        half_x = q_max * math.sqrt(a * a * ct * ct + b * b * st * st)
+        half_y = q_max * math.sqrt(a * a * st * st + b * b * ct * ct)
+        box[i, 0] = min(max(math.ceil(cx - half_x - 0.5), 0), cols)
+        box[i, 1] = min(max(math.ceil(cy - half_y - 0.5), 0), rows)
+        box[i, 2] = min(max(math.floor(cx + half_x - 0.5), -1), cols - 1)
+        box[i, 3] = min(max(math.floor(cy + half_y - 0.5), -1), rows - 1)
+    return params, box
+
+
+@numba.njit(cache=True)
+def strip_index(
+    params: Array, box: Array, strip_rows: int, n_strips: int, block_cols: int
+) -> tuple[Array, Array]:
+    """Dots grouped by the horizontal strips their bounding box meets.
+
+    Returns CSR ``starts`` and a copy of the dots' parameter rows in that order (a dot
+    meeting two strips appears twice), sorted by column block within each strip, so the
+    compositing kernel reads parameters and its strip buffer in memory order.
+    """
+    n = box.shape[0]
+    n_blocks = 1
     for i in range(n):
-        if x1[i] < x0[i] or y1[i] < y0[i]:
-            continue
-        for ty in range(y0[i] // tile, y1[i] // tile + 1):
-            for tx in range(x0[i] // tile, x1[i] // tile + 1):
-                counts[ty * tiles_x + tx + 1] += 1
-    for t in range(n_tiles):
-        counts[t + 1] += counts[t]
-    fill = counts[:-1].copy()
-    members = np.empty(counts[n_tiles], np.int32)
+        n_blocks = max(n_blocks, box[i, 2] // block_cols + 2)
+    by_block = np.zeros(n_blocks + 1, np.int64)
     for i in range(n):
-        if x1[i] < x0[i] or y1[i] < y0[i]:
-            continue
-        for ty in range(y0[i] // tile, y1[i] // tile + 1):
-            for tx in range(x0[i] // tile, x1[i] // tile + 1):
-                t = ty * tiles_x + tx
-                members[fill[t]] = i
-                fill[t] += 1
-    return counts, members
+        if box[i, 2] >= box[i, 0] and box[i, 3] >= box[i, 1]:
+            by_block[box[i, 0] // block_cols + 1] += 1
+    for k in range(n_blocks):
+        by_block[k + 1] += by_block[k]
+    order = np.empty(by_block[n_blocks], np.int64)
+    for i in range(n):
+        if box[i, 2] >= box[i, 0] and box[i, 3] >= box[i, 1]:
+            k = box[i, 0] // block_cols
+            order[by_block[k]] = i
+            by_block[k] += 1
+    starts = np.zeros(n_strips + 1, np.int64)
+    for i in order:
+        for s in range(box[i, 1] // strip_rows, box[i, 3] // strip_rows + 1):
+            starts[s + 1] += 1
+    for s in range(n_strips):
+        starts[s + 1] += starts[s]
+    fill = starts[:-1].copy()
+    n_fields = params.shape[1]
+    rows = np.empty((starts[n_strips], n_fields), np.float32)
+    for i in order:
+        for s in range(box[i, 1] // strip_rows, box[i, 3] // strip_rows + 1):
+            j = fill[s]
+            for f in range(n_fields):
+                rows[j, f] = params[i, f]
+            fill[s] = j + 1
+    return starts, rows
 
 
 @numba.njit(cache=True, parallel=True, fastmath=True)
 def composite_dots(
+    image: Array,
     out: Array,
     starts: Array,
-    members: Array,
-    tile: int,
-    tiles_x: int,
-    cx: Array,
-    cy: Array,
-    conic: Array,
-    inv_sigma_q: Array,
-    q_max: Array,
-    absorb: Array,
-    x0: Array,
-    y0: Array,
-    x1: Array,
-    y1: Array,
-    profile: Array,
-    profile_t0: float,
-    profile_scale: float,
+    params: Array,
+    strip_rows: int,
+    block_cols: int,
+    edge_half_width: float,
     srgb_to_linear: Array,
-    linear_to_srgb: Array,
+    sqrt_linear_to_srgb: Array,
+    n_workers: int,
 ) -> None:
-    """Composite dots as pigment under the skin, in place on ``out`` (uint8 sRGB).
+    """Write ``image`` with the dots composited under the skin into ``out`` (uint8 sRGB).
 
-    Each tile gets a private buffer of per-channel transmittance factors, initialised to
-    one; every dot meeting the tile multiplies ``1 - coverage * absorb[c]`` into it, where
-    the coverage is the blurred-edge profile of the dot's normalised radius ``q`` (the
-    ellipse is ``q <= 1``). Then only the pixels whose factor dropped below one go
-    through sRGB -> linear (table), the multiplication and linear -> sRGB (table).
-    Tiles are independent, so the result does not depend on the thread count.
+    The image is processed in horizontal strips, each by one worker with its own buffer
+    of per-channel transmittance factors (all ones between uses). Every dot meeting the
+    strip multiplies ``1 - coverage * k[c]`` into it; coverage is a cubic smoothstep of
+    the dot's normalised radius ``q`` falling from 1 to 0 over
+    ``q = 1 -+ edge_half_width * sigma``, and each row of a dot only visits the span
+    where it is positive. Then the strip is written row by row (so memory is streamed):
+    each row is copied, then in every block of ``block_cols`` pixels the span that dots
+    reached goes through sRGB -> linear (table), the multiplication and linear -> sRGB
+    (a table indexed by ``sqrt(linear)``, even in perceived lightness; a factor of one
+    gives back the same level), without branches, and the buffer is reset to ones.
+    Strips are independent, so the result does not depend on the number of workers.
     """
-    rows, cols = out.shape[0], out.shape[1]
-    n_tiles = starts.shape[0] - 1
-    lut_last = profile.shape[0] - 1
-    lin_scale = linear_to_srgb.shape[0] - 1
-    for t in numba.prange(n_tiles):
-        begin = starts[t]
-        end = starts[t + 1]
-        if end == begin:
-            continue
-        ty = t // tiles_x
-        tx = t - ty * tiles_x
-        r0 = ty * tile
-        c0 = tx * tile
-        r1 = min(r0 + tile, rows)
-        c1 = min(c0 + tile, cols)
-        buf = np.ones((r1 - r0, c1 - c0, 3), np.float32)
-        for m in range(begin, end):
-            i = members[m]
-            a = conic[i, 0]
-            b2 = 2.0 * conic[i, 1]
-            c = conic[i, 2]
-            qm2 = q_max[i] * q_max[i]
-            k0 = absorb[i, 0]
-            k1 = absorb[i, 1]
-            k2 = absorb[i, 2]
-            inv_s = inv_sigma_q[i]
-            for r in range(max(y0[i], r0), min(y1[i] + 1, r1)):
-                dy = r + 0.5 - cy[i]
-                for col in range(max(x0[i], c0), min(x1[i] + 1, c1)):
-                    dx = col + 0.5 - cx[i]
-                    q2 = a * dx * dx + b2 * dx * dy + c * dy * dy
-                    if q2 >= qm2:
+    rows, cols = image.shape[0], image.shape[1]
+    row_bytes = 3 * cols
+    # Row views of the same memory: copying a row as one flat run vectorises.
+    image_rows = image.reshape(rows, row_bytes)
+    out_rows = out.reshape(rows, row_bytes)
+    n_strips = starts.shape[0] - 1
+    n_blocks = (cols + block_cols - 1) // block_cols
+    lut_scale = np.float32(sqrt_linear_to_srgb.shape[0] - 1)
+    half = np.float32(0.5)
+    one = np.float32(1.0)
+    zero = np.float32(0.0)
+    slope_scale = np.float32(0.5 / edge_half_width)
+    buffers = np.ones((n_workers, strip_rows, cols, 3), np.float32)
+    span_lo = np.full((n_workers, strip_rows, n_blocks), block_cols, np.int32)
+    span_hi = np.full((n_workers, strip_rows, n_blocks), -1, np.int32)
+    for w in numba.prange(n_workers):
+        buf = buffers[w]
+        lo_w = span_lo[w]
+        hi_w = span_hi[w]
+        for s in range(w, n_strips, n_workers):
+            r0 = s * strip_rows
+            sh = min(strip_rows, rows - r0)
+            for i in range(starts[s], starts[s + 1]):
+                cx = params[i, DOT_CX] - half
+                cy = params[i, DOT_CY] - np.float32(r0) - half
+                a = params[i, DOT_A]
+                b2 = params[i, DOT_2B]
+                c = params[i, DOT_C]
+                qm2 = params[i, DOT_Q2_MAX]
+                # coverage = smoothstep(u), u = clamp(0.5 - (q - 1) * inv_sigma / (2 T))
+                slope = params[i, DOT_INV_SIGMA] * slope_scale
+                u0 = half + slope
+                k0 = params[i, DOT_K0]
+                k1 = params[i, DOT_K1]
+                k2 = params[i, DOT_K2]
+                inv_a = one / a
+                # Rows the ellipse q^2 < qm2 reaches: |dy| < sqrt(qm2 * A / det).
+                reach_y = math.sqrt(qm2 * a / (a * c - np.float32(0.25) * b2 * b2))
+                lo_y = cy - reach_y
+                ra = 0 if lo_y <= zero else int(lo_y) + 1
+                rb = min(int(cy + reach_y), sh - 1)
+                for r in range(ra, rb + 1):
+                    dy = np.float32(r) - cy
+                    # Span of dx with A dx^2 + 2B dy dx + (C dy^2 - qm2) < 0.
+                    half_b = half * b2 * dy
+                    disc = half_b * half_b - a * (c * dy * dy - qm2)
+                    if disc <= zero:
                         continue
-                    pos = ((math.sqrt(q2) - 1.0) * inv_s - profile_t0) * profile_scale
-                    if pos <= 0.0:
-                        cov = profile[0]
-                    elif pos >= lut_last:
+                    root = math.sqrt(disc)
+                    lo = cx + (-half_b - root) * inv_a
+                    hi = cx + (-half_b + root) * inv_a
+                    ca = 0 if lo <= zero else int(lo) + 1
+                    cb = min(int(hi) if hi >= zero else -1, cols - 1)
+                    if cb < ca:
                         continue
-                    else:
-                        k = int(pos)
-                        f = pos - k
-                        cov = profile[k] + f * (profile[k + 1] - profile[k])
-                    buf[r - r0, col - c0, 0] *= 1.0 - cov * k0
-                    buf[r - r0, col - c0, 1] *= 1.0 - cov * k1
-                    buf[r - r0, col - c0, 2] *= 1.0 - cov * k2
-        for r in range(r0, r1):
-            for col in range(c0, c1):
-                f0 = buf[r - r0, col - c0, 0]
-                f1 = buf[r - r0, col - c0, 1]
-                f2 = buf[r - r0, col - c0, 2]
-                if f0 < 1.0 or f1 < 1.0 or f2 < 1.0:
-                    v0 = srgb_to_linear[out[r, col, 0]] * f0
-                    v1 = srgb_to_linear[out[r, col, 1]] * f1
-                    v2 = srgb_to_linear[out[r, col, 2]] * f2
-                    out[r, col, 0] = linear_to_srgb[int(v0 * lin_scale + 0.5)]
-                    out[r, col, 1] = linear_to_srgb[int(v1 * lin_scale + 0.5)]
-                    out[r, col, 2] = linear_to_srgb[int(v2 * lin_scale + 0.5)]
+                    for blk in range(ca // block_cols, cb // block_cols + 1):
+                        base = blk * block_cols
+                        lo_w[r, blk] = min(lo_w[r, blk], max(ca - base, 0))
+                        hi_w[r, blk] = max(hi_w[r, blk], min(cb - base, block_cols - 1))
+                    cdy = c * dy * dy
+                    bdy = b2 * dy
+                    for col in range(ca, cb + 1):
+                        dx = np.float32(col) - cx
+                        q = math.sqrt(max((a * dx + bdy) * dx + cdy, zero))
+                        u = min(max(u0 - q * slope, zero), one)
+                        cov = u * u * (np.float32(3.0) - np.float32(2.0) * u)
+                        buf[r, col, 0] *= one - cov * k0
+                        buf[r, col, 1] *= one - cov * k1
+                        buf[r, col, 2] *= one - cov * k2
+            for r in range(sh):
+                y = r0 + r
+                for j in range(row_bytes):
+                    out_rows[y, j] = image_rows[y, j]
+                for blk in range(n_blocks):
+                    lo = lo_w[r, blk]
+                    hi = hi_w[r, blk]
+                    if hi < lo:
+                        continue
+                    lo_w[r, blk] = block_cols
+                    hi_w[r, blk] = -1
+                    base = blk * block_cols
+                    for x in range(base + lo, base + hi + 1):
+                        v0 = srgb_to_linear[image[y, x, 0]] * buf[r, x, 0]
+                        v1 = srgb_to_linear[image[y, x, 1]] * buf[r, x, 1]
+                        v2 = srgb_to_linear[image[y, x, 2]] * buf[r, x, 2]
+                        out[y, x, 0] = sqrt_linear_to_srgb[int(math.sqrt(v0) * lut_scale + half)]
+                        out[y, x, 1] = sqrt_linear_to_srgb[int(math.sqrt(v1) * lut_scale + half)]
+                        out[y, x, 2] = sqrt_linear_to_srgb[int(math.sqrt(v2) * lut_scale + half)]
+                        buf[r, x, 0] = one
+                        buf[r, x, 1] = one
+                        buf[r, x, 2] = one

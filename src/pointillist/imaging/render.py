@@ -7,20 +7,22 @@ works in linear light and multiplies each pixel by the dot's reflectance ratio,
 pores and texture under the dot. Overlapping dots multiply.
 
 Coverage is analytic: the dot is the ellipse ``q <= 1`` (``q`` its normalised radius)
-and its edge is a Gaussian-blurred step whose width combines the dermal blur (mm on the
-scalp, ``data/rendering.toml``) and an anti-aliasing pre-filter (pixels). The work is
-tiled: each 64-pixel tile with dots gets a private buffer of transmittance factors, and
-only pixels a dot reaches go through sRGB -> linear -> sRGB (two lookup tables), so the
-cost follows the number of dots, not the image size (besides one copy of the image).
+and its edge is a smooth step (close to a Gaussian-blurred one) whose width combines
+the dermal blur (mm on the scalp, ``data/rendering.toml``) and an anti-aliasing
+pre-filter (pixels). The work runs in horizontal strips of the image, one worker per
+strip with a private buffer of transmittance factors; only pixels a dot reaches go
+through sRGB -> linear -> sRGB (two lookup tables), and the rest of each row is copied
+as it streams by, so the cost is one copy of the image plus work in proportion to
+the dots' area.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 
+import numba
 import numpy as np
 from numpy.typing import NDArray
 
@@ -29,9 +31,22 @@ from pointillist.errors import PointillistError
 from pointillist.imaging import _kernels
 from pointillist.imaging.impressions import Impressions
 
-TILE_PX = 64
-_PROFILE_HALF_WIDTH = 3.5
-_PROFILE_SIZE = 1024
+STRIP_ROWS = 16
+BLOCK_COLS = 8
+EDGE_HALF_WIDTH = 2.13
+"""The edge profile falls from 1 to 0 over +-this many sigmas (see :func:`edge_coverage`)."""
+_SQRT_LUT_SIZE = 4096
+
+
+def edge_coverage(t: NDArray[np.floating]) -> NDArray[np.float64]:
+    """Coverage of a blurred dot edge at ``t`` sigmas outside the outline (inside < 0).
+
+    A cubic smoothstep over ``t`` in +-:data:`EDGE_HALF_WIDTH`: within 0.021 of the
+    Gaussian-blurred step ``0.5 * erfc(t / sqrt 2)`` everywhere, but exactly zero beyond
+    its support, so the work per dot stays small and pixels away from dots stay exact.
+    """
+    u = np.clip(0.5 - np.asarray(t, dtype=np.float64) / (2.0 * EDGE_HALF_WIDTH), 0.0, 1.0)
+    return np.asarray(u * u * (3.0 - 2.0 * u), dtype=np.float64)
 
 
 @cache
@@ -42,18 +57,11 @@ def _srgb_to_linear() -> NDArray[np.float32]:
 
 
 @cache
-def _linear_to_srgb() -> NDArray[np.uint8]:
-    lin = np.arange(65536, dtype=np.float64) / 65535.0
+def _sqrt_linear_to_srgb() -> NDArray[np.uint8]:
+    """sRGB level of linear value ``(i / 4095)**2``: steps even in perceived lightness."""
+    lin = (np.arange(_SQRT_LUT_SIZE, dtype=np.float64) / (_SQRT_LUT_SIZE - 1)) ** 2
     v = np.where(lin <= 0.0031308, 12.92 * lin, 1.055 * lin ** (1.0 / 2.4) - 0.055)
     return np.clip(np.rint(v * 255.0), 0, 255).astype(np.uint8)
-
-
-@cache
-def _edge_profile() -> NDArray[np.float32]:
-    """Coverage of a Gaussian-blurred edge, ``0.5 * erfc(t / sqrt 2)``, for t in +-3.5."""
-    t = np.linspace(-_PROFILE_HALF_WIDTH, _PROFILE_HALF_WIDTH, _PROFILE_SIZE)
-    coverage = [0.5 * math.erfc(v / math.sqrt(2.0)) for v in t]
-    return np.asarray(coverage, dtype=np.float32)
 
 
 def _check_image(image: NDArray[np.uint8]) -> NDArray[np.uint8]:
@@ -112,9 +120,11 @@ def render_impressions(
     -----
     Per pixel and channel, the linear value is multiplied by
     ``prod_i (1 - coverage_i * opacity_i * (1 - ratio_c ** shade_i))``. Coverage is
-    ``0.5 * erfc((q - 1) / sigma_q / sqrt 2)`` with ``q`` the dot's normalised radius and
-    ``sigma_q`` the combined blur in units of the dot's radius; it is cut to zero
-    beyond 3.5 sigma, so a pixel farther than that from every dot keeps its exact value.
+    :func:`edge_coverage` of ``(q - 1) / sigma_q``, with ``q`` the dot's normalised radius
+    (the outline is ``q = 1``) and ``sigma_q = sqrt((blur_mm / r_mm)**2 + aa_px**2 / (a b))``
+    the combined blur in units of the dot's radius (``r_mm`` its surface radius, ``a, b``
+    its semi-axes in pixels). Coverage is exactly zero beyond
+    ``q = 1 + EDGE_HALF_WIDTH * sigma_q``.
     """
     img = _check_image(image)
     optics = load_table("rendering", rendering_override)["optics"]
@@ -130,67 +140,38 @@ def render_impressions(
             f"dermal_blur_mm={blur_mm}, antialias_sigma_px={aa_px}: "
             "give a blur >= 0 mm and an anti-aliasing sigma > 0 px"
         )
-    out = np.array(img, order="C", copy=True)
     n = len(impressions)
     if n == 0:
-        return out
-    rows, cols = out.shape[:2]
-
-    a = impressions.semi_axes_px[:, 0].astype(np.float64)
-    b = impressions.semi_axes_px[:, 1].astype(np.float64)
-    theta = impressions.angle_rad.astype(np.float64)
-    ct, st = np.cos(theta), np.sin(theta)
-    inv_a2, inv_b2 = 1.0 / (a * a), 1.0 / (b * b)
-    conic = np.stack(
-        [
-            ct * ct * inv_a2 + st * st * inv_b2,
-            ct * st * (inv_a2 - inv_b2),
-            st * st * inv_a2 + ct * ct * inv_b2,
-        ],
-        axis=1,
-    ).astype(np.float32)
-    radius_mm = 0.5 * impressions.diameter_mm.astype(np.float64)
-    sigma_q = np.sqrt((blur_mm / radius_mm) ** 2 + aa_px**2 / (a * b))
-    q_max = 1.0 + _PROFILE_HALF_WIDTH * sigma_q
-    shade = impressions.shade.astype(np.float64)[:, None]
-    absorb = (
-        impressions.opacity.astype(np.float64)[:, None] * (1.0 - ratio[None, :] ** shade)
-    ).astype(np.float32)
-
-    cx = impressions.xy[:, 0].astype(np.float64)
-    cy = impressions.xy[:, 1].astype(np.float64)
-    half_x = q_max * np.sqrt(a * a * ct * ct + b * b * st * st)
-    half_y = q_max * np.sqrt(a * a * st * st + b * b * ct * ct)
-    x0 = np.clip(np.ceil(cx - half_x - 0.5), 0, cols).astype(np.int64)
-    x1 = np.clip(np.floor(cx + half_x - 0.5), -1, cols - 1).astype(np.int64)
-    y0 = np.clip(np.ceil(cy - half_y - 0.5), 0, rows).astype(np.int64)
-    y1 = np.clip(np.floor(cy + half_y - 0.5), -1, rows - 1).astype(np.int64)
-
-    tiles_x = -(-cols // TILE_PX)
-    tiles_y = -(-rows // TILE_PX)
-    starts, members = _kernels.tile_index(x0, y0, x1, y1, TILE_PX, tiles_x, tiles_y)
-    profile = _edge_profile()
-    profile_scale = (_PROFILE_SIZE - 1) / (2.0 * _PROFILE_HALF_WIDTH)
+        return np.array(img, order="C", copy=True)
+    source = np.ascontiguousarray(img)
+    rows, cols = source.shape[:2]
+    params, box = _kernels.prepare_dots(
+        np.ascontiguousarray(impressions.xy, dtype=np.float64),
+        np.ascontiguousarray(impressions.semi_axes_px, dtype=np.float32),
+        np.ascontiguousarray(impressions.angle_rad, dtype=np.float32),
+        np.ascontiguousarray(impressions.diameter_mm, dtype=np.float32),
+        np.ascontiguousarray(impressions.shade, dtype=np.float32),
+        np.ascontiguousarray(impressions.opacity, dtype=np.float32),
+        np.log(ratio),
+        blur_mm,
+        aa_px,
+        EDGE_HALF_WIDTH,
+        rows,
+        cols,
+    )
+    n_strips = -(-rows // STRIP_ROWS)
+    starts, strip_params = _kernels.strip_index(params, box, STRIP_ROWS, n_strips, BLOCK_COLS)
+    out = np.empty_like(source)
     _kernels.composite_dots(
+        source,
         out,
         starts,
-        members,
-        TILE_PX,
-        tiles_x,
-        cx,
-        cy,
-        conic,
-        (1.0 / sigma_q).astype(np.float32),
-        q_max.astype(np.float32),
-        absorb,
-        x0,
-        y0,
-        x1,
-        y1,
-        profile,
-        -_PROFILE_HALF_WIDTH,
-        profile_scale,
+        strip_params,
+        STRIP_ROWS,
+        BLOCK_COLS,
+        EDGE_HALF_WIDTH,
         _srgb_to_linear(),
-        _linear_to_srgb(),
+        _sqrt_linear_to_srgb(),
+        min(numba.get_num_threads(), n_strips),
     )
     return out
