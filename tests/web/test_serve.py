@@ -90,3 +90,15 @@ def test_serve_reports_an_unreachable_database_in_one_line(capsys, tmp_path, mon
 def test_serve_refuses_an_unsupported_database_url(capsys, bad):
     assert main(["serve", "--database-url", bad]) == 2
     assert "error:" in capsys.readouterr().err
+
+
+def test_serve_reports_a_port_in_use_in_one_line(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("POINTILLIST_DATA", str(tmp_path))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["serve", "--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: cannot listen on 127.0.0.1:{port}") and err.count("\n") == 1
+    assert not (tmp_path / "pointillist.sqlite3").exists()  # nothing done before the check

@@ -22,7 +22,10 @@ def serve(
         ),
     ] = None,
 ) -> None:
-    """Apply database migrations, then serve the records API (OpenAPI at /docs)."""
+    """Apply database migrations, then serve the records API.
+
+    The sign-in page is at /, the API documentation at /docs, the schema at /openapi.json.
+    """
     import uvicorn
 
     from pointillist.settings import Settings
@@ -30,11 +33,34 @@ def serve(
     from pointillist.web import create_app
 
     settings = Settings() if database_url is None else Settings(database_url=database_url)
+    _check_can_listen(host, port)
     url = settings.resolved_database_url()
     upgrade_to_head(url)
     typer.echo(f"pointillist: database {_redacted(url)} is up to date", err=True)
     typer.echo(f"pointillist: serving on http://{host}:{port} (API docs at /docs)", err=True)
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+def _check_can_listen(host: str, port: int) -> None:
+    """Fail in one line, before the migrations, if the address is taken or not ours."""
+    import socket
+
+    from pointillist.errors import PointillistError
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise PointillistError(f"cannot listen on {host}: {exc.strerror}; check --host") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise PointillistError(
+                f"cannot listen on {host}:{port}: {exc.strerror}; choose another --port "
+                "or stop the program that uses it"
+            ) from None
 
 
 def _redacted(url: str) -> str:
