@@ -8,6 +8,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -24,8 +26,9 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _serve(args: list[str], data_dir: Path) -> tuple[int, str]:
-    """Start the server, wait for /healthz, stop it; return (health status, stderr)."""
+@contextmanager
+def running_server(args: list[str], data_dir: Path) -> Iterator[str]:
+    """Run ``pointillist serve`` on a free port until /healthz answers; yield its URL."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("POINTILLIST_")}
     env["POINTILLIST_DATA"] = str(data_dir)
@@ -36,40 +39,40 @@ def _serve(args: list[str], data_dir: Path) -> tuple[int, str]:
         stderr=subprocess.PIPE,
         text=True,
     )
-    status = 0
+    base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and process.poll() is None:
+        while True:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"the server did not start: {process.communicate()[1]}")
             try:
-                response = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
             except httpx.TransportError:
                 time.sleep(0.2)
-                continue
-            status = response.status_code
-            assert response.json()["status"] == "ok"
-            break
+        yield base
     finally:
         process.send_signal(signal.SIGINT)
         try:
-            _, stderr = process.communicate(timeout=20)
+            process.communicate(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
-            _, stderr = process.communicate()
-    return status, stderr
+            process.communicate()
 
 
 def test_serve_runs_on_sqlite_with_no_set_up(tmp_path):
     data_dir = tmp_path / "fresh"
-    status, stderr = _serve([], data_dir)
-    assert status == 200, stderr
+    with running_server([], data_dir) as base:
+        health = httpx.get(f"{base}/healthz").json()
+        assert health == {"status": "ok", "database": "sqlite", "version": health["version"]}
+        assert httpx.get(f"{base}/api/clients").status_code == 401
     assert (data_dir / "pointillist.sqlite3").is_file()
-    assert "is up to date" in stderr
 
 
 def test_serve_migrates_an_empty_database_given_by_url(tmp_path, empty_database_url):
     url = empty_database_url()
-    status, stderr = _serve(["--database-url", url], tmp_path / "data")
-    assert status == 200, stderr
+    with running_server(["--database-url", url], tmp_path / "data") as base:
+        assert httpx.get(f"{base}/healthz").status_code == 200
 
     from pointillist.store.migrate import current_revision, head_revision
 

@@ -31,7 +31,8 @@ class LoginIn(In):
 class Me(Out):
     user: UserOut
     clinic: ClinicOut
-    permissions: list[str] = Field(description="What this user's role may do.")
+    permissions: list[str] = Field(description="What this user's role may do (records.toml).")
+    permission_labels: list[str] = Field(description="The same permissions, in words.")
     clinic_warning: str | None = Field(
         description="The clinic-licence warning also sent as X-Pointillist-Warning, if any."
     )
@@ -80,10 +81,13 @@ class TokenCreated(TokenOut):
 
 
 def _me(user: User, policy: RecordsPolicy) -> dict[str, Any]:
+    # In the order records.toml lists them: reading first, then changes, then owner's.
+    permissions = [p for p in policy.permission_labels if policy.can(user.role, p)]
     return {
         "user": user,
         "clinic": user.clinic,
-        "permissions": sorted(policy.role_permissions.get(user.role, ())),
+        "permissions": permissions,
+        "permission_labels": [policy.permission_labels[p] for p in permissions],
         "clinic_warning": clinic.clinic_licence_warning(user.clinic, policy=policy),
     }
 

@@ -18,7 +18,13 @@ function show(me) {
     $("who").textContent = me.user.name;
     $("role").textContent = me.user.role;
     $("clinic").textContent = me.clinic.name;
-    $("permissions").textContent = me.permissions.map((p) => p.replaceAll("_", " ")).join(", ");
+    $("permissions").replaceChildren(
+      ...me.permission_labels.map((label) => {
+        const item = document.createElement("li");
+        item.textContent = label;
+        return item;
+      }),
+    );
   }
 }
 
