@@ -220,3 +220,14 @@ def test_patch_refuses_null_for_fields_a_record_must_have(api, world):
         f"/api/clients/{world.a.ids['client_id']}", json={"phone": None}, headers=world.a.auth()
     )
     assert cleared.status_code == 200 and cleared.json()["phone"] is None
+
+
+def test_healthz_is_503_when_the_database_cannot_be_reached(tmp_path):
+    from pointillist.settings import Settings
+    from pointillist.web import create_app
+
+    settings = Settings(data=tmp_path, database_url="postgresql://nobody@127.0.0.1:1/none")
+    with TestClient(create_app(settings)) as api:
+        response = api.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["status"] == "unavailable"
