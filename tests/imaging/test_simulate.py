@@ -218,3 +218,24 @@ def test_bad_photo_bytes():
     Image.new("RGB", (64, 64)).save(buffer, "JPEG")
     with pytest.raises(PointillistError, match="truncated"):
         simulate(buffer.getvalue()[:300], mm_per_px=0.5)
+
+
+def test_frontal_scale_from_head_width_without_iris(front_head):
+    import dataclasses
+
+    keypoints = dataclasses.replace(front_head.keypoints, iris_diameter_px=None)
+    sim = simulate(front_head.rgb, landmarks=keypoints, head_width_mm=152.0, seed=1)
+    assert sim.scale.source == "head_width"
+    assert sim.scale.mm_per_px == pytest.approx(front_head.mm_per_px, rel=0.05)
+    with pytest.raises(PointillistError, match="cannot tell the photo's scale"):
+        simulate(front_head.rgb, landmarks=keypoints)
+
+
+def test_demo_writes_astronaut_and_a_top_view(tmp_path):
+    from pointillist.imaging.simulate import demo_simulation
+
+    sim = demo_simulation(tmp_path)
+    assert sim.keypoints is not None and sim.scale.source == "iris"
+    assert (tmp_path / "simulation.json").is_file() and (tmp_path / "overlay.png").is_file()
+    top = json.loads((tmp_path / "top_view" / "simulation.json").read_text())
+    assert top["treatment_area_cm2"] > 100 and top["sessions"][-1]["impressions"] > 10_000

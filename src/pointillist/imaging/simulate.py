@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -40,6 +40,10 @@ from pointillist.imaging.head import HeadModel
 from pointillist.imaging.landmarks import FaceKeypoints
 from pointillist.imaging.regions import Regions
 from pointillist.imaging.scale import Scale
+
+if TYPE_CHECKING:
+    from pointillist.color import SkinMeasurement
+    from pointillist.imaging.impressions import Impressions
 
 STAGES = (
     "load",
@@ -84,8 +88,8 @@ class Simulation:
     treatment_share: np.ndarray
     treatment_area_cm2: float
     final_density_per_cm2: float
-    impressions: Any
-    skin: Any
+    impressions: Impressions
+    skin: SkinMeasurement | None
     dot_ratio_rgb: tuple[float, float, float]
     years: float
     seed: int
@@ -101,8 +105,7 @@ class Simulation:
         return len(self.session_images)
 
     def cumulative_impressions(self) -> list[int]:
-        counts: list[int] = self.impressions.cumulative_counts()
-        return counts
+        return self.impressions.cumulative_counts()
 
     def to_json(self) -> dict[str, Any]:
         """The ``simulation.json`` payload (file names relative to the output folder)."""
@@ -180,7 +183,7 @@ def _xy(p: tuple[float, float]) -> list[float]:
     return [round(float(p[0]), 1), round(float(p[1]), 1)]
 
 
-def _skin_json(skin: Any) -> dict[str, Any]:
+def _skin_json(skin: SkinMeasurement) -> dict[str, Any]:
     return {
         "lab": [round(float(v), 2) for v in skin.lab],
         "ita_deg": round(float(skin.ita_deg), 1),
@@ -546,7 +549,7 @@ def _feather(mask: np.ndarray, sigma_cells: float) -> np.ndarray:
     return np.asarray(np.clip((blurred - 0.5) * 2.0, 0.0, 1.0) * mask, dtype=np.float32)
 
 
-def _to_photo_pixels(course: Any, factor: int) -> Any:
+def _to_photo_pixels(course: Impressions, factor: int) -> Impressions:
     """Impressions sampled on a grid ``factor`` pixels wide, in photo pixels."""
     if factor == 1:
         return course
@@ -561,8 +564,8 @@ def _measure(
     rgb: np.ndarray,
     keypoints: FaceKeypoints | None,
     regions: Regions,
-    measure_skin: Callable[..., Any],
-) -> Any:
+    measure_skin: Callable[..., SkinMeasurement],
+) -> SkinMeasurement:
     """Skin colour from the forehead seed (or the head's skin) on a subsampled photo."""
     import cv2
 
@@ -658,21 +661,31 @@ def compose_overlay(
                 cv2.circle(
                     result, c, (3 * thick + 2) * 16, OVERLAY_COLOURS["keypoint"], -1, cv2.LINE_AA, 4
                 )
-    size = max(0.4, h / 900.0)
-    text = f"treatment area {area_cm2:.0f} cm2"
-    (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, size, thick)
+    size = max(0.35, max(h, w) / 2400.0)
+    lines: list[tuple[str, tuple[int, int, int] | None]] = [
+        (f"treatment area {area_cm2:.0f} cm2", None),
+        ("treated (shade = density)", OVERLAY_COLOURS["treatment"]),
+        ("existing hair", OVERLAY_COLOURS["hair"]),
+    ]
+    if hairline is not None:
+        lines.append(("hairline", OVERLAY_COLOURS["hairline"]))
+    font = cv2.FONT_HERSHEY_SIMPLEX
+    (_tw, th), base = cv2.getTextSize("Hg", font, size, thick)
     pad = max(3, th // 2)
-    cv2.rectangle(result, (0, 0), (tw + 2 * pad, th + base + 2 * pad), (0, 0, 0), -1)
-    cv2.putText(
-        result,
-        text,
-        (pad, th + pad),
-        cv2.FONT_HERSHEY_SIMPLEX,
-        size,
-        (255, 255, 255),
-        thick,
-        cv2.LINE_AA,
-    )
+    row = th + base + pad
+    swatch = th
+    width_px = max(cv2.getTextSize(t, font, size, thick)[0][0] for t, _c in lines)
+    box_w = width_px + swatch + 4 * pad
+    # Bottom left: the treatment zone is usually at the top of the picture.
+    top = h - (row * len(lines) + pad)
+    cv2.rectangle(result, (0, top), (box_w, h), (0, 0, 0), -1)
+    for k, (text, colour) in enumerate(lines):
+        y = top + pad + k * row + th
+        x = pad
+        if colour is not None:
+            cv2.rectangle(result, (x, y - th), (x + swatch, y), colour, -1)
+            x += swatch + pad
+        cv2.putText(result, text, (x, y), font, size, (255, 255, 255), thick, cv2.LINE_AA)
     return result
 
 
