@@ -31,6 +31,16 @@ def test_openapi_documents_every_route(api):
             if path.startswith("/api/") and path != "/api/auth/login":
                 assert operation["security"] == [{"token": []}, {"session": []}], path
     assert set(schema["components"]["securitySchemes"]) == {"token", "session"}
+    ids = [op["operationId"] for ops in schema["paths"].values() for op in ops.values()]
+    assert len(ids) == len(set(ids)) and "upload_photo" in ids
+    # The documented error shape is the one the API sends.
+    assert "HTTPValidationError" not in schema["components"]["schemas"]
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            for status, response in operation["responses"].items():
+                if status.startswith("4"):
+                    shape = response["content"]["application/json"]["schema"]["$ref"]
+                    assert shape.endswith("/Problem"), (method, path, status)
 
 
 def test_validation_errors_are_422_with_a_message_per_field(api, world):

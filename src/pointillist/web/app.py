@@ -8,6 +8,7 @@ from importlib import resources
 from importlib.metadata import PackageNotFoundError, version
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 from pointillist.domain import load_policy as load_consultation_policy
@@ -70,6 +71,10 @@ def _version() -> str:
         return "0+unknown"
 
 
+def _operation_id(route: APIRoute) -> str:
+    return route.name
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the API for the database and data directory in ``settings``.
 
@@ -77,7 +82,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     migrations before it starts the app).
     """
     # Imported here: the routers import pointillist.web.auth, whose package imports this.
-    from pointillist.web.routers import ROUTERS
+    from pointillist.web.routers import ROUTERS, health
+    from pointillist.web.routers._common import COMMON_ERRORS
 
     settings = settings or get_settings()
     engine = make_engine(settings.resolved_database_url())
@@ -93,6 +99,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         openapi_tags=TAGS,
         lifespan=lifespan,
+        # Operation ids are the endpoint function names (upload_photo, recall, ...): what
+        # client generators turn into method names.
+        generate_unique_id_function=_operation_id,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -110,7 +119,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Added last, so outermost: its headers also go on the body limit's own 413 answers.
     app.add_middleware(ResponseHeadersMiddleware)
     for router in ROUTERS:
-        app.include_router(router)
+        app.include_router(router, responses=COMMON_ERRORS if router is not health.router else None)
     static = resources.files("pointillist.web").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     return app

@@ -56,6 +56,31 @@ def _has_nul(value: Any) -> bool:
     return False
 
 
+class FieldError(BaseModel):
+    field: str = Field(description="Dotted path of the field, e.g. `answers` or `bottle_ids.0`.")
+    message: str
+    location: str = Field(description="`body`, `query`, `path`, `header` or `cookie`.")
+
+
+class Problem(BaseModel):
+    """The body of every error answer."""
+
+    detail: str = Field(description="What is wrong and what to do, in one sentence.")
+    errors: list[FieldError] | None = Field(
+        default=None, description="422 (and field-specific 409): one entry per bad field."
+    )
+
+
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    404: {"description": "No such record in your clinic (another clinic's records included)."}
+    404: {
+        "model": Problem,
+        "description": "No such record in your clinic (another clinic's records included).",
+    }
+}
+
+#: Answers every authenticated route can give, documented once for all of them.
+COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": Problem, "description": "Not signed in, or the token or session is invalid."},
+    403: {"model": Problem, "description": "The role does not allow it, or no CSRF token."},
+    422: {"model": Problem, "description": "Invalid request: `errors` lists every bad field."},
 }

@@ -14,7 +14,7 @@ from pointillist.store.models import ApiToken, User, utcnow
 from pointillist.store.policy import RecordsPolicy
 from pointillist.web.auth import CurrentActor, password_stamp, records_policy, set_clinic_warning
 from pointillist.web.deps import AppSettings, DbSession, Signer
-from pointillist.web.routers._common import MAX_ID, NOT_FOUND, BodyId, In, Out, PathId
+from pointillist.web.routers._common import MAX_ID, NOT_FOUND, BodyId, In, Out, PathId, Problem
 from pointillist.web.routers.clinic import ClinicOut
 from pointillist.web.routers.users import UserOut
 from pointillist.web.security import CSRF_COOKIE, SESSION_COOKIE
@@ -97,8 +97,11 @@ def _me(user: User, policy: RecordsPolicy) -> dict[str, Any]:
     response_model=LoginOut,
     summary="Sign in (browser session)",
     responses={
-        401: {"description": "Wrong e-mail or password."},
-        429: {"description": "Too many failed sign-ins from this address; see Retry-After."},
+        401: {"model": Problem, "description": "Wrong e-mail or password."},
+        429: {
+            "model": Problem,
+            "description": "Too many failed sign-ins from this address; see Retry-After.",
+        },
     },
 )
 def login(

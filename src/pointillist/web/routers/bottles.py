@@ -13,7 +13,7 @@ from pointillist.store.errors import NotFound
 from pointillist.store.models import PigmentBottle
 from pointillist.web.auth import CurrentActor
 from pointillist.web.deps import DbSession
-from pointillist.web.routers._common import NOT_FOUND, In, Out, PathId
+from pointillist.web.routers._common import NOT_FOUND, In, Out, PathId, Problem
 
 router = APIRouter(tags=["bottles"])
 
@@ -77,7 +77,7 @@ def list_bottles(
     response_model=BottleOut,
     status_code=201,
     summary="Add a pigment bottle",
-    responses={409: {"description": "The bottle has expired."}},
+    responses={409: {"model": Problem, "description": "The bottle has expired."}},
 )
 def add_bottle(body: BottleIn, actor: CurrentActor, db: DbSession) -> PigmentBottle:
     """Add a bottle to stock, with its lot from the label."""

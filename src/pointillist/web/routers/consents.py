@@ -18,12 +18,12 @@ from pointillist.store import records
 from pointillist.store.models import Consent, ConsentTemplate
 from pointillist.web.auth import CurrentActor
 from pointillist.web.deps import DbSession
-from pointillist.web.routers._common import NOT_FOUND, BodyId, In, Out, PathId
+from pointillist.web.routers._common import NOT_FOUND, BodyId, In, Out, PathId, Problem
 
 router = APIRouter(tags=["consents"])
 
 SIGNED: dict[int | str, dict[str, Any]] = {
-    409: {"description": "The consent is already signed: it can never change."}
+    409: {"model": Problem, "description": "The consent is already signed: it can never change."}
 }
 
 

@@ -21,13 +21,13 @@ from pointillist.store.models import Photo
 from pointillist.store.photos import PhotoStore
 from pointillist.web.auth import CurrentActor
 from pointillist.web.deps import DbSession
-from pointillist.web.routers._common import MAX_ID, NOT_FOUND, In, Out, PathId
+from pointillist.web.routers._common import MAX_ID, NOT_FOUND, In, Out, PathId, Problem
 
 router = APIRouter(tags=["photos"])
 
 PhotoKind = Literal["front", "top", "left", "right", "back", "close-up"]
 TOO_LARGE: dict[int | str, dict[str, Any]] = {
-    413: {"description": "The upload is over the size limit."}
+    413: {"model": Problem, "description": "The upload is over the size limit."}
 }
 
 

@@ -18,13 +18,16 @@ from pointillist.store import sessions as booking
 from pointillist.store.models import TreatmentSession
 from pointillist.web.auth import Actor, CurrentActor
 from pointillist.web.deps import DbSession
-from pointillist.web.routers._common import MAX_ID, NOT_FOUND, BodyId, In, Out, PathId
+from pointillist.web.routers._common import MAX_ID, NOT_FOUND, BodyId, In, Out, PathId, Problem
 from pointillist.web.routers.bottles import BottleOut
 
 router = APIRouter(prefix="/api/sessions", tags=["sessions"])
 
 GATE: dict[int | str, dict[str, Any]] = {
-    409: {"description": "A rule of practice forbids it; the message says which and why."}
+    409: {
+        "model": Problem,
+        "description": "A rule of practice forbids it; the message says which and why.",
+    }
 }
 Status = Literal["planned", "completed", "cancelled"]
 
