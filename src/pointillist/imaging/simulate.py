@@ -629,7 +629,12 @@ def compose_overlay(
     # Tint and opacity are built on the work grid and blended at full resolution in
     # one pass: the zones are smooth, and a float pass over 12 MP would cost more than
     # the rest of the pipeline.
-    hair = (regions.hair & ~area_mask).astype(np.float32) * 0.35
+    # Hair is shown where it decides the treatment: behind the hairline (on a frontal
+    # photo, the face's own texture below the line would only confuse).
+    shown = regions.hair & ~area_mask
+    if hairline is not None:
+        shown &= hairline.behind_mask(regions.shape, regions.cell_px)
+    hair = shown.astype(np.float32) * 0.35
     zone = share.astype(np.float32) * 0.55
     alpha = hair + zone * (1.0 - hair)
     weight_zone = np.where(alpha > 0, zone / np.maximum(alpha, 1e-6), 0.0)[..., None]
@@ -665,7 +670,7 @@ def compose_overlay(
     lines: list[tuple[str, tuple[int, int, int] | None]] = [
         (f"treatment area {area_cm2:.0f} cm2", None),
         ("treated (shade = density)", OVERLAY_COLOURS["treatment"]),
-        ("existing hair", OVERLAY_COLOURS["hair"]),
+        ("existing hair or covered", OVERLAY_COLOURS["hair"]),
     ]
     if hairline is not None:
         lines.append(("hairline", OVERLAY_COLOURS["hairline"]))
