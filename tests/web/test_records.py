@@ -138,6 +138,15 @@ def test_a_simulation_keeps_its_parameters_and_images(api, world):
         headers=world.a.auth(),
     )
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "parameters"
+    for name in ("../../etc/cron.d/x", ".hidden.png", "a b.png"):
+        escaping = api.post(
+            f"/api/clients/{ids['client_id']}/simulations",
+            data={"parameters": "{}"},
+            files=[("outputs", (name, png_bytes(), "image/png"))],
+            headers=world.a.auth(),
+        )
+        assert escaping.status_code == 422, name
+        assert escaping.json()["errors"][0]["field"] == "outputs"
 
 
 def test_export_gives_one_zip_with_the_json_record_and_the_photos(api, world):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -20,6 +21,8 @@ from pointillist.web.routers._common import MAX_ID, NOT_FOUND, Out, PathId
 from pointillist.web.routers.photos import TOO_LARGE, photo_store
 
 router = APIRouter(tags=["simulations"])
+
+_SAFE_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,99}")
 
 
 class SimulationOutput(Out):
@@ -69,9 +72,16 @@ def create_simulation(
         raise PointillistError("parameters must be a JSON object", field="parameters")
     files: dict[str, bytes] = {}
     for upload in outputs:
-        name = (upload.filename or "").rsplit("/", 1)[-1]
-        if not name or name in files:
-            raise PointillistError("every output file needs a distinct file name", field="outputs")
+        name = upload.filename or ""
+        # The name becomes a path inside the export zip: plain names only.
+        if not _SAFE_NAME.fullmatch(name):
+            raise PointillistError(
+                f"output file name {name!r} is not allowed; use letters, digits, '.', '_' "
+                "and '-' (e.g. session-1.png)",
+                field="outputs",
+            )
+        if name in files:
+            raise PointillistError(f"two output files are named {name!r}", field="outputs")
         files[name] = upload.file.read()
     return records.add_simulation(
         db,
