@@ -58,6 +58,11 @@ def test_validation_errors_are_422_with_a_message_per_field(api, world):
     assert all(e["location"] == "body" for e in body["errors"])
     assert body["detail"].startswith("invalid request: ")
 
+    email = api.post(
+        "/api/clients", json={"name": "Sam", "email": "sam at example"}, headers=world.a.auth()
+    )
+    assert email.status_code == 422 and email.json()["errors"][0]["field"] == "email"
+
     query = api.get("/api/clients?limit=0", headers=world.a.auth())
     assert query.status_code == 422
     assert query.json()["errors"][0] == {

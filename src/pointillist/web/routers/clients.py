@@ -19,6 +19,9 @@ from pointillist.web.routers._common import MAX_ID, NOT_FOUND, In, Out, PathId, 
 
 router = APIRouter(prefix="/api/clients", tags=["clients"])
 
+#: One @, something on both sides, no spaces: catches typos without refusing real addresses.
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
 
 class ClientOut(Out):
     id: int
@@ -36,7 +39,9 @@ class ClientOut(Out):
 class ClientIn(In):
     name: str = Field(min_length=1, max_length=200)
     date_of_birth: date | None = None
-    email: str | None = Field(default=None, max_length=320)
+    email: str | None = Field(
+        default=None, max_length=320, pattern=EMAIL_PATTERN, examples=["sam@example.com"]
+    )
     phone: str | None = Field(default=None, max_length=50)
     notes: str = Field(default="", description="Clinical notes (owner and practitioner only).")
 
@@ -44,7 +49,9 @@ class ClientIn(In):
 class ClientPatch(In):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     date_of_birth: date | None = None
-    email: str | None = Field(default=None, max_length=320)
+    email: str | None = Field(
+        default=None, max_length=320, pattern=EMAIL_PATTERN, examples=["sam@example.com"]
+    )
     phone: str | None = Field(default=None, max_length=50)
     notes: str | None = Field(default=None, description="Clinical notes (owner and practitioner).")
 
