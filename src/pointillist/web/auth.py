@@ -13,7 +13,7 @@ caller's scope to every store function.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
@@ -30,12 +30,10 @@ from pointillist.web.security import password_stamp as _password_stamp
 
 @dataclass
 class Actor:
-    """The authenticated caller: their account, clinic and store scope."""
+    """The authenticated caller: their account and the store scope they act in."""
 
     user: User
-    clinic: Clinic
     scope: Scope
-    via: Literal["session", "token"]
 
 
 def password_stamp(user: User) -> str:
@@ -116,18 +114,16 @@ def current_actor(
 
     Also queues the clinic-licence warning for the response header.
     """
-    via: Literal["session", "token"]
     if "authorization" in request.headers:
         if bearer is None or not bearer.credentials.strip():
             raise _unauthorized("send the API token as 'Authorization: Bearer <token>'")
-        user, via = _user_from_token(db, bearer.credentials), "token"
+        user = _user_from_token(db, bearer.credentials)
     else:
-        user, via = _user_from_cookie(request, session_cookie, db, signer), "session"
+        user = _user_from_cookie(request, session_cookie, db, signer)
     if not user.is_active:
         raise _unauthorized("this account is deactivated; ask the clinic owner")
-    policy = records_policy(request)
     set_clinic_warning(request, user.clinic)
-    return Actor(user=user, clinic=user.clinic, scope=Scope.for_user(user, policy), via=via)
+    return Actor(user=user, scope=Scope.for_user(user, records_policy(request)))
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]
