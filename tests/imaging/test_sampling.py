@@ -7,9 +7,11 @@ from scipy.spatial import cKDTree
 from pointillist.errors import PointillistError
 from pointillist.imaging.sampling import (
     PACKING,
+    SESSION_PACKING,
     expected_count,
     minimum_distance_mm,
     sample_impressions,
+    sample_sessions,
 )
 
 MM_PER_PX = 0.25
@@ -24,10 +26,10 @@ def _metric_at(metric, xy):
     return metric[row, col].astype(np.float64)
 
 
-def _assert_minimum_distance(points, density, metric, first_new=0):
+def _assert_minimum_distance(points, density, metric, first_new=0, packing=PACKING):
     """Every point placed after ``first_new`` keeps its own minimum distance (in mm,
     with the metric at its own pixel) from every point placed before it."""
-    r_mm = minimum_distance_mm(
+    r_mm = (packing / PACKING) * minimum_distance_mm(
         density[points[:, 1].astype(int), points[:, 0].astype(int)],
         peak_density_per_mm2=float(density.max()),
     )
@@ -188,3 +190,25 @@ def test_minimum_distance_holds_for_any_metric_and_map(seed, peak, mm_per_px, st
         return
     assert (density[points[:, 1].astype(int), points[:, 0].astype(int)] > 0).all()
     _assert_minimum_distance(points, density, metric)
+
+
+def test_sessions_are_each_an_even_pattern_at_their_own_density():
+    s = MM_PER_PX**2
+    density = np.full((240, 240), 1.0, np.float32)
+    metric = np.empty((240, 240, 3), np.float32)
+    metric[...] = (s, 0.2 * s, 1.5 * s)
+    fractions = [0.3, 0.55, 0.8, 1.0]
+    points, session = sample_sessions(
+        density, metric_mm2_per_px2=metric, cumulative_fractions=fractions, seed=4
+    )
+    total = expected_count(density, metric_mm2_per_px2=metric)
+    assert (np.diff(session) >= 0).all() and session[0] == 1 and session[-1] == 4
+    for k, fraction in enumerate(fractions, start=1):
+        layer = points[session <= k]
+        assert len(layer) == round(fraction * total)
+        packing = PACKING if k == len(fractions) else SESSION_PACKING
+        _assert_minimum_distance(layer, density * fraction, metric, packing=packing)
+    again, _ = sample_sessions(
+        density, metric_mm2_per_px2=metric, cumulative_fractions=fractions, seed=4
+    )
+    np.testing.assert_array_equal(points, again)

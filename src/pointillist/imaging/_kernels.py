@@ -40,80 +40,88 @@ def _smallest_eigenvalue(g11: float, g12: float, g22: float) -> float:
     return half_trace - math.sqrt(half_diff * half_diff + g12 * g12)
 
 
-@numba.njit(cache=True)
+SAMPLING_TILE = 16
+"""Side in pixels of the tiles that bound the candidate density (see :func:`blue_noise`)."""
+
+
+@numba.njit(cache=True, parallel=True)
 def surface_measure(
     density: Array, metric: Array, r_factor: float, floor_density: float
-) -> tuple[float, float, float]:
-    """Expected point count, surface area (mm2) and the smallest search radius in px.
+) -> tuple[float, float, float, Array]:
+    """Expected point count, surface area (mm2), smallest search radius (px), tile bounds.
 
     ``r_factor / sqrt(max(n, floor_density))`` is the minimum distance in mm at a pixel
     of density ``n``; the returned radius is the smallest such distance in pixels over
-    the pixels of positive density (``inf`` if there are none).
+    the pixels of positive density (``inf`` if there are none). The last result holds,
+    per :data:`SAMPLING_TILE`-pixel tile, the largest pixel weight (expected points per
+    pixel) in it.
     """
     rows, cols = density.shape
-    expected = 0.0
-    area = 0.0
-    min_radius_px = np.inf
-    for r in range(rows):
-        for c in range(cols):
-            n = density[r, c]
-            if n <= 0.0:
-                continue
-            g11, g12, g22 = _metric_at(metric, r, c)
-            pixel_area = math.sqrt(max(g11 * g22 - g12 * g12, 0.0))
-            expected += n * pixel_area
-            area += pixel_area
-            radius_mm = r_factor / math.sqrt(max(n, floor_density))
-            lam = _smallest_eigenvalue(g11, g12, g22)
-            if lam > 0.0:
-                radius_px = radius_mm / math.sqrt(lam)
-                min_radius_px = min(min_radius_px, radius_px)
-    return expected, area, min_radius_px
+    tile = SAMPLING_TILE
+    tiles_y = (rows + tile - 1) // tile
+    tiles_x = (cols + tile - 1) // tile
+    tile_max = np.zeros((tiles_y, tiles_x), np.float64)
+    row_expected = np.zeros(tiles_y, np.float64)
+    row_area = np.zeros(tiles_y, np.float64)
+    row_radius = np.full(tiles_y, np.inf)
+    for ty in numba.prange(tiles_y):
+        expected = 0.0
+        area = 0.0
+        min_radius_px = np.inf
+        for r in range(ty * tile, min((ty + 1) * tile, rows)):
+            for c in range(cols):
+                n = density[r, c]
+                if n <= 0.0:
+                    continue
+                g11, g12, g22 = _metric_at(metric, r, c)
+                pixel_area = math.sqrt(max(g11 * g22 - g12 * g12, 0.0))
+                weight = n * pixel_area
+                expected += weight
+                area += pixel_area
+                tx = c // tile
+                tile_max[ty, tx] = max(tile_max[ty, tx], weight)
+                lam = _smallest_eigenvalue(g11, g12, g22)
+                if lam > 0.0:
+                    radius_mm = r_factor / math.sqrt(max(n, floor_density))
+                    min_radius_px = min(min_radius_px, radius_mm / math.sqrt(lam))
+        row_expected[ty] = expected
+        row_area[ty] = area
+        row_radius[ty] = min_radius_px
+    return row_expected.sum(), row_area.sum(), row_radius.min(), tile_max
 
 
 @numba.njit(cache=True)
-def _candidates(density: Array, metric: Array, mean_count: float, seed: int) -> tuple[Array, Array]:
-    """Poisson process of intensity proportional to ``density * surface area``, shuffled.
-
-    ``mean_count`` is the expected number of candidates over the whole map. The events
-    are laid along the raster order by exponential gaps (one pass, no cumulative-sum
-    array), then shuffled so that acceptance proceeds in random order.
-    """
-    np.random.seed(seed)
-    rows, cols = density.shape
-    total = 0.0
-    for r in range(rows):
-        for c in range(cols):
-            n = density[r, c]
-            if n > 0.0:
-                g11, g12, g22 = _metric_at(metric, r, c)
-                total += n * math.sqrt(max(g11 * g22 - g12 * g12, 0.0))
-    capacity = int(mean_count + 6.0 * math.sqrt(mean_count) + 16.0)
-    xs = np.empty(capacity, np.float64)
-    ys = np.empty(capacity, np.float64)
-    count = 0
-    if total <= 0.0:
-        return xs[:0], ys[:0]
-    scale = mean_count / total
-    next_event = np.random.exponential(1.0)
-    acc = 0.0
-    for r in range(rows):
-        for c in range(cols):
-            n = density[r, c]
-            if n <= 0.0:
-                continue
-            g11, g12, g22 = _metric_at(metric, r, c)
-            acc += scale * n * math.sqrt(max(g11 * g22 - g12 * g12, 0.0))
-            while next_event < acc and count < capacity:
-                xs[count] = c + np.random.random()
-                ys[count] = r + np.random.random()
-                count += 1
-                next_event += np.random.exponential(1.0)
-    for i in range(count - 1, 0, -1):
-        j = np.random.randint(0, i + 1)
-        xs[i], xs[j] = xs[j], xs[i]
-        ys[i], ys[j] = ys[j], ys[i]
-    return xs[:count], ys[:count]
+def _alias_table(p: Array) -> tuple[Array, Array]:
+    """Walker/Vose alias table of the probabilities ``p`` (summing to one)."""
+    n = p.shape[0]
+    keep = p * n
+    alias = np.arange(n).astype(np.int64)
+    small = np.empty(n, np.int64)
+    large = np.empty(n, np.int64)
+    ns = 0
+    nl = 0
+    for i in range(n):
+        if keep[i] < 1.0:
+            small[ns] = i
+            ns += 1
+        else:
+            large[nl] = i
+            nl += 1
+    while ns > 0 and nl > 0:
+        ns -= 1
+        s = small[ns]
+        g = large[nl - 1]
+        alias[s] = g
+        keep[g] -= 1.0 - keep[s]
+        if keep[g] < 1.0:
+            nl -= 1
+            small[ns] = g
+            ns += 1
+    for i in range(nl):
+        keep[large[i]] = 1.0
+    for i in range(ns):
+        keep[small[i]] = 1.0
+    return keep, alias
 
 
 @numba.njit(cache=True)
@@ -122,21 +130,43 @@ def blue_noise(
     metric: Array,
     existing: Array,
     n_new: int,
-    mean_candidates: float,
+    max_candidates: int,
     r_factor: float,
     floor_density: float,
     cell_px: float,
+    tile_max: Array,
+    density_scale: float,
     seed: int,
 ) -> Array:
     """Dart throwing with a variable, metric-measured minimum distance.
 
-    Candidates come from :func:`_candidates`; each is accepted if no point (existing or
-    accepted) lies within its own minimum distance ``r_factor / sqrt(max(n, floor))``
-    measured in mm with the surface metric at the candidate. Stops after ``n_new``
-    acceptances or when the candidates run out. Returns the new points only.
+    Candidates are drawn one at a time, independently, with a probability proportional
+    to ``density * pixel surface area``: a tile is chosen in proportion to the bound
+    ``tile_max * pixels`` (Walker's alias method), a point uniformly inside
+    it, and the point is kept with probability ``weight / tile_max``. Each candidate is
+    accepted if no point (existing or accepted) lies within its own minimum distance
+    ``r_factor / sqrt(max(n, floor))``, measured in mm with the surface metric at the
+    candidate. The target density is ``density * density_scale`` (``floor_density`` is
+    given in target units; ``tile_max`` in map units). Stops after ``n_new`` acceptances
+    or ``max_candidates`` candidates.
+    Returns the new points only, in the order they were accepted.
     """
+    np.random.seed(seed)
     rows, cols = density.shape
-    xs, ys = _candidates(density, metric, mean_candidates, seed)
+    tile = SAMPLING_TILE
+    tiles_y, tiles_x = tile_max.shape
+    n_tiles = tiles_y * tiles_x
+    bound = np.empty(n_tiles, np.float64)
+    acc = 0.0
+    for ty in range(tiles_y):
+        th = min(tile, rows - ty * tile)
+        for tx in range(tiles_x):
+            tw = min(tile, cols - tx * tile)
+            bound[ty * tiles_x + tx] = tile_max[ty, tx] * th * tw
+            acc += bound[ty * tiles_x + tx]
+    if acc <= 0.0:
+        return np.empty((0, 2), np.float64)
+    keep, alias = _alias_table(bound / acc)
     n_old = existing.shape[0]
     capacity = n_old + n_new
     px = np.empty(capacity, np.float64)
@@ -157,17 +187,29 @@ def blue_noise(
         nxt[i] = head[cell]
         head[cell] = i
     count = n_old
-    for k in range(xs.shape[0]):
-        if count - n_old >= n_new:
-            break
-        x = xs[k]
-        y = ys[k]
+    candidates = 0
+    while count - n_old < n_new and candidates < max_candidates:
+        u = np.random.random() * n_tiles
+        t = min(int(u), n_tiles - 1)
+        if u - t >= keep[t]:
+            t = alias[t]
+        ty = t // tiles_x
+        tx = t - ty * tiles_x
+        th = min(tile, rows - ty * tile)
+        tw = min(tile, cols - tx * tile)
+        x = tx * tile + np.random.random() * tw
+        y = ty * tile + np.random.random() * th
         col = min(int(x), cols - 1)
         row = min(int(y), rows - 1)
         n = density[row, col]
         if n <= 0.0:
             continue
         g11, g12, g22 = _metric_at(metric, row, col)
+        weight = n * math.sqrt(max(g11 * g22 - g12 * g12, 0.0))
+        if np.random.random() * tile_max[ty, tx] >= weight:
+            continue
+        candidates += 1
+        n *= density_scale
         radius_mm = r_factor / math.sqrt(max(n, floor_density))
         radius2 = radius_mm * radius_mm
         radius_px = radius_mm / math.sqrt(_smallest_eigenvalue(g11, g12, g22))
@@ -205,6 +247,97 @@ def blue_noise(
         out[i - n_old, 0] = px[i]
         out[i - n_old, 1] = py[i]
     return out
+
+
+@numba.njit(cache=True)
+def assign_layers(
+    points: Array,
+    density: Array,
+    metric: Array,
+    fractions: Array,
+    targets: Array,
+    r_factor: float,
+    floor_density: float,
+    cell_px: float,
+) -> Array:
+    """Session of each point of a full-density pattern, layered from sparse to full.
+
+    ``points`` (in random order) is the final pattern. Layer ``k`` (0-based) keeps every
+    point of the layers before it and adds points of the pattern, in order, that lie at
+    least ``r_factor / sqrt(max(fractions[k] * n, fractions[k] * floor_density))`` mm
+    (metric at the added point) from every point kept so far, until the layer holds
+    ``targets[k]`` points; if the pattern runs out of such points first, the next points
+    in order make up the count. The last layer takes every remaining point. Returns the
+    1-based layer of each point.
+    """
+    rows, cols = density.shape
+    n = points.shape[0]
+    n_layers = fractions.shape[0]
+    layer = np.full(n, n_layers, np.int16)
+    grid_cols = math.ceil(cols / cell_px) + 1
+    grid_rows = math.ceil(rows / cell_px) + 1
+    head = np.full(grid_rows * grid_cols, -1, np.int32)
+    nxt = np.empty(n, np.int32)
+    inv_cell = 1.0 / cell_px
+    kept = 0
+    for k in range(n_layers - 1):
+        scale = fractions[k]
+        target = min(targets[k], n)
+        for i in range(n):
+            if kept >= target:
+                break
+            if layer[i] != n_layers:
+                continue
+            x = points[i, 0]
+            y = points[i, 1]
+            col = min(max(int(x), 0), cols - 1)
+            row = min(max(int(y), 0), rows - 1)
+            g11, g12, g22 = _metric_at(metric, row, col)
+            radius_mm = r_factor / math.sqrt(max(density[row, col], floor_density) * scale)
+            radius2 = radius_mm * radius_mm
+            radius_px = radius_mm / math.sqrt(_smallest_eigenvalue(g11, g12, g22))
+            gx0 = max(int((x - radius_px) * inv_cell), 0)
+            gx1 = min(int((x + radius_px) * inv_cell), grid_cols - 1)
+            gy0 = max(int((y - radius_px) * inv_cell), 0)
+            gy1 = min(int((y + radius_px) * inv_cell), grid_rows - 1)
+            ok = True
+            for gy in range(gy0, gy1 + 1):
+                for gx in range(gx0, gx1 + 1):
+                    j = head[gy * grid_cols + gx]
+                    while j >= 0:
+                        dx = points[j, 0] - x
+                        dy = points[j, 1] - y
+                        if g11 * dx * dx + 2.0 * g12 * dx * dy + g22 * dy * dy < radius2:
+                            ok = False
+                            break
+                        j = nxt[j]
+                    if not ok:
+                        break
+                if not ok:
+                    break
+            if not ok:
+                continue
+            layer[i] = k + 1
+            cell = min(max(int(y * inv_cell), 0), grid_rows - 1) * grid_cols + min(
+                max(int(x * inv_cell), 0), grid_cols - 1
+            )
+            nxt[i] = head[cell]
+            head[cell] = i
+            kept += 1
+        for i in range(n):
+            if kept >= target:
+                break
+            if layer[i] == n_layers:
+                layer[i] = k + 1
+                x = points[i, 0]
+                y = points[i, 1]
+                cell = min(max(int(y * inv_cell), 0), grid_rows - 1) * grid_cols + min(
+                    max(int(x * inv_cell), 0), grid_cols - 1
+                )
+                nxt[i] = head[cell]
+                head[cell] = i
+                kept += 1
+    return layer
 
 
 # ---------------------------------------------------------------------------------------

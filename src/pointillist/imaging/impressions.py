@@ -24,7 +24,7 @@ from numpy.typing import NDArray
 
 from pointillist.data import load_table
 from pointillist.errors import PointillistError
-from pointillist.imaging.sampling import metric_field, sample_impressions
+from pointillist.imaging.sampling import metric_field, sample_sessions
 
 
 @dataclass(frozen=True, eq=False)
@@ -235,23 +235,17 @@ def plan_impressions(
             )
     density = np.asarray(density_per_mm2, dtype=np.float32)
     metric = metric_field(metric_mm2_per_px2, density.shape[:2])
-    streams = np.random.SeedSequence(seed).spawn(len(fractions) + 1)
-
-    points = np.empty((0, 2), np.float64)
-    session_of = []
-    for k, (fraction, stream) in enumerate(zip(fractions, streams, strict=False), start=1):
-        before = len(points)
-        points = sample_impressions(
-            density * np.float32(fraction),
-            metric_mm2_per_px2=metric if metric.shape[0] != 1 else float(metric[0, 0, 0]),
-            existing=points,
-            seed=int(stream.generate_state(1)[0]),
-        )
-        session_of.append(np.full(len(points) - before, k, np.int16))
+    layout_seed, look_seed = np.random.SeedSequence(seed).generate_state(2)
+    points, session = sample_sessions(
+        density,
+        metric_mm2_per_px2=metric,
+        cumulative_fractions=fractions,
+        seed=int(layout_seed),
+    )
     n = len(points)
 
     spec = plan["impression"]
-    rng = np.random.default_rng(streams[-1])
+    rng = np.random.default_rng(int(look_seed))
     diameter = np.clip(
         rng.normal(spec["diameter_mm"], spec["diameter_jitter_mm"], n),
         spec["min_diameter_mm"],
@@ -270,7 +264,7 @@ def plan_impressions(
     )
     return Impressions(
         xy=points,
-        session=np.concatenate(session_of) if session_of else np.empty(0, np.int16),
+        session=session,
         diameter_mm=diameter.astype(np.float32),
         semi_axes_px=axes,
         angle_rad=angle,

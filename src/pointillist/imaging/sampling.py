@@ -10,13 +10,16 @@ The minimum distance at density ``n`` (per mm2) is ``PACKING / sqrt(n)`` mm. Ran
 sequential (dart-throwing) packing of disks jams at a covered fraction of about 0.547
 (Feder 1980; Hinrichsen, Feder & Jossang 1986), i.e. at ``0.697 / r**2`` points per unit
 area for a minimum distance ``r``. ``PACKING = 0.75`` asks for ``0.5625 / r**2``, about
-80 % of jamming: regular enough to read as even, loose enough that the target count is
-always reached and that later sessions can still land between earlier dots.
+80 % of jamming: regular enough to read as evenly spread, loose enough that the target
+count is reached (after about ten candidates per point) and that later sessions can
+still land between earlier dots.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -27,11 +30,16 @@ from pointillist.imaging import _kernels
 PACKING = 0.75
 """Minimum distance times the square root of the density (dimensionless)."""
 
+SESSION_PACKING = 0.65
+"""The same ratio for the earlier sessions of :func:`sample_sessions`, which are picked
+from the final pattern's points: picking from a finite set packs less tightly than
+free dart throwing, and 0.65 still leaves every session a margin of over 10 % more
+candidates than it needs (0.75 would leave some sessions short)."""
+
 DENSITY_FLOOR_FRACTION = 1.0 / 16.0
 """Below this share of the map's peak density the minimum distance stops growing (4x)."""
 
-_CANDIDATES_PER_POINT = 4.0
-_MAX_ROUNDS = 6
+_CANDIDATES_PER_POINT = 16
 
 
 def minimum_distance_mm(
@@ -61,8 +69,8 @@ def metric_field(
     """Normalise a metric argument to a ``(Hm, Wm, 3)`` float32 array of (g11, g12, g22).
 
     A scalar ``s`` (``mm_per_px**2`` of a flat photo) becomes the isotropic metric
-    ``(s, 0, s)`` as a ``(1, 1, 3)`` array; a field must have shape ``shape + (3,)`` and
-    be positive definite wherever it is used.
+    ``(s, 0, s)`` as a ``(1, 1, 3)`` array (which is also accepted as is); a field must
+    have shape ``shape + (3,)`` and be positive definite wherever it is used.
     """
     if np.ndim(metric_mm2_per_px2) == 0:
         s = float(metric_mm2_per_px2)
@@ -72,7 +80,7 @@ def metric_field(
             )
         return np.array([[[s, 0.0, s]]], dtype=np.float32)
     field = np.ascontiguousarray(metric_mm2_per_px2, dtype=np.float32)
-    if field.shape != (*shape, 3):
+    if field.shape != (*shape, 3) and field.shape != (1, 1, 3):
         raise PointillistError(
             f"metric field of shape {field.shape}: expected {(*shape, 3)} "
             "(g11, g12, g22 per pixel of the density map)"
@@ -100,14 +108,80 @@ def _check_existing(existing: ArrayLike | None) -> NDArray[np.float64]:
     return points
 
 
+@dataclass(frozen=True)
+class _Survey:
+    """What one pass over a density map tells the sampler (at ``density_scale = 1``)."""
+
+    density: NDArray[np.float32]
+    metric: NDArray[np.float32]
+    expected: float
+    peak: float
+    min_radius_px: float
+    tile_max: NDArray[np.float64]
+
+
+def _survey(
+    density_per_mm2: NDArray[np.floating], metric_mm2_per_px2: float | NDArray[np.floating]
+) -> _Survey:
+    density = _check_density(density_per_mm2)
+    metric = metric_field(metric_mm2_per_px2, density.shape)
+    peak = float(density.max())
+    expected, _area, min_radius_px, tile_max = _kernels.surface_measure(
+        density, metric, PACKING, peak * DENSITY_FLOOR_FRACTION
+    )
+    if peak > 0 and not math.isfinite(min_radius_px):
+        raise PointillistError("metric field: must be positive definite inside the density map")
+    return _Survey(density, metric, float(expected), peak, float(min_radius_px), tile_max)
+
+
+def _count_inside(survey: _Survey, points: NDArray[np.float64]) -> int:
+    if not len(points):
+        return 0
+    rows, cols = survey.density.shape
+    col = np.clip(points[:, 0].astype(np.int64), 0, cols - 1)
+    row = np.clip(points[:, 1].astype(np.int64), 0, rows - 1)
+    inside = (
+        (points[:, 0] >= 0)
+        & (points[:, 0] < cols)
+        & (points[:, 1] >= 0)
+        & (points[:, 1] < rows)
+        & (survey.density[row, col] > 0)
+    )
+    return int(inside.sum())
+
+
+def _sample(
+    survey: _Survey, points: NDArray[np.float64], scale: float, seed: int
+) -> NDArray[np.float64]:
+    """``points`` followed by new ones, for the target density ``scale * map``."""
+    if survey.peak <= 0.0 or scale <= 0.0:
+        return points.copy()
+    target = round(survey.expected * scale)
+    wanted = max(target - _count_inside(survey, points), 0)
+    if wanted == 0:
+        return points.copy()
+    new = _kernels.blue_noise(
+        survey.density,
+        survey.metric,
+        points,
+        wanted,
+        _CANDIDATES_PER_POINT * (target + 100),
+        PACKING,
+        survey.peak * scale * DENSITY_FLOOR_FRACTION,
+        # the smallest distance in pixels shrinks as the density grows
+        max(survey.min_radius_px / math.sqrt(scale), 1.0),
+        survey.tile_max,
+        scale,
+        int(np.random.SeedSequence(seed).generate_state(1)[0]),
+    )
+    return np.concatenate([points, new])
+
+
 def expected_count(
     density_per_mm2: NDArray[np.floating], *, metric_mm2_per_px2: float | NDArray[np.floating]
 ) -> float:
     """Number of impressions the density map asks for: its integral over the surface."""
-    density = _check_density(density_per_mm2)
-    metric = metric_field(metric_mm2_per_px2, density.shape)
-    expected, _area, _radius = _kernels.surface_measure(density, metric, PACKING, 0.0)
-    return float(expected)
+    return _survey(density_per_mm2, metric_mm2_per_px2).expected
 
 
 def sample_impressions(
@@ -150,53 +224,53 @@ def sample_impressions(
     the existing points standing where the density is positive; they are drawn in
     random order over the whole map, so the local density follows the map (within
     about 5 % over uniform regions, a little above it along boundaries where dots have
-    fewer neighbours). If earlier points are so dense that the map cannot take more,
-    fewer are returned.
+    fewer neighbours). If earlier points are so dense that the map cannot take more
+    (no room after sixteen candidates per point), fewer are returned.
     """
-    density = _check_density(density_per_mm2)
-    metric = metric_field(metric_mm2_per_px2, density.shape)
-    points = _check_existing(existing)
-    peak = float(density.max())
-    if peak <= 0.0:
-        return points.copy()
-    floor = peak * DENSITY_FLOOR_FRACTION
-    expected, _area, min_radius_px = _kernels.surface_measure(density, metric, PACKING, floor)
-    if not math.isfinite(min_radius_px):
-        raise PointillistError("metric field: must be positive definite inside the density map")
-    rows, cols = density.shape
-    if len(points):
-        col = np.clip(points[:, 0].astype(np.int64), 0, cols - 1)
-        row = np.clip(points[:, 1].astype(np.int64), 0, rows - 1)
-        inside = (
-            (points[:, 0] >= 0)
-            & (points[:, 0] < cols)
-            & (points[:, 1] >= 0)
-            & (points[:, 1] < rows)
-            & (density[row, col] > 0)
-        )
-        already = int(inside.sum())
-    else:
-        already = 0
-    wanted = max(round(expected) - already, 0)
-    cell_px = max(min_radius_px, 1.0)
-    seeds = np.random.SeedSequence(seed).generate_state(_MAX_ROUNDS)
-    placed = points
-    for round_seed in seeds:
-        if wanted <= 0:
-            break
-        new = _kernels.blue_noise(
-            density,
-            metric,
-            placed,
-            wanted,
-            _CANDIDATES_PER_POINT * max(float(expected), 1.0),
-            PACKING,
-            floor,
-            cell_px,
-            int(round_seed),
-        )
-        if len(new) == 0:
-            break
-        placed = np.concatenate([placed, new])
-        wanted -= len(new)
-    return np.ascontiguousarray(placed)
+    survey = _survey(density_per_mm2, metric_mm2_per_px2)
+    return _sample(survey, _check_existing(existing), 1.0, seed)
+
+
+def sample_sessions(
+    density_per_mm2: NDArray[np.floating],
+    *,
+    metric_mm2_per_px2: float | NDArray[np.floating],
+    cumulative_fractions: Sequence[float],
+    seed: int,
+) -> tuple[NDArray[np.float64], NDArray[np.int16]]:
+    """Impression positions built in layers, one per session, each keeping the last.
+
+    Session ``k`` keeps every point of sessions ``1..k-1`` and adds points between them
+    until the density reaches ``cumulative_fractions[k-1] * density_per_mm2``. The full
+    pattern (the last fraction) is drawn first, as :func:`sample_impressions` would;
+    then the sessions are peeled from it, sparsest first: session 1 takes points of the
+    pattern, in random order, that keep ``SESSION_PACKING / sqrt(f1 * density)`` mm from
+    those already taken (``f1 = cumulative_fractions[0]``), until it has its share; then
+    session 2 at its own density, and so on; the last session takes the rest. So each
+    cumulative session is itself an even pattern at its own density, and one
+    dart-throwing pass serves every session.
+
+    Returns
+    -------
+    points, session
+        ``(N, 2)`` float64 xy in pixels, session 1's points first, and the ``(N,)`` int16
+        session number (1-based) of each.
+    """
+    fractions = np.asarray(cumulative_fractions, dtype=np.float64)
+    survey = _survey(density_per_mm2, metric_mm2_per_px2)
+    full = _sample(survey, np.empty((0, 2), np.float64), float(fractions[-1]), seed)
+    if len(fractions) == 1 or len(full) == 0:
+        return full, np.ones(len(full), np.int16)
+    targets = np.array([round(survey.expected * f) for f in fractions], dtype=np.int64)
+    session = _kernels.assign_layers(
+        full,
+        survey.density,
+        survey.metric,
+        fractions,
+        targets,
+        SESSION_PACKING,
+        survey.peak * DENSITY_FLOOR_FRACTION,
+        max(survey.min_radius_px / math.sqrt(float(fractions[-1])), 1.0),
+    )
+    order = np.argsort(session, kind="stable")
+    return np.ascontiguousarray(full[order]), session[order]
