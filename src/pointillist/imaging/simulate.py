@@ -583,7 +583,8 @@ def compose_before_after(before: np.ndarray, after: np.ndarray, sessions: int) -
 
     h, w = before.shape[:2]
     gap = max(4, w // 100)
-    canvas = np.full((h, 2 * w + gap, 3), 255, np.uint8)
+    canvas = np.empty((h, 2 * w + gap, 3), np.uint8)
+    canvas[:, w : w + gap] = 255
     canvas[:, :w] = before
     canvas[:, w + gap :] = after
     size = max(0.4, h / 900.0)
