@@ -234,3 +234,20 @@ def test_reminders_are_listed_and_marked_sent(api, world):
     assert sent.status_code == 200 and sent.json()["sent_at"]
     assert api.get("/api/reminders", headers=desk).json() == []
     assert len(api.get("/api/reminders?include_sent=true", headers=desk).json()) == 1
+
+
+def test_a_practitioner_tier_the_price_table_does_not_know_is_refused(api, world):
+    created = api.post(
+        "/api/practitioners",
+        json={"name": "New", "experience_tier": "guru"},
+        headers=world.a.auth(),
+    )
+    assert created.status_code == 422
+    assert created.json()["errors"][0]["field"] == "experience_tier"
+    assert "junior, standard, senior" in created.json()["detail"]
+    changed = api.patch(
+        f"/api/practitioners/{world.a.ids['practitioner_id']}",
+        json={"experience_tier": "junior"},
+        headers=world.a.auth(),
+    )
+    assert changed.status_code == 200 and changed.json()["experience_tier"] == "junior"

@@ -5,14 +5,17 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import Field
 
+from pointillist.domain.pricing import experience_levels
+from pointillist.errors import PointillistError
 from pointillist.store import clinic as clinics
 from pointillist.store.models import Practitioner
 from pointillist.web.auth import CurrentActor
 from pointillist.web.deps import DbSession
 from pointillist.web.routers._common import NOT_FOUND, BodyId, In, Out, PathId, refuse_null
+from pointillist.web.routers.consultations import domain_policy
 
 router = APIRouter(prefix="/api/practitioners", tags=["practitioners"])
 
@@ -38,7 +41,9 @@ class PractitionerIn(In):
     licence_authority: str | None = Field(default=None, max_length=200)
     licence_expires_on: date | None = None
     experience_tier: str | None = Field(
-        default=None, max_length=50, description="Pricing tier, e.g. junior, standard, senior."
+        default=None,
+        max_length=50,
+        description="Price tier of their work: junior, standard or senior (pricing.toml).",
     )
     impressions_per_minute: float | None = Field(default=None, gt=0)
     user_id: BodyId | None = None
@@ -57,6 +62,17 @@ class PractitionerPatch(In):
     _not_null = refuse_null("name", "is_active")
 
 
+def _check_tier(tier: str | None, request: Request) -> None:
+    # The tier prices the quote of every consultation this practitioner gives: refuse a
+    # typo now rather than fail at the next consultation.
+    levels = experience_levels(domain_policy(request).pricing)
+    if tier is not None and tier not in levels:
+        raise PointillistError(
+            f"experience tier {tier!r} is unknown; use one of {', '.join(levels)}",
+            field="experience_tier",
+        )
+
+
 @router.get("", response_model=list[PractitionerOut], summary="List practitioners")
 def list_practitioners(
     actor: CurrentActor,
@@ -70,8 +86,12 @@ def list_practitioners(
 @router.post(
     "", response_model=PractitionerOut, status_code=201, summary="Add a practitioner (owner)"
 )
-def create_practitioner(body: PractitionerIn, actor: CurrentActor, db: DbSession) -> Practitioner:
-    """Add a practitioner with their licence; link ``user_id`` to their sign-in account."""
+def create_practitioner(
+    body: PractitionerIn, actor: CurrentActor, db: DbSession, request: Request
+) -> Practitioner:
+    """Add a practitioner with their licence; link ``user_id`` to their sign-in account.
+    The experience tier must be one the price table knows (junior, standard, senior)."""
+    _check_tier(body.experience_tier, request)
     return clinics.create_practitioner(db, actor.scope, **body.model_dump())
 
 
@@ -93,8 +113,13 @@ def get_practitioner(practitioner_id: PathId, actor: CurrentActor, db: DbSession
     responses=NOT_FOUND,
 )
 def update_practitioner(
-    practitioner_id: PathId, body: PractitionerPatch, actor: CurrentActor, db: DbSession
+    practitioner_id: PathId,
+    body: PractitionerPatch,
+    actor: CurrentActor,
+    db: DbSession,
+    request: Request,
 ) -> Practitioner:
     """Record a renewed licence, a new tier or speed. Only the fields sent are changed."""
+    _check_tier(body.experience_tier, request)
     changes: dict[str, Any] = body.model_dump(exclude_unset=True)
     return clinics.update_practitioner(db, actor.scope, practitioner_id, **changes)
