@@ -239,3 +239,22 @@ def test_demo_writes_astronaut_and_a_top_view(tmp_path):
     assert (tmp_path / "simulation.json").is_file() and (tmp_path / "overlay.png").is_file()
     top = json.loads((tmp_path / "top_view" / "simulation.json").read_text())
     assert top["treatment_area_cm2"] > 100 and top["sessions"][-1]["impressions"] > 10_000
+
+
+def test_close_up_needs_a_mask_and_is_flat():
+    from pointillist.imaging.synthetic import synthetic_top_view
+
+    head = synthetic_top_view(width=1050, height=1250, mm_per_px=0.2, seed=4)
+    crop = np.ascontiguousarray(head.rgb[450:750, 350:650])  # bare scalp fills the frame
+    # Without a background GrabCut cannot find the head: a clear request for a mask.
+    with pytest.raises(PointillistError, match="give --mask"):
+        simulate(crop, mm_per_px=0.2, detect_face=False)
+    mask = np.zeros(crop.shape[:2], bool)
+    mask[50:250, 50:250] = True
+    sim = simulate(crop, mm_per_px=0.2, mask=mask, detect_face=False, seed=1)
+    assert sim.head.view == "flat"
+    # 200 x 200 px at 0.2 mm/px, flat: 16 cm2.
+    assert sim.treatment_area_cm2 == pytest.approx(16.0, rel=0.03)
+    assert any("close-up" in w for w in sim.warnings)
+    xy = sim.impressions.xy
+    assert mask[xy[:, 1].astype(int), xy[:, 0].astype(int)].all()

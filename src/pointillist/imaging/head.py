@@ -307,3 +307,15 @@ def fit_silhouette(outline: Ellipse, mm_per_px: float) -> HeadModel:
         source="silhouette",
         max_stretch=float(table["max_stretch"]),
     )
+
+
+def flat_head(width: int, height: int, mm_per_px: float) -> HeadModel:
+    """A flat scalp (close-ups where no head outline is visible): one pixel, one area."""
+    return HeadModel(
+        outline=Ellipse(center=(width / 2.0, height / 2.0), semi_axes=(1e9, 1e9), angle_deg=0.0),
+        depth_px=0.0,
+        mm_per_px=mm_per_px,
+        view="flat",
+        source="close-up",
+        max_stretch=1.0,
+    )

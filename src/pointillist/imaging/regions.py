@@ -68,6 +68,9 @@ class Regions:
     skin_lab: tuple[float, float, float]
     skin_seed: str
     seed_mask: np.ndarray
+    background_skin_share: float = 0.0
+    """Share of the background that looks like the skin: high on close-ups, where the
+    scalp fills the frame and GrabCut's "background" is scalp too."""
 
     @property
     def hair(self) -> np.ndarray:
@@ -277,8 +280,9 @@ def _skin_model(lab: np.ndarray, seed: np.ndarray) -> tuple[np.ndarray, np.ndarr
     pix = lab[seed].astype(np.float64)
     if pix.shape[0] < 4:
         raise PointillistError(
-            "cannot find any bare skin to learn the skin colour from; give a --mask of "
-            "the treatment area"
+            "cannot find bare skin to learn its colour from (no bare scalp, or a "
+            "close-up with no background around the head); give --mask with the "
+            "treatment area"
         )
     median = np.median(pix, axis=0)
     dev = np.abs(pix - median)
@@ -336,7 +340,10 @@ def segment_regions(
     smooth = texture <= _TEXTURE_RATIO_MAX * seed_texture
     # Shaded skin keeps its chroma and darkens; hair is much darker, or greyer, or textured.
     lit = (lab[..., 0] >= seed_lightness - _DARKER_MAX) & (lab[..., 0] <= seed_lightness + 25.0)
-    skin = fg & (d2 <= _SKIN_D2_MAX) & smooth & lit
+    skin_like = (d2 <= _SKIN_D2_MAX) & smooth & lit
+    skin = fg & skin_like
+    background = ~fg
+    background_skin = float(skin_like[background].mean()) if background.any() else 1.0
     # Isolated skin-coloured specks in hair and hair-coloured specks in skin are noise.
     kernel = np.ones((3, 3), np.uint8)
     skin = cv2.morphologyEx(skin.astype(np.uint8), cv2.MORPH_OPEN, kernel).astype(bool)
@@ -348,6 +355,7 @@ def segment_regions(
         skin_lab=_seed_lab(lab, seed),
         skin_seed=seed_name,
         seed_mask=seed,
+        background_skin_share=background_skin,
     )
 
 
@@ -376,3 +384,27 @@ def load_mask(path: str, *, image_size: tuple[int, int]) -> np.ndarray:
     if not mask.any():
         raise PointillistError(f"{path}: the mask is all black; paint the treatment area white")
     return mask
+
+
+def regions_from_mask(rgb: np.ndarray, mask: np.ndarray) -> Regions:
+    """Regions of a close-up where the given treatment mask is the only scalp we know.
+
+    Used when the photo shows no head outline (the scalp fills the frame), so GrabCut
+    has no background to learn from: the mask is the head, and the skin inside it.
+    """
+    import cv2
+
+    height, width = rgb.shape[:2]
+    h, w, cell = work_size(height, width)
+    small = cv2.resize(_shrink(rgb, TEXTURE_SIDE), (w, h), interpolation=cv2.INTER_AREA)
+    grid = cv2.resize(mask.astype(np.float32), (w, h), interpolation=cv2.INTER_AREA) >= 0.5
+    if not grid.any():
+        raise PointillistError("the mask is too small to see at the photo's scale; paint more")
+    return Regions(
+        cell_px=cell,
+        foreground=grid,
+        skin=grid.copy(),
+        skin_lab=_seed_lab(_lab(small), grid),
+        skin_seed="mask",
+        seed_mask=grid.copy(),
+    )

@@ -267,7 +267,7 @@ def simulate(
     from pointillist.imaging.impressions import cumulative_fractions_for, plan_impressions
     from pointillist.imaging.io import load_image
     from pointillist.imaging.landmarks import detect_landmarks, load_landmarks
-    from pointillist.imaging.regions import load_mask, segment_regions
+    from pointillist.imaging.regions import load_mask, regions_from_mask, segment_regions
     from pointillist.imaging.render import render_impressions
     from pointillist.imaging.scale import check_head_width_mm, check_mm_per_px, choose_scale
 
@@ -331,9 +331,36 @@ def simulate(
             )
             if prior_scale is not None:
                 prior = head_mod.fit_frontal(keypoints, prior_scale.mm_per_px)
-        regions = segment_regions(
-            rgb, keypoints=keypoints, outline=None if prior is None else prior.outline
+        regions: Regions | None
+        try:
+            regions = segment_regions(
+                rgb, keypoints=keypoints, outline=None if prior is None else prior.outline
+            )
+        except PointillistError:
+            if given_mask is None:
+                raise
+            regions = None
+        close_up = (
+            keypoints is None and given_mask is not None and _is_close_up(regions, given_mask)
         )
+        if (
+            keypoints is None
+            and given_mask is None
+            and regions is not None
+            and regions.background_skin_share > 0.5
+        ):
+            raise PointillistError(
+                "no head outline in the photo: the scalp seems to fill the frame (a "
+                "close-up); give --mask with the treatment area and --mm-per-px"
+            )
+        if close_up or regions is None:
+            assert given_mask is not None
+            regions = regions_from_mask(rgb, given_mask)
+            close_up = True
+            warnings.append(
+                "no head outline in the photo (a close-up): the scalp is treated as flat "
+                "and the mask as the only scalp"
+            )
 
     with clock.stage("head"):
         if keypoints is not None:
@@ -360,11 +387,16 @@ def simulate(
             head = head_mod.fit_frontal(
                 keypoints, scale.mm_per_px, regions.foreground, cell_px=regions.cell_px
             )
+        elif close_up:
+            scale = choose_scale(
+                mm_per_px=mm_per_px,
+                head_width_mm=head_width_mm,
+                head_width_px=None,
+                iris_diameter_px=None,
+            )
+            head = head_mod.flat_head(width, height, scale.mm_per_px)
         else:
-            outline_mask = regions.foreground
-            if given_mask is not None and not regions.foreground.any():
-                outline_mask = _to_grid(given_mask, regions.shape) > 0.5
-            outline = head_mod.fit_silhouette_ellipse(outline_mask, cell_px=regions.cell_px)
+            outline = head_mod.fit_silhouette_ellipse(regions.foreground, cell_px=regions.cell_px)
             scale = choose_scale(
                 mm_per_px=mm_per_px,
                 head_width_mm=head_width_mm,
@@ -492,6 +524,15 @@ def simulate(
         timings_ms=clock.timings,
         warnings=warnings,
     )
+
+
+def _is_close_up(regions: Regions | None, mask: np.ndarray) -> bool:
+    """Whether the head's outline is missing: the found head misses much of the mask."""
+    if regions is None:
+        return True
+    grid = _to_grid(mask, regions.shape) >= 0.5
+    outside = int((grid & ~regions.foreground).sum())
+    return outside > 0.3 * max(int(grid.sum()), 1)
 
 
 def _mask_array(
