@@ -102,6 +102,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Operation ids are the endpoint function names (upload_photo, recall, ...): what
         # client generators turn into method names.
         generate_unique_id_function=_operation_id,
+        # Swagger UI and ReDoc load their scripts from a CDN, which a clinic machine
+        # offline cannot reach: serve the schema only (/openapi.json).
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine
