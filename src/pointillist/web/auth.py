@@ -58,7 +58,7 @@ def _unauthorized(message: str) -> HTTPException:
     return HTTPException(status_code=401, detail=message, headers={"WWW-Authenticate": "Bearer"})
 
 
-# Declared as security schemes so that the OpenAPI schema (and /docs) shows both ways in.
+# Declared as security schemes so that the OpenAPI schema shows both ways in.
 _BEARER = HTTPBearer(
     auto_error=False,
     scheme_name="token",
