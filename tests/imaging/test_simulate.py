@@ -258,3 +258,17 @@ def test_close_up_needs_a_mask_and_is_flat():
     assert any("close-up" in w for w in sim.warnings)
     xy = sim.impressions.xy
     assert mask[xy[:, 1].astype(int), xy[:, 0].astype(int)].all()
+
+
+def test_a_hairline_drawn_by_the_practitioner(front_head):
+    kp = front_head.keypoints
+    y = kp.glabella[1] - 60.0 / front_head.mm_per_px
+    x0, x1 = kp.lateral_canthus_right[0], kp.lateral_canthus_left[0]
+    points = np.array([[x0 - 40, y - 20], [(x0 + x1) / 2, y], [x1 + 40, y - 20]])
+    sim = simulate(front_head.rgb, landmarks=kp, hairline_points=points, seed=3)
+    assert sim.hairline is not None and sim.hairline.source == "given"
+    assert sim.to_json()["hairline"][1] == [round((x0 + x1) / 2, 1), round(y, 1)]
+    centre = sim.impressions.xy[np.abs(sim.impressions.xy[:, 0] - (x0 + x1) / 2) < 20]
+    # Nothing ahead of the drawn line beyond the fringe; the scalp behind it is treated.
+    assert (centre[:, 1] < y + 4.0 / front_head.mm_per_px + 2).all()
+    assert (centre[:, 1] < y - 20.0 / front_head.mm_per_px).any()
