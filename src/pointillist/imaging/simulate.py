@@ -453,8 +453,9 @@ def simulate(
         area_cm2 = head.surface_area_mm2(area_mask.astype(np.float32), pixel_size=cell) / 100.0
         if area_cm2 < 0.5:
             warnings.append(
-                "the treatment area is almost empty: the scalp behind the hairline is "
-                "already dense with hair; give --mask to choose the area"
+                "the treatment area is almost empty: no bare scalp (behind the hairline, "
+                "on a frontal photo) that is not already dense with hair; give --mask to "
+                "choose the area"
             )
 
     with clock.stage("skin"):
