@@ -231,7 +231,7 @@ def test_frontal_scale_from_head_width_without_iris(front_head):
         simulate(front_head.rgb, landmarks=keypoints)
 
 
-def test_demo_writes_astronaut_and_a_top_view(tmp_path):
+def test_demo_writes_astronaut_a_frontal_and_a_top_view(tmp_path):
     from pointillist.imaging.simulate import demo_simulation
 
     sim = demo_simulation(tmp_path)
@@ -239,6 +239,8 @@ def test_demo_writes_astronaut_and_a_top_view(tmp_path):
     assert (tmp_path / "simulation.json").is_file() and (tmp_path / "overlay.png").is_file()
     top = json.loads((tmp_path / "top_view" / "simulation.json").read_text())
     assert top["treatment_area_cm2"] > 100 and top["sessions"][-1]["impressions"] > 10_000
+    front = json.loads((tmp_path / "frontal" / "simulation.json").read_text())
+    assert front["landmarks_found"] and len(front["hairline"]) > 20
 
 
 def test_close_up_needs_a_mask_and_is_flat():

@@ -738,24 +738,27 @@ def compose_overlay(
 
 
 def demo_simulation(outdir: Path, *, progress: Progress | None = None) -> Simulation:
-    """The demo: scikit-image's ``astronaut`` and a synthetic balding head.
+    """The demo: scikit-image's ``astronaut`` and two synthetic balding heads.
 
     ``astronaut`` (public domain, 512 px) shows the face side of the pipeline: landmarks,
     scale from the iris, hairline design, skin colour. She has a full head of hair, so
     almost nothing is treated, and at 1.35 mm per pixel a 0.45 mm impression would be a
-    third of a pixel anyway. A synthetic top view at phone-photo resolution (with
-    a known scale) shows the impressions; it is written to ``outdir / "top_view"``.
+    third of a pixel anyway. Two synthetic heads drawn at phone-photo resolution show
+    the impressions: a frontal view with its landmarks (the designed hairline), written
+    to ``outdir / "frontal"``, and a top view with a known scale, written to
+    ``outdir / "top_view"``.
 
-    Returns the astronaut simulation; both are written with :meth:`Simulation.write`.
+    Returns the astronaut simulation; all three are written with :meth:`Simulation.write`.
     """
     from skimage import data
 
-    from pointillist.imaging.synthetic import synthetic_top_view
+    from pointillist.imaging.synthetic import synthetic_frontal, synthetic_top_view
 
     outdir = Path(outdir)
     sim = simulate(data.astronaut(), seed=1, progress=progress)  # type: ignore[no-untyped-call]
     sim.write(outdir)
-    head = synthetic_top_view(width=1500, height=1800, mm_per_px=0.14, seed=4)
-    top = simulate(head.rgb, mm_per_px=head.mm_per_px, detect_face=False, seed=1)
-    top.write(outdir / "top_view")
+    front = synthetic_frontal(width=1400, height=1800, mm_per_px=0.15, seed=2)
+    simulate(front.rgb, landmarks=front.keypoints, seed=5).write(outdir / "frontal")
+    top = synthetic_top_view(width=1500, height=1800, mm_per_px=0.14, seed=4)
+    simulate(top.rgb, mm_per_px=top.mm_per_px, detect_face=False, seed=1).write(outdir / "top_view")
     return sim
