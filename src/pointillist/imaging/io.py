@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from pointillist.errors import PointillistError
 
@@ -142,8 +142,8 @@ def load_image(
         source_mode = image.mode
         orientation = image.getexif().get(0x0112, 1)
         try:
-            # Truncated files must fail, not decode as grey: Pillow's default.
-            ImageFile.LOAD_TRUNCATED_IMAGES = False
+            # Pillow's default (ImageFile.LOAD_TRUNCATED_IMAGES off) makes truncated
+            # files fail here rather than decode with a grey band.
             image.load()
             oriented = ImageOps.exif_transpose(image)
         except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
