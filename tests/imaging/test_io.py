@@ -174,3 +174,16 @@ def test_heic_when_pillow_heif_is_installed():
 def test_save_refuses_unknown_suffix(tmp_path):
     with pytest.raises(PointillistError, match=r"\.jpg or \.png"):
         save_image(tmp_path / "x.gif", np.zeros((4, 4, 3), np.uint8))
+
+
+def test_sixteen_bit_colour_png():
+    import cv2
+
+    bgr = np.zeros((20, 30, 3), np.uint16)
+    bgr[:, :10, 2] = 65535  # red
+    bgr[:, 10:20, 1] = 32896  # half green
+    ok, buffer = cv2.imencode(".png", bgr)
+    assert ok
+    rgb = load_image(buffer.tobytes()).rgb
+    assert rgb[0, 0].tolist() == [255, 0, 0]
+    assert rgb[0, 15].tolist() == [0, 128, 0]
