@@ -580,6 +580,29 @@ def _regrid(
     )
 
 
+def _upsample_window(
+    grid: np.ndarray, cell_px: float, window: tuple[int, int, int, int]
+) -> np.ndarray:
+    """Bilinear upsampling of a work-grid map to the photo pixels of ``window``
+    (``x0, y0, x1, y1``), pixel centres aligned as in a full-size resize."""
+    import cv2
+
+    x0, y0, x1, y1 = window
+    k = 1.0 / cell_px
+    matrix = np.array(
+        [[k, 0.0, (x0 + 0.5) * k - 0.5], [0.0, k, (y0 + 0.5) * k - 0.5]], dtype=np.float64
+    )
+    return np.asarray(
+        cv2.warpAffine(
+            grid,
+            matrix,
+            (x1 - x0, y1 - y0),
+            flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+            borderMode=cv2.BORDER_REPLICATE,
+        )
+    )
+
+
 def _feather(mask: np.ndarray, sigma_cells: float) -> np.ndarray:
     """Soften a mask's edge inwards: 0 outside, rising to 1 about two sigmas inside."""
     import cv2
@@ -685,16 +708,23 @@ def compose_overlay(
     hair_colour = np.asarray(OVERLAY_COLOURS["hair"], dtype=np.float32)
     tint = weight_zone * treatment + (1.0 - weight_zone) * hair_colour
     tint_small = np.clip(np.rint(tint), 0, 255).astype(np.uint8)
-    tint_full = cv2.resize(tint_small, (w, h), interpolation=cv2.INTER_LINEAR)
-    alpha_full = cv2.resize(alpha.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
-    result = np.asarray(
-        cv2.blendLinear(np.ascontiguousarray(rgb), tint_full, 1.0 - alpha_full, alpha_full),
-        dtype=np.uint8,
-    )
+    result = np.array(rgb, order="C", copy=True)
+    cell = regions.cell_px
+    rows, cols = np.nonzero(alpha > 0)
+    if rows.size:
+        # Blend only the window the zones cover (the head), not the whole frame.
+        x0 = max(0, int(np.floor((cols.min() - 2) * cell)))
+        y0 = max(0, int(np.floor((rows.min() - 2) * cell)))
+        x1 = min(w, int(np.ceil((cols.max() + 3) * cell)))
+        y1 = min(h, int(np.ceil((rows.max() + 3) * cell)))
+        tint_win = _upsample_window(tint_small, cell, (x0, y0, x1, y1))
+        alpha_win = _upsample_window(alpha.astype(np.float32), cell, (x0, y0, x1, y1))
+        result[y0:y1, x0:x1] = cv2.blendLinear(
+            np.ascontiguousarray(rgb[y0:y1, x0:x1]), tint_win, 1.0 - alpha_win, alpha_win
+        )
     contours, _ = cv2.findContours(
         area_mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE
     )
-    cell = regions.cell_px
     contours = [
         np.rint(((c.astype(np.float64) + 0.5) * cell - 0.5) * 16).astype(np.int32) for c in contours
     ]
