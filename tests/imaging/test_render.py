@@ -8,8 +8,10 @@ from pointillist.imaging.impressions import Impressions
 from pointillist.imaging.render import (
     BLOCK_COLS,
     STRIP_ROWS,
+    TONE_LEVELS,
     _sqrt_linear_to_srgb,
     _srgb_to_linear,
+    _tone_table,
     edge_coverage,
     render_impressions,
 )
@@ -54,7 +56,9 @@ def _reference(img, imp, ratio, blur_mm, aa_px):
     lin = _to_linear(img)
     h, w = img.shape[:2]
     yy, xx = np.mgrid[0:h, 0:w] + 0.5
-    factor = np.ones((h, w, 3))
+    bare = np.ones((h, w))
+    ratio = np.asarray(ratio)
+    rbar = math.exp(np.log(ratio).mean())
     for i in range(len(imp)):
         a, b = (float(v) for v in imp.semi_axes_px[i])
         t = float(imp.angle_rad[i])
@@ -65,9 +69,9 @@ def _reference(img, imp, ratio, blur_mm, aa_px):
         r_mm = float(imp.diameter_mm[i]) / 2
         sigma_q = math.sqrt((blur_mm / r_mm) ** 2 + aa_px**2 / (a * b))
         cov = edge_coverage((q - 1) / sigma_q)
-        absorb = float(imp.opacity[i]) * (1 - np.asarray(ratio) ** float(imp.shade[i]))
-        factor *= 1 - cov[..., None] * absorb
-    out = lin * factor
+        strength = float(imp.opacity[i]) * (1 - rbar ** float(imp.shade[i])) / (1 - rbar)
+        bare *= np.maximum(1 - cov * strength, 0)
+    out = lin * (1 - (1 - bare)[..., None] * (1 - ratio))
     s = np.where(out <= 0.0031308, 12.92 * out, 1.055 * out ** (1 / 2.4) - 0.055)
     return np.clip(np.rint(s * 255), 0, 255).astype(np.uint8)
 
@@ -182,17 +186,19 @@ def test_dermal_blur_softens_the_edge():
     assert soft[30, 30, 1] == sharp[30, 30, 1]  # the core keeps its shade
 
 
-def test_overlapping_dots_multiply_and_shade_and_opacity_matter():
+def test_overlapping_dots_and_shade_and_opacity():
     img = np.full((40, 40, 3), 180, np.uint8)
-    one = render_impressions(img, _dots([[20, 20]]), dot_ratio_rgb=RATIO)
-    two = render_impressions(img, _dots([[20, 20], [20, 20]]), dot_ratio_rgb=RATIO)
-    dark = render_impressions(img, _dots([[20, 20]], shade=1.3), dot_ratio_rgb=RATIO)
-    faint = render_impressions(img, _dots([[20, 20]], opacity=0.5), dot_ratio_rgb=RATIO)
+    one = render_impressions(img, _dots([[20, 20]], opacity=0.6), dot_ratio_rgb=RATIO)
+    two = render_impressions(img, _dots([[20, 20], [20, 20]], opacity=0.6), dot_ratio_rgb=RATIO)
+    dark = render_impressions(img, _dots([[20, 20]], opacity=0.6, shade=1.3), dot_ratio_rgb=RATIO)
+    faint = render_impressions(img, _dots([[20, 20]], opacity=0.3), dot_ratio_rgb=RATIO)
+    full = render_impressions(img, _dots([[20, 20]]), dot_ratio_rgb=RATIO)
     c = (20, 20, 1)
-    assert two[c] < one[c]
+    assert full[c] <= two[c] < one[c]  # overlap darkens, never past the pigment's ratio
     assert dark[c] < one[c] < faint[c] < 180
-    lin = _to_linear(np.array([180, one[c], two[c]], np.uint8))
-    assert lin[2] / lin[0] == pytest.approx((lin[1] / lin[0]) ** 2, rel=0.05)
+    lin = _to_linear(np.array([180, one[c], full[c]], np.uint8))
+    assert lin[1] / lin[0] == pytest.approx(1 - 0.6 * (1 - RATIO[1]), rel=0.02)
+    assert lin[2] / lin[0] == pytest.approx(RATIO[1], rel=0.02)
 
 
 def test_same_input_same_output():
@@ -204,10 +210,17 @@ def test_same_input_same_output():
     np.testing.assert_array_equal(a, b)
 
 
-def test_colour_tables_round_trip_every_level():
+def test_tone_table_keeps_bare_skin_exact_and_reaches_the_ratio():
     levels = np.arange(256)
     index = np.rint(np.sqrt(_srgb_to_linear()[levels]) * 4095).astype(int)
     np.testing.assert_array_equal(_sqrt_linear_to_srgb()[index], levels)
+    table = _tone_table(RATIO)
+    assert table.shape == (3, TONE_LEVELS, 256)
+    for c in range(3):
+        np.testing.assert_array_equal(table[c, -1], levels)  # no pigment: unchanged
+        lin = _to_linear(table[c, 0, 100:].astype(np.uint8)) / _to_linear(levels[100:])
+        np.testing.assert_allclose(lin, RATIO[c], rtol=0.03)
+        assert (np.diff(table[c, :, 200].astype(int)) >= 0).all()
 
 
 def test_edge_profile_is_close_to_a_gaussian_blurred_step():

@@ -345,9 +345,8 @@ def assign_layers(
 
 
 # Per-dot parameters for :func:`composite_dots`, one float32 row each.
-DOT_CX, DOT_CY, DOT_A, DOT_2B, DOT_C, DOT_INV_SIGMA, DOT_Q2_MAX = range(7)
-DOT_K0, DOT_K1, DOT_K2 = 7, 8, 9
-DOT_FIELDS = 10
+DOT_CX, DOT_CY, DOT_A, DOT_2B, DOT_C, DOT_INV_SIGMA, DOT_Q2_MAX, DOT_STRENGTH = range(8)
+DOT_FIELDS = 8
 
 
 @numba.njit(cache=True, parallel=True)
@@ -358,7 +357,7 @@ def prepare_dots(
     diameter_mm: Array,
     shade: Array,
     opacity: Array,
-    log_ratio: Array,
+    mean_log_ratio: float,
     blur_mm: float,
     aa_px: float,
     edge_half_width: float,
@@ -396,8 +395,9 @@ def prepare_dots(
         params[i, DOT_C] = st * st * inv_a2 + ct * ct * inv_b2
         params[i, DOT_INV_SIGMA] = 1.0 / sigma
         params[i, DOT_Q2_MAX] = q_max * q_max
-        for ch in range(3):
-            params[i, DOT_K0 + ch] = opacity[i] * (1.0 - math.exp(shade[i] * log_ratio[ch]))
+        # Darkening relative to a nominal dot: shade is an exponent on the ratio.
+        nominal = 1.0 - math.exp(mean_log_ratio)
+        params[i, DOT_STRENGTH] = opacity[i] * (1.0 - math.exp(shade[i] * mean_log_ratio)) / nominal
         half_x = q_max * math.sqrt(a * a * ct * ct + b * b * st * st)
         half_y = q_max * math.sqrt(a * a * st * st + b * b * ct * ct)
         box[i, 0] = min(max(math.ceil(cx - half_x - 0.5), 0), cols)
@@ -407,47 +407,34 @@ def prepare_dots(
     return params, box
 
 
-@numba.njit(cache=True)
-def strip_index(
-    params: Array, box: Array, strip_rows: int, n_strips: int, block_cols: int
-) -> tuple[Array, Array]:
+@numba.njit(cache=True, parallel=True)
+def strip_index(params: Array, box: Array, strip_rows: int, n_strips: int) -> tuple[Array, Array]:
     """Dots grouped by the horizontal strips their bounding box meets.
 
     Returns CSR ``starts`` and a copy of the dots' parameter rows in that order (a dot
-    meeting two strips appears twice), sorted by column block within each strip, so the
-    compositing kernel reads parameters and its strip buffer in memory order.
+    meeting two strips appears twice), so that the compositing kernel reads them in
+    memory order.
     """
     n = box.shape[0]
-    n_blocks = 1
-    for i in range(n):
-        n_blocks = max(n_blocks, box[i, 2] // block_cols + 2)
-    by_block = np.zeros(n_blocks + 1, np.int64)
-    for i in range(n):
-        if box[i, 2] >= box[i, 0] and box[i, 3] >= box[i, 1]:
-            by_block[box[i, 0] // block_cols + 1] += 1
-    for k in range(n_blocks):
-        by_block[k + 1] += by_block[k]
-    order = np.empty(by_block[n_blocks], np.int64)
-    for i in range(n):
-        if box[i, 2] >= box[i, 0] and box[i, 3] >= box[i, 1]:
-            k = box[i, 0] // block_cols
-            order[by_block[k]] = i
-            by_block[k] += 1
     starts = np.zeros(n_strips + 1, np.int64)
-    for i in order:
-        for s in range(box[i, 1] // strip_rows, box[i, 3] // strip_rows + 1):
-            starts[s + 1] += 1
+    for i in range(n):
+        if box[i, 2] >= box[i, 0] and box[i, 3] >= box[i, 1]:
+            for s in range(box[i, 1] // strip_rows, box[i, 3] // strip_rows + 1):
+                starts[s + 1] += 1
     for s in range(n_strips):
         starts[s + 1] += starts[s]
     fill = starts[:-1].copy()
+    member = np.empty(starts[n_strips], np.int64)
+    for i in range(n):
+        if box[i, 2] >= box[i, 0] and box[i, 3] >= box[i, 1]:
+            for s in range(box[i, 1] // strip_rows, box[i, 3] // strip_rows + 1):
+                member[fill[s]] = i
+                fill[s] += 1
     n_fields = params.shape[1]
-    rows = np.empty((starts[n_strips], n_fields), np.float32)
-    for i in order:
-        for s in range(box[i, 1] // strip_rows, box[i, 3] // strip_rows + 1):
-            j = fill[s]
-            for f in range(n_fields):
-                rows[j, f] = params[i, f]
-            fill[s] = j + 1
+    rows = np.empty((member.shape[0], n_fields), np.float32)
+    for j in numba.prange(member.shape[0]):
+        for f in range(n_fields):
+            rows[j, f] = params[member[j], f]
     return starts, rows
 
 
@@ -460,23 +447,22 @@ def composite_dots(
     strip_rows: int,
     block_cols: int,
     edge_half_width: float,
-    srgb_to_linear: Array,
-    sqrt_linear_to_srgb: Array,
+    tone: Array,
     n_workers: int,
 ) -> None:
     """Write ``image`` with the dots composited under the skin into ``out`` (uint8 sRGB).
 
-    The image is processed in horizontal strips, each by one worker with its own buffer
-    of per-channel transmittance factors (all ones between uses). Every dot meeting the
-    strip multiplies ``1 - coverage * k[c]`` into it; coverage is a cubic smoothstep of
-    the dot's normalised radius ``q`` falling from 1 to 0 over
+    The image is processed in horizontal strips, handed out one at a time to the
+    workers (dynamic scheduling when called under ``numba.parallel_chunksize(1)``); each
+    worker has its own buffer of bare-skin fractions ``T`` (all ones between uses). Every dot meeting the strip
+    multiplies ``max(0, 1 - coverage * strength)`` into it; coverage is a cubic
+    smoothstep of the dot's normalised radius ``q`` falling from 1 to 0 over
     ``q = 1 -+ edge_half_width * sigma``, and each row of a dot only visits the span
     where it is positive. Then the strip is written row by row (so memory is streamed):
     each row is copied, then in every block of ``block_cols`` pixels the span that dots
-    reached goes through sRGB -> linear (table), the multiplication and linear -> sRGB
-    (a table indexed by ``sqrt(linear)``, even in perceived lightness; a factor of one
-    gives back the same level), without branches, and the buffer is reset to ones.
-    Strips are independent, so the result does not depend on the number of workers.
+    reached is looked up in ``tone[channel, round(255 T), level]``, the sRGB level of
+    the pixel with its pigment, and the buffer is reset to ones. Strips are
+    independent, so the result does not depend on the number of workers.
     """
     rows, cols = image.shape[0], image.shape[1]
     row_bytes = 3 * cols
@@ -485,87 +471,79 @@ def composite_dots(
     out_rows = out.reshape(rows, row_bytes)
     n_strips = starts.shape[0] - 1
     n_blocks = (cols + block_cols - 1) // block_cols
-    lut_scale = np.float32(sqrt_linear_to_srgb.shape[0] - 1)
+    t_scale = np.float32(tone.shape[1] - 1)
     half = np.float32(0.5)
     one = np.float32(1.0)
     zero = np.float32(0.0)
     slope_scale = np.float32(0.5 / edge_half_width)
-    buffers = np.ones((n_workers, strip_rows, cols, 3), np.float32)
+    buffers = np.ones((n_workers, strip_rows, cols), np.float32)
     span_lo = np.full((n_workers, strip_rows, n_blocks), block_cols, np.int32)
     span_hi = np.full((n_workers, strip_rows, n_blocks), -1, np.int32)
-    for w in numba.prange(n_workers):
+    for s in numba.prange(n_strips):
+        w = numba.get_thread_id()
         buf = buffers[w]
         lo_w = span_lo[w]
         hi_w = span_hi[w]
-        for s in range(w, n_strips, n_workers):
-            r0 = s * strip_rows
-            sh = min(strip_rows, rows - r0)
-            for i in range(starts[s], starts[s + 1]):
-                cx = params[i, DOT_CX] - half
-                cy = params[i, DOT_CY] - np.float32(r0) - half
-                a = params[i, DOT_A]
-                b2 = params[i, DOT_2B]
-                c = params[i, DOT_C]
-                qm2 = params[i, DOT_Q2_MAX]
-                # coverage = smoothstep(u), u = clamp(0.5 - (q - 1) * inv_sigma / (2 T))
-                slope = params[i, DOT_INV_SIGMA] * slope_scale
-                u0 = half + slope
-                k0 = params[i, DOT_K0]
-                k1 = params[i, DOT_K1]
-                k2 = params[i, DOT_K2]
-                inv_a = one / a
-                # Rows the ellipse q^2 < qm2 reaches: |dy| < sqrt(qm2 * A / det).
-                reach_y = math.sqrt(qm2 * a / (a * c - np.float32(0.25) * b2 * b2))
-                lo_y = cy - reach_y
-                ra = 0 if lo_y <= zero else int(lo_y) + 1
-                rb = min(int(cy + reach_y), sh - 1)
-                for r in range(ra, rb + 1):
-                    dy = np.float32(r) - cy
-                    # Span of dx with A dx^2 + 2B dy dx + (C dy^2 - qm2) < 0.
-                    half_b = half * b2 * dy
-                    disc = half_b * half_b - a * (c * dy * dy - qm2)
-                    if disc <= zero:
-                        continue
-                    root = math.sqrt(disc)
-                    lo = cx + (-half_b - root) * inv_a
-                    hi = cx + (-half_b + root) * inv_a
-                    ca = 0 if lo <= zero else int(lo) + 1
-                    cb = min(int(hi) if hi >= zero else -1, cols - 1)
-                    if cb < ca:
-                        continue
-                    for blk in range(ca // block_cols, cb // block_cols + 1):
-                        base = blk * block_cols
-                        lo_w[r, blk] = min(lo_w[r, blk], max(ca - base, 0))
-                        hi_w[r, blk] = max(hi_w[r, blk], min(cb - base, block_cols - 1))
-                    cdy = c * dy * dy
-                    bdy = b2 * dy
-                    for col in range(ca, cb + 1):
-                        dx = np.float32(col) - cx
-                        q = math.sqrt(max((a * dx + bdy) * dx + cdy, zero))
-                        u = min(max(u0 - q * slope, zero), one)
-                        cov = u * u * (np.float32(3.0) - np.float32(2.0) * u)
-                        buf[r, col, 0] *= one - cov * k0
-                        buf[r, col, 1] *= one - cov * k1
-                        buf[r, col, 2] *= one - cov * k2
-            for r in range(sh):
-                y = r0 + r
-                for j in range(row_bytes):
-                    out_rows[y, j] = image_rows[y, j]
-                for blk in range(n_blocks):
-                    lo = lo_w[r, blk]
-                    hi = hi_w[r, blk]
-                    if hi < lo:
-                        continue
-                    lo_w[r, blk] = block_cols
-                    hi_w[r, blk] = -1
+        r0 = s * strip_rows
+        sh = min(strip_rows, rows - r0)
+        for i in range(starts[s], starts[s + 1]):
+            cx = params[i, DOT_CX] - half
+            cy = params[i, DOT_CY] - np.float32(r0) - half
+            a = params[i, DOT_A]
+            b2 = params[i, DOT_2B]
+            c = params[i, DOT_C]
+            qm2 = params[i, DOT_Q2_MAX]
+            # coverage = smoothstep(u), u = clamp(0.5 - (q - 1) * inv_sigma / (2 T))
+            slope = params[i, DOT_INV_SIGMA] * slope_scale
+            u0 = half + slope
+            strength = params[i, DOT_STRENGTH]
+            inv_a = one / a
+            # Rows the ellipse q^2 < qm2 reaches: |dy| < sqrt(qm2 * A / det).
+            reach_y = math.sqrt(qm2 * a / (a * c - np.float32(0.25) * b2 * b2))
+            lo_y = cy - reach_y
+            ra = 0 if lo_y <= zero else int(lo_y) + 1
+            rb = min(int(cy + reach_y), sh - 1)
+            for r in range(ra, rb + 1):
+                dy = np.float32(r) - cy
+                # Span of dx with A dx^2 + 2B dy dx + (C dy^2 - qm2) < 0.
+                half_b = half * b2 * dy
+                disc = half_b * half_b - a * (c * dy * dy - qm2)
+                if disc <= zero:
+                    continue
+                root = math.sqrt(disc)
+                lo = cx + (-half_b - root) * inv_a
+                hi = cx + (-half_b + root) * inv_a
+                ca = 0 if lo <= zero else int(lo) + 1
+                cb = min(int(hi) if hi >= zero else -1, cols - 1)
+                if cb < ca:
+                    continue
+                for blk in range(ca // block_cols, cb // block_cols + 1):
                     base = blk * block_cols
-                    for x in range(base + lo, base + hi + 1):
-                        v0 = srgb_to_linear[image[y, x, 0]] * buf[r, x, 0]
-                        v1 = srgb_to_linear[image[y, x, 1]] * buf[r, x, 1]
-                        v2 = srgb_to_linear[image[y, x, 2]] * buf[r, x, 2]
-                        out[y, x, 0] = sqrt_linear_to_srgb[int(math.sqrt(v0) * lut_scale + half)]
-                        out[y, x, 1] = sqrt_linear_to_srgb[int(math.sqrt(v1) * lut_scale + half)]
-                        out[y, x, 2] = sqrt_linear_to_srgb[int(math.sqrt(v2) * lut_scale + half)]
-                        buf[r, x, 0] = one
-                        buf[r, x, 1] = one
-                        buf[r, x, 2] = one
+                    lo_w[r, blk] = min(lo_w[r, blk], max(ca - base, 0))
+                    hi_w[r, blk] = max(hi_w[r, blk], min(cb - base, block_cols - 1))
+                cdy = c * dy * dy
+                bdy = b2 * dy
+                for col in range(ca, cb + 1):
+                    dx = np.float32(col) - cx
+                    q = math.sqrt(max((a * dx + bdy) * dx + cdy, zero))
+                    u = min(max(u0 - q * slope, zero), one)
+                    cov = u * u * (np.float32(3.0) - np.float32(2.0) * u)
+                    buf[r, col] *= max(one - cov * strength, zero)
+        for r in range(sh):
+            y = r0 + r
+            for j in range(row_bytes):
+                out_rows[y, j] = image_rows[y, j]
+            for blk in range(n_blocks):
+                lo = lo_w[r, blk]
+                hi = hi_w[r, blk]
+                if hi < lo:
+                    continue
+                lo_w[r, blk] = block_cols
+                hi_w[r, blk] = -1
+                base = blk * block_cols
+                for x in range(base + lo, base + hi + 1):
+                    t = int(buf[r, x] * t_scale + half)
+                    buf[r, x] = one
+                    out[y, x, 0] = tone[0, t, image[y, x, 0]]
+                    out[y, x, 1] = tone[1, t, image[y, x, 1]]
+                    out[y, x, 2] = tone[2, t, image[y, x, 2]]

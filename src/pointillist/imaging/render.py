@@ -4,14 +4,15 @@ A healed SMP dot is pigment in the dermis seen through the epidermis: it does no
 over the skin, it removes part of the light the skin would send back. So the renderer
 works in linear light and multiplies each pixel by the dot's reflectance ratio,
 ``1 - coverage * opacity * (1 - ratio)`` per channel, which keeps the photo's lighting,
-pores and texture under the dot. Overlapping dots multiply.
+pores and texture under the dot.
 
 Coverage is analytic: the dot is the ellipse ``q <= 1`` (``q`` its normalised radius)
 and its edge is a smooth step (close to a Gaussian-blurred one) whose width combines
 the dermal blur (mm on the scalp, ``data/rendering.toml``) and an anti-aliasing
 pre-filter (pixels). The work runs in horizontal strips of the image, one worker per
-strip with a private buffer of transmittance factors; only pixels a dot reaches go
-through sRGB -> linear -> sRGB (two lookup tables), and the rest of each row is copied
+strip with a private buffer of bare-skin fractions; only pixels a dot reaches go
+through one lookup table (level and fraction to darkened level, computed in linear
+light), and the rest of each row is copied
 as it streams by, so the cost is one copy of the image plus work in proportion to
 the dots' area.
 """
@@ -19,7 +20,7 @@ the dots' area.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import numba
@@ -36,6 +37,8 @@ BLOCK_COLS = 8
 EDGE_HALF_WIDTH = 2.13
 """The edge profile falls from 1 to 0 over +-this many sigmas (see :func:`edge_coverage`)."""
 _SQRT_LUT_SIZE = 4096
+TONE_LEVELS = 256
+"""Levels of the bare-skin fraction in the tone table (steps under 0.3 sRGB levels)."""
 
 
 def edge_coverage(t: NDArray[np.floating]) -> NDArray[np.float64]:
@@ -62,6 +65,18 @@ def _sqrt_linear_to_srgb() -> NDArray[np.uint8]:
     lin = (np.arange(_SQRT_LUT_SIZE, dtype=np.float64) / (_SQRT_LUT_SIZE - 1)) ** 2
     v = np.where(lin <= 0.0031308, 12.92 * lin, 1.055 * lin ** (1.0 / 2.4) - 0.055)
     return np.clip(np.rint(v * 255.0), 0, 255).astype(np.uint8)
+
+
+@lru_cache(maxsize=8)
+def _tone_table(ratio: tuple[float, float, float]) -> NDArray[np.uint8]:
+    """``[channel, t, level]``: the sRGB level of ``level`` under a bare-skin fraction
+    ``T = t / 255``, i.e. linear light times ``1 - (1 - T) * (1 - ratio)``."""
+    bare = np.arange(TONE_LEVELS, dtype=np.float64) / (TONE_LEVELS - 1)
+    factor = 1.0 - (1.0 - bare)[None, :] * (1.0 - np.asarray(ratio))[:, None]
+    lin = _srgb_to_linear().astype(np.float64)
+    root = np.sqrt(factor[:, :, None] * lin[None, None, :])
+    index = np.rint(root * (_SQRT_LUT_SIZE - 1)).astype(np.intp)
+    return np.ascontiguousarray(_sqrt_linear_to_srgb()[index])
 
 
 def _check_image(image: NDArray[np.uint8]) -> NDArray[np.uint8]:
@@ -118,8 +133,13 @@ def render_impressions(
 
     Notes
     -----
-    Per pixel and channel, the linear value is multiplied by
-    ``prod_i (1 - coverage_i * opacity_i * (1 - ratio_c ** shade_i))``. Coverage is
+    Per pixel, the bare-skin fraction is ``T = prod_i max(0, 1 - coverage_i * s_i)``
+    over the dots, with ``s_i = opacity_i * (1 - rbar ** shade_i) / (1 - rbar)`` (``rbar``
+    the geometric mean of the ratios: shade is an exponent on the ratio), and each
+    channel's linear value is multiplied by ``1 - (1 - T) * (1 - ratio_c)``. For one dot
+    that is ``1 - coverage * opacity * (1 - ratio_c)`` (with shade 1, exactly); where dots
+    overlap, the skin they cover together is counted once. ``T`` is looked up in 256
+    steps (under 0.3 sRGB levels). Coverage is
     :func:`edge_coverage` of ``(q - 1) / sigma_q``, with ``q`` the dot's normalised radius
     (the outline is ``q = 1``) and ``sigma_q = sqrt((blur_mm / r_mm)**2 + aa_px**2 / (a b))``
     the combined blur in units of the dot's radius (``r_mm`` its surface radius, ``a, b``
@@ -152,7 +172,7 @@ def render_impressions(
         np.ascontiguousarray(impressions.diameter_mm, dtype=np.float32),
         np.ascontiguousarray(impressions.shade, dtype=np.float32),
         np.ascontiguousarray(impressions.opacity, dtype=np.float32),
-        np.log(ratio),
+        float(np.log(ratio).mean()),
         blur_mm,
         aa_px,
         EDGE_HALF_WIDTH,
@@ -160,18 +180,20 @@ def render_impressions(
         cols,
     )
     n_strips = -(-rows // STRIP_ROWS)
-    starts, strip_params = _kernels.strip_index(params, box, STRIP_ROWS, n_strips, BLOCK_COLS)
+    starts, strip_params = _kernels.strip_index(params, box, STRIP_ROWS, n_strips)
     out = np.empty_like(source)
-    _kernels.composite_dots(
-        source,
-        out,
-        starts,
-        strip_params,
-        STRIP_ROWS,
-        BLOCK_COLS,
-        EDGE_HALF_WIDTH,
-        _srgb_to_linear(),
-        _sqrt_linear_to_srgb(),
-        min(numba.get_num_threads(), n_strips),
-    )
+    # Strips are handed out one at a time, so a worker slowed by other processes on
+    # the machine does not hold the others up.
+    with numba.parallel_chunksize(1):
+        _kernels.composite_dots(
+            source,
+            out,
+            starts,
+            strip_params,
+            STRIP_ROWS,
+            BLOCK_COLS,
+            EDGE_HALF_WIDTH,
+            _tone_table((float(ratio[0]), float(ratio[1]), float(ratio[2]))),
+            numba.get_num_threads(),
+        )
     return out
