@@ -453,9 +453,9 @@ def composite_dots(
     """Write ``image`` with the dots composited under the skin into ``out`` (uint8 sRGB).
 
     The image is processed in horizontal strips, handed out one at a time to the
-    workers (dynamic scheduling when called under ``numba.parallel_chunksize(1)``); each
-    worker has its own buffer of bare-skin fractions ``T`` (all ones between uses). Every dot meeting the strip
-    multiplies ``max(0, 1 - coverage * strength)`` into it; coverage is a cubic
+    workers (dynamic scheduling when called under ``numba.parallel_chunksize(1)``);
+    each worker has its own buffer of bare-skin fractions ``T`` (all ones between
+    uses). Every dot meeting the strip multiplies ``max(0, 1 - coverage * strength)`` into it; coverage is a cubic
     smoothstep of the dot's normalised radius ``q`` falling from 1 to 0 over
     ``q = 1 -+ edge_half_width * sigma``, and each row of a dot only visits the span
     where it is positive. Then the strip is written row by row (so memory is streamed):
@@ -480,7 +480,7 @@ def composite_dots(
     span_lo = np.full((n_workers, strip_rows, n_blocks), block_cols, np.int32)
     span_hi = np.full((n_workers, strip_rows, n_blocks), -1, np.int32)
     for s in numba.prange(n_strips):
-        w = numba.get_thread_id()
+        w = numba.get_thread_id()  # type: ignore[attr-defined]
         buf = buffers[w]
         lo_w = span_lo[w]
         hi_w = span_hi[w]
