@@ -455,14 +455,15 @@ def composite_dots(
     The image is processed in horizontal strips, handed out one at a time to the
     workers (dynamic scheduling when called under ``numba.parallel_chunksize(1)``);
     each worker has its own buffer of bare-skin fractions ``T`` (all ones between
-    uses). Every dot meeting the strip multiplies ``max(0, 1 - coverage * strength)`` into it; coverage is a cubic
-    smoothstep of the dot's normalised radius ``q`` falling from 1 to 0 over
-    ``q = 1 -+ edge_half_width * sigma``, and each row of a dot only visits the span
-    where it is positive. Then the strip is written row by row (so memory is streamed):
-    each row is copied, then in every block of ``block_cols`` pixels the span that dots
-    reached is looked up in ``tone[channel, round(255 T), level]``, the sRGB level of
-    the pixel with its pigment, and the buffer is reset to ones. Strips are
-    independent, so the result does not depend on the number of workers.
+    uses). Every dot meeting the strip multiplies ``max(0, 1 - coverage * strength)``
+    into it; coverage is a cubic smoothstep of the dot's normalised radius ``q``
+    falling from 1 to 0 over ``q = 1 -+ edge_half_width * sigma``, and each row of a
+    dot only visits the span where it is positive. Then the strip is written row by row
+    (so memory is streamed): each row is copied, then in every block of ``block_cols``
+    pixels the span that dots reached is looked up in
+    ``tone[channel, round(255 T), level]``, the sRGB level of the pixel with its
+    pigment, and the buffer is reset to ones. Strips are independent, so the result
+    does not depend on the number of workers.
     """
     rows, cols = image.shape[0], image.shape[1]
     row_bytes = 3 * cols
