@@ -80,3 +80,23 @@ def test_bad_masks(tmp_path):
     with pytest.raises(PointillistError, match="photo is 50x50"):
         Image.fromarray(np.full((50, 80), 255, np.uint8)).save(path)
         load_mask(str(path), image_size=(50, 50))
+
+
+def test_stubble_counts_as_existing_hair(top_head):
+    rng = np.random.default_rng(0)
+    rgb = top_head.rgb.copy()
+    # Shaved regrowth on a 40 x 40 mm patch of the bald top: dark specks on skin.
+    y0, x0, size = 160, 150, round(40 / top_head.mm_per_px)
+    patch = rgb[y0 : y0 + size, x0 : x0 + size].astype(np.float32)
+    specks = rng.random(patch.shape[:2]) < 0.3
+    patch[specks] *= 0.45
+    rgb[y0 : y0 + size, x0 : x0 + size] = patch.astype(np.uint8)
+    assert top_head.bald_mask[y0 : y0 + size, x0 : x0 + size].all()
+    regions = segment_regions(rgb)
+    coverage = regions.hair_coverage(6.0 / top_head.mm_per_px)
+    cell = regions.cell_px
+    r0, r1 = round((y0 + 10) / cell), round((y0 + size - 10) / cell)
+    c0, c1 = round((x0 + 10) / cell), round((x0 + size - 10) / cell)
+    assert np.median(coverage[r0:r1, c0:c1]) > 0.8
+    # The untouched bald skin beside it is still bare.
+    assert np.median(coverage[r0:r1, c1 + 12 : c1 + 20]) < 0.1
