@@ -32,8 +32,8 @@ from pointillist.errors import PointillistError
 from pointillist.imaging import _kernels
 from pointillist.imaging.impressions import Impressions
 
-STRIP_ROWS = 16
-BLOCK_COLS = 8
+STRIP_ROWS = 32
+BLOCK_COLS = 16
 EDGE_HALF_WIDTH = 2.13
 """The edge profile falls from 1 to 0 over +-this many sigmas (see :func:`edge_coverage`)."""
 _SQRT_LUT_SIZE = 4096
