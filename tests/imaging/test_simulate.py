@@ -274,3 +274,13 @@ def test_a_hairline_drawn_by_the_practitioner(front_head):
     # Nothing ahead of the drawn line beyond the fringe; the scalp behind it is treated.
     assert (centre[:, 1] < y + 4.0 / front_head.mm_per_px + 2).all()
     assert (centre[:, 1] < y - 20.0 / front_head.mm_per_px).any()
+
+
+def test_colour_cast_photo_still_previews_in_the_default_shade(top_head):
+    blue = top_head.rgb.astype(np.int32)
+    blue[..., 0] //= 2
+    blue[..., 2] = np.minimum(255, blue[..., 2] * 2)
+    sim = simulate(blue.astype(np.uint8), mm_per_px=0.6, detect_face=False, sessions=3)
+    assert sim.skin is None
+    assert any("skin colour not used" in w for w in sim.warnings)
+    assert sim.cumulative_impressions()[-1] > 1000

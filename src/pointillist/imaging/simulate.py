@@ -460,14 +460,14 @@ def simulate(
 
     with clock.stage("skin"):
         skin = None
+        dot_ratio = tuple(load_table("rendering")["optics"]["default_dot_ratio_rgb"])
         try:
             skin = _measure(rgb, keypoints, regions, measure_skin)
-        except PointillistError as exc:
-            warnings.append(f"skin colour not measured ({exc}); default dot colour used")
-        if skin is not None:
             dot_ratio = healed_dot_ratio(skin.lab, years=years)
-        else:
-            dot_ratio = tuple(load_table("rendering")["optics"]["default_dot_ratio_rgb"])
+        except PointillistError as exc:
+            # A photo whose skin colour cannot be read (colour cast, no bare skin) still
+            # gets a preview, in the default shade, and says so.
+            warnings.append(f"skin colour not used ({exc}); default dot colour shown")
 
     with clock.stage("impressions"):
         final_per_cm2 = float(plan["density"]["final_per_cm2"])
