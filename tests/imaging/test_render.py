@@ -245,3 +245,18 @@ def test_edge_profile_is_close_to_a_gaussian_blurred_step():
 def test_bad_inputs_raise_a_clear_error(image, kwargs):
     with pytest.raises(PointillistError):
         render_impressions(image, _dots([[5, 5]]), **kwargs)
+
+
+def test_result_does_not_depend_on_the_thread_count():
+    import numba
+
+    img = _textured_skin(400, 300)
+    rng = np.random.default_rng(1)
+    imp = _dots(rng.uniform(0, [300, 400], (800, 2)), opacity=0.7)
+    threads = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = render_impressions(img, imp, dot_ratio_rgb=RATIO)
+    finally:
+        numba.set_num_threads(threads)
+    np.testing.assert_array_equal(render_impressions(img, imp, dot_ratio_rgb=RATIO), one)

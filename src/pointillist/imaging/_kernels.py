@@ -452,9 +452,8 @@ def composite_dots(
 ) -> None:
     """Write ``image`` with the dots composited under the skin into ``out`` (uint8 sRGB).
 
-    The image is processed in horizontal strips, handed out one at a time to the
-    workers (dynamic scheduling when called under ``numba.parallel_chunksize(1)``);
-    each worker has its own buffer of bare-skin fractions ``T`` (all ones between
+    The image is processed in horizontal strips, dealt round-robin to ``n_workers``
+    workers, each with its own buffer of bare-skin fractions ``T`` (all ones between
     uses). Every dot meeting the strip multiplies ``max(0, 1 - coverage * strength)``
     into it; coverage is a cubic smoothstep of the dot's normalised radius ``q``
     falling from 1 to 0 over ``q = 1 -+ edge_half_width * sigma``, and each row of a
@@ -480,71 +479,73 @@ def composite_dots(
     buffers = np.ones((n_workers, strip_rows, cols), np.float32)
     span_lo = np.full((n_workers, strip_rows, n_blocks), block_cols, np.int32)
     span_hi = np.full((n_workers, strip_rows, n_blocks), -1, np.int32)
-    for s in numba.prange(n_strips):
-        w = numba.get_thread_id()  # type: ignore[attr-defined]
+    for w in numba.prange(n_workers):
         buf = buffers[w]
         lo_w = span_lo[w]
         hi_w = span_hi[w]
-        r0 = s * strip_rows
-        sh = min(strip_rows, rows - r0)
-        for i in range(starts[s], starts[s + 1]):
-            cx = params[i, DOT_CX] - half
-            cy = params[i, DOT_CY] - np.float32(r0) - half
-            a = params[i, DOT_A]
-            b2 = params[i, DOT_2B]
-            c = params[i, DOT_C]
-            qm2 = params[i, DOT_Q2_MAX]
-            # coverage = smoothstep(u), u = clamp(0.5 - (q - 1) * inv_sigma / (2 T))
-            slope = params[i, DOT_INV_SIGMA] * slope_scale
-            u0 = half + slope
-            strength = params[i, DOT_STRENGTH]
-            inv_a = one / a
-            # Rows the ellipse q^2 < qm2 reaches: |dy| < sqrt(qm2 * A / det).
-            reach_y = math.sqrt(qm2 * a / (a * c - np.float32(0.25) * b2 * b2))
-            lo_y = cy - reach_y
-            ra = 0 if lo_y <= zero else int(lo_y) + 1
-            rb = min(int(cy + reach_y), sh - 1)
-            for r in range(ra, rb + 1):
-                dy = np.float32(r) - cy
-                # Span of dx with A dx^2 + 2B dy dx + (C dy^2 - qm2) < 0.
-                half_b = half * b2 * dy
-                disc = half_b * half_b - a * (c * dy * dy - qm2)
-                if disc <= zero:
-                    continue
-                root = math.sqrt(disc)
-                lo = cx + (-half_b - root) * inv_a
-                hi = cx + (-half_b + root) * inv_a
-                ca = 0 if lo <= zero else int(lo) + 1
-                cb = min(int(hi) if hi >= zero else -1, cols - 1)
-                if cb < ca:
-                    continue
-                for blk in range(ca // block_cols, cb // block_cols + 1):
+        # Strips dealt round-robin: dots cluster (a head in a photo), so contiguous
+        # halves of the image would leave one worker idle.
+        for s in range(w, n_strips, n_workers):
+            r0 = s * strip_rows
+            sh = min(strip_rows, rows - r0)
+            for i in range(starts[s], starts[s + 1]):
+                cx = params[i, DOT_CX] - half
+                cy = params[i, DOT_CY] - np.float32(r0) - half
+                a = params[i, DOT_A]
+                b2 = params[i, DOT_2B]
+                c = params[i, DOT_C]
+                qm2 = params[i, DOT_Q2_MAX]
+                # coverage = smoothstep(u), u = clamp(0.5 - (q - 1) * inv_sigma / (2 T))
+                slope = params[i, DOT_INV_SIGMA] * slope_scale
+                u0 = half + slope
+                strength = params[i, DOT_STRENGTH]
+                inv_a = one / a
+                # Rows the ellipse q^2 < qm2 reaches: |dy| < sqrt(qm2 * A / det).
+                reach_y = math.sqrt(qm2 * a / (a * c - np.float32(0.25) * b2 * b2))
+                lo_y = cy - reach_y
+                ra = 0 if lo_y <= zero else int(lo_y) + 1
+                rb = min(int(cy + reach_y), sh - 1)
+                for r in range(ra, rb + 1):
+                    dy = np.float32(r) - cy
+                    # Span of dx with A dx^2 + 2B dy dx + (C dy^2 - qm2) < 0.
+                    half_b = half * b2 * dy
+                    disc = half_b * half_b - a * (c * dy * dy - qm2)
+                    if disc <= zero:
+                        continue
+                    root = math.sqrt(disc)
+                    lo = cx + (-half_b - root) * inv_a
+                    hi = cx + (-half_b + root) * inv_a
+                    ca = 0 if lo <= zero else int(lo) + 1
+                    cb = min(int(hi) if hi >= zero else -1, cols - 1)
+                    if cb < ca:
+                        continue
+                    for blk in range(ca // block_cols, cb // block_cols + 1):
+                        base = blk * block_cols
+                        lo_w[r, blk] = min(lo_w[r, blk], max(ca - base, 0))
+                        hi_w[r, blk] = max(hi_w[r, blk], min(cb - base, block_cols - 1))
+                    cdy = c * dy * dy
+                    bdy = b2 * dy
+                    for col in range(ca, cb + 1):
+                        dx = np.float32(col) - cx
+                        q = math.sqrt(max((a * dx + bdy) * dx + cdy, zero))
+                        u = min(max(u0 - q * slope, zero), one)
+                        cov = u * u * (np.float32(3.0) - np.float32(2.0) * u)
+                        buf[r, col] *= max(one - cov * strength, zero)
+            for r in range(sh):
+                y = r0 + r
+                for j in range(row_bytes):
+                    out_rows[y, j] = image_rows[y, j]
+                for blk in range(n_blocks):
+                    lo = lo_w[r, blk]
+                    hi = hi_w[r, blk]
+                    if hi < lo:
+                        continue
+                    lo_w[r, blk] = block_cols
+                    hi_w[r, blk] = -1
                     base = blk * block_cols
-                    lo_w[r, blk] = min(lo_w[r, blk], max(ca - base, 0))
-                    hi_w[r, blk] = max(hi_w[r, blk], min(cb - base, block_cols - 1))
-                cdy = c * dy * dy
-                bdy = b2 * dy
-                for col in range(ca, cb + 1):
-                    dx = np.float32(col) - cx
-                    q = math.sqrt(max((a * dx + bdy) * dx + cdy, zero))
-                    u = min(max(u0 - q * slope, zero), one)
-                    cov = u * u * (np.float32(3.0) - np.float32(2.0) * u)
-                    buf[r, col] *= max(one - cov * strength, zero)
-        for r in range(sh):
-            y = r0 + r
-            for j in range(row_bytes):
-                out_rows[y, j] = image_rows[y, j]
-            for blk in range(n_blocks):
-                lo = lo_w[r, blk]
-                hi = hi_w[r, blk]
-                if hi < lo:
-                    continue
-                lo_w[r, blk] = block_cols
-                hi_w[r, blk] = -1
-                base = blk * block_cols
-                for x in range(base + lo, base + hi + 1):
-                    t = int(buf[r, x] * t_scale + half)
-                    buf[r, x] = one
-                    out[y, x, 0] = tone[0, t, image[y, x, 0]]
-                    out[y, x, 1] = tone[1, t, image[y, x, 1]]
-                    out[y, x, 2] = tone[2, t, image[y, x, 2]]
+                    for x in range(base + lo, base + hi + 1):
+                        t = int(buf[r, x] * t_scale + half)
+                        buf[r, x] = one
+                        out[y, x, 0] = tone[0, t, image[y, x, 0]]
+                        out[y, x, 1] = tone[1, t, image[y, x, 1]]
+                        out[y, x, 2] = tone[2, t, image[y, x, 2]]

@@ -182,18 +182,15 @@ def render_impressions(
     n_strips = -(-rows // STRIP_ROWS)
     starts, strip_params = _kernels.strip_index(params, box, STRIP_ROWS, n_strips)
     out = np.empty_like(source)
-    # Strips are handed out one at a time, so a worker slowed by other processes on
-    # the machine does not hold the others up.
-    with numba.parallel_chunksize(1):
-        _kernels.composite_dots(
-            source,
-            out,
-            starts,
-            strip_params,
-            STRIP_ROWS,
-            BLOCK_COLS,
-            EDGE_HALF_WIDTH,
-            _tone_table((float(ratio[0]), float(ratio[1]), float(ratio[2]))),
-            numba.get_num_threads(),
-        )
+    _kernels.composite_dots(
+        source,
+        out,
+        starts,
+        strip_params,
+        STRIP_ROWS,
+        BLOCK_COLS,
+        EDGE_HALF_WIDTH,
+        _tone_table((float(ratio[0]), float(ratio[1]), float(ratio[2]))),
+        max(1, min(numba.get_num_threads(), n_strips)),
+    )
     return out
