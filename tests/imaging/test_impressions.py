@@ -167,3 +167,13 @@ def test_session_out_of_range(course):
     for k in (0, 5):
         with pytest.raises(PointillistError):
             course.up_to_session(k)
+
+
+def test_each_session_spreads_over_the_whole_area(course):
+    # Session 1 is 30% of the final count everywhere: on the feathered edge as in the
+    # middle, not bunched where the pattern happened to start.
+    x = course.xy[:, 0]
+    first = course.session == 1
+    for lo, hi in [(50, 100), (100, 275), (275, 450)]:
+        band = (x >= lo) & (x < hi)
+        assert first[band].mean() == pytest.approx(0.30, abs=0.05)

@@ -3,7 +3,7 @@
 SMP builds density in layers: each session keeps every impression of the previous ones
 and lands new ones between them, up to the cumulative share of the final density given
 in ``data/plan.toml`` (``[density] cumulative_fraction``). :func:`plan_impressions`
-samples those layers with :func:`pointillist.imaging.sampling.sample_impressions` and
+samples those layers with :func:`pointillist.imaging.sampling.sample_sessions` and
 gives every impression its healed diameter (``[impression]`` in ``plan.toml``), its
 shade, opacity and slight elongation (``[dot]`` in ``data/rendering.toml``), and its
 outline in the image: a circle on the scalp seen through the surface metric is the
@@ -219,7 +219,8 @@ def plan_impressions(
     -------
     Impressions
         Session ``k`` consists of every impression of session ``k - 1`` plus new ones
-        placed between them so that the density reaches ``fraction[k] * density``.
+        placed between them so that the density reaches ``fraction[k] * density``;
+        each cumulative session is an even pattern at its own density.
     """
     plan = load_table("plan", plan_override)
     look = load_table("rendering", rendering_override)["dot"]

@@ -11,8 +11,9 @@ sequential (dart-throwing) packing of disks jams at a covered fraction of about 
 (Feder 1980; Hinrichsen, Feder & Jossang 1986), i.e. at ``0.697 / r**2`` points per unit
 area for a minimum distance ``r``. ``PACKING = 0.75`` asks for ``0.5625 / r**2``, about
 80 % of jamming: regular enough to read as evenly spread, loose enough that the target
-count is reached (after about ten candidates per point) and that later sessions can
-still land between earlier dots.
+count is reached after about ten candidates per point. :func:`sample_sessions` builds
+the layers of a course (each session keeping the dots of the last) from one such
+pattern.
 """
 
 from __future__ import annotations
@@ -33,8 +34,8 @@ PACKING = 0.75
 SESSION_PACKING = 0.65
 """The same ratio for the earlier sessions of :func:`sample_sessions`, which are picked
 from the final pattern's points: picking from a finite set packs less tightly than
-free dart throwing, and 0.65 still leaves every session a margin of over 10 % more
-candidates than it needs (0.75 would leave some sessions short)."""
+free dart throwing; with 0.65 the picking can reach 112-125 % of each session's count
+on a uniform map (measured for the 30/55/80 % sessions), while 0.75 falls 7-17 % short."""
 
 DENSITY_FLOOR_FRACTION = 1.0 / 16.0
 """Below this share of the map's peak density the minimum distance stops growing (4x)."""
