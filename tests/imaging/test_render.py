@@ -260,3 +260,19 @@ def test_result_does_not_depend_on_the_thread_count():
     finally:
         numba.set_num_threads(threads)
     np.testing.assert_array_equal(render_impressions(img, imp, dot_ratio_rgb=RATIO), one)
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        {"xy": np.array([[np.nan, 3.0]])},
+        {"semi_axes_px": np.array([[0.0, 1.0]], np.float32)},
+        {"opacity": np.array([1.5], np.float32)},
+        {"shade": np.array([1.0, 1.0], np.float32)},
+    ],
+)
+def test_broken_impressions_raise_a_clear_error(broken):
+    from dataclasses import replace
+
+    with pytest.raises(PointillistError):
+        render_impressions(np.zeros((10, 10, 3), np.uint8), replace(_dots([[5, 5]]), **broken))

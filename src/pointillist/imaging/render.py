@@ -96,6 +96,37 @@ def _check_ratio(dot_ratio_rgb: Sequence[float]) -> NDArray[np.float64]:
     return ratio
 
 
+def _check_impressions(impressions: Impressions) -> None:
+    n = len(impressions)
+    shapes_ok = (
+        impressions.xy.shape == (n, 2)
+        and impressions.semi_axes_px.shape == (n, 2)
+        and all(
+            a.shape == (n,)
+            for a in (
+                impressions.angle_rad,
+                impressions.diameter_mm,
+                impressions.shade,
+                impressions.opacity,
+            )
+        )
+    )
+    if not shapes_ok:
+        raise PointillistError("impressions: arrays of different lengths; build them whole")
+    values_ok = (
+        np.isfinite(impressions.xy).all()
+        and np.isfinite(impressions.angle_rad).all()
+        and (impressions.semi_axes_px > 0).all()
+        and (impressions.diameter_mm > 0).all()
+        and np.isfinite(impressions.shade).all()
+        and ((impressions.opacity >= 0) & (impressions.opacity <= 1)).all()
+    )
+    if not values_ok:
+        raise PointillistError(
+            "impressions: positions must be finite, sizes positive and opacities in [0, 1]"
+        )
+
+
 def render_impressions(
     image: NDArray[np.uint8],
     impressions: Impressions,
@@ -160,9 +191,9 @@ def render_impressions(
             f"dermal_blur_mm={blur_mm}, antialias_sigma_px={aa_px}: "
             "give a blur >= 0 mm and an anti-aliasing sigma > 0 px"
         )
-    n = len(impressions)
-    if n == 0:
+    if len(impressions) == 0:
         return np.array(img, order="C", copy=True)
+    _check_impressions(impressions)
     source = np.ascontiguousarray(img)
     rows, cols = source.shape[:2]
     params, box = _kernels.prepare_dots(
