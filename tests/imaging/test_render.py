@@ -2,6 +2,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pointillist.errors import PointillistError
 from pointillist.imaging.impressions import Impressions
@@ -276,3 +278,21 @@ def test_broken_impressions_raise_a_clear_error(broken):
 
     with pytest.raises(PointillistError):
         render_impressions(np.zeros((10, 10, 3), np.uint8), replace(_dots([[5, 5]]), **broken))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    x=st.floats(-3, 43),
+    y=st.floats(-3, 43),
+    a=st.floats(0.3, 9.0),
+    aspect=st.floats(1.0, 4.0),
+    angle=st.floats(-3.2, 3.2),
+    diameter=st.floats(0.2, 1.0),
+    blur=st.floats(0.0, 0.1),
+)
+def test_any_single_dot_matches_the_formula(x, y, a, aspect, angle, diameter, blur):
+    img = _textured_skin(40, 40, seed=2)
+    imp = _dots([[x, y]], diameter_mm=diameter, axes=[a, a / aspect], angle=angle, opacity=0.9)
+    out = render_impressions(img, imp, dot_ratio_rgb=RATIO, dermal_blur_mm=blur)
+    expected = _reference(img, imp, RATIO, blur, 0.4)
+    assert np.abs(out.astype(int) - expected.astype(int)).max() <= 1
