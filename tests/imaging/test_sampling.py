@@ -162,6 +162,8 @@ def test_empty_map_returns_the_existing_points():
         (np.ones(10), 0.01, None),
         (np.ones((10, 10)), 0.0, None),
         (np.ones((10, 10)), np.ones((5, 5, 3)), None),
+        (np.ones((10, 10)), np.ones((10, 10, 3)), None),  # det = 0: not positive definite
+        (np.ones((10, 10)), np.full((10, 10, 3), np.nan), None),
         (np.ones((10, 10)), 0.01, np.ones((3, 3))),
     ],
 )

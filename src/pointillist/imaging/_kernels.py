@@ -52,7 +52,8 @@ def surface_measure(
 
     ``r_factor / sqrt(max(n, floor_density))`` is the minimum distance in mm at a pixel
     of density ``n``; the returned radius is the smallest such distance in pixels over
-    the pixels of positive density (``inf`` if there are none). The last result holds,
+    the pixels of positive density (``inf`` if there are none, ``-inf`` if the metric
+    is not positive definite at one of them). The last result holds,
     per :data:`SAMPLING_TILE`-pixel tile, the largest pixel weight (expected points per
     pixel) in it.
     """
@@ -84,6 +85,9 @@ def surface_measure(
                 if lam > 0.0:
                     radius_mm = r_factor / math.sqrt(max(n, floor_density))
                     min_radius_px = min(min_radius_px, radius_mm / math.sqrt(lam))
+                else:
+                    # not positive definite (or not finite): no distance can be measured
+                    min_radius_px = -np.inf
         row_expected[ty] = expected
         row_area[ty] = area
         row_radius[ty] = min_radius_px

@@ -130,8 +130,11 @@ def _survey(
     expected, _area, min_radius_px, tile_max = _kernels.surface_measure(
         density, metric, PACKING, peak * DENSITY_FLOOR_FRACTION
     )
-    if peak > 0 and not math.isfinite(min_radius_px):
-        raise PointillistError("metric field: must be positive definite inside the density map")
+    if peak > 0 and not (math.isfinite(min_radius_px) and math.isfinite(expected)):
+        raise PointillistError(
+            "metric field: must be finite and positive definite (g11 g22 > g12^2, g11 > 0) "
+            "wherever the density is positive"
+        )
     return _Survey(density, metric, float(expected), peak, float(min_radius_px), tile_max)
 
 
