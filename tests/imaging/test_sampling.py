@@ -165,6 +165,7 @@ def test_empty_map_returns_the_existing_points():
         (np.ones((10, 10)), np.ones((10, 10, 3)), None),  # det = 0: not positive definite
         (np.ones((10, 10)), np.full((10, 10, 3), np.nan), None),
         (np.ones((10, 10)), 0.01, np.ones((3, 3))),
+        (np.full((100, 100), 100.0), 100.0, None),  # 100 per mm2 over 1 m2
     ],
 )
 def test_bad_inputs_raise_a_clear_error(density, metric, existing):

@@ -42,6 +42,10 @@ DENSITY_FLOOR_FRACTION = 1.0 / 16.0
 
 _CANDIDATES_PER_POINT = 16
 
+MAX_IMPRESSIONS = 2_000_000
+"""Refuse maps asking for more: a whole scalp (about 500-800 cm2) at 100 per cm2 is
+under 80,000; millions mean a density or scale off by orders of magnitude."""
+
 
 def minimum_distance_mm(
     density_per_mm2: ArrayLike, *, peak_density_per_mm2: float | None = None
@@ -161,6 +165,11 @@ def _sample(
     if survey.peak <= 0.0 or scale <= 0.0:
         return points.copy()
     target = round(survey.expected * scale)
+    if target > MAX_IMPRESSIONS:
+        raise PointillistError(
+            f"the density map asks for {target:,} impressions (over {MAX_IMPRESSIONS:,}): "
+            "check its units (per mm2 of scalp) and the scale in mm per pixel"
+        )
     wanted = max(target - _count_inside(survey, points), 0)
     if wanted == 0:
         return points.copy()
