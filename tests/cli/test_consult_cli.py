@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from icalendar import Calendar
@@ -186,10 +187,24 @@ def test_plan_text_and_output_file(tmp_path, capsys):
     assert code == 0 and json.loads(target.read_text())["sessions"]
 
 
-def test_demo_runs(capsys):
-    code, out, _ = run_cli(capsys, "demo", "--format", "json")
+def test_demo_consults_and_simulates(capsys, tmp_path):
+    code, out, _ = run_cli(capsys, "demo", "--format", "json", "-o", str(tmp_path))
     data = json.loads(out)
     assert code == 0 and set(data) >= CONTRACT and data["sessions"]
+    assert data["previews"] == [
+        str(tmp_path),
+        str(tmp_path / "frontal"),
+        str(tmp_path / "top_view"),
+    ]
+    for folder in data["previews"]:
+        assert (Path(folder) / "before_after.jpg").is_file()
+    top = json.loads((tmp_path / "top_view" / "simulation.json").read_text())
+    assert top["sessions"][-1]["impressions"] > 0
+
+
+def test_demo_without_simulation(capsys):
+    code, out, _ = run_cli(capsys, "demo", "--no-simulation")
+    assert code == 0 and "Quote" in out and "previews" not in out
 
 
 @pytest.mark.parametrize(

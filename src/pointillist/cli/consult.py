@@ -17,7 +17,7 @@ from typing import Annotated, Any
 
 import typer
 
-from pointillist.cli._common import OutputFormat, console, print_json
+from pointillist.cli._common import OutputFormat, console, err_console, print_json
 from pointillist.cli.app import app
 from pointillist.domain import PlanRequest, TreatmentPlan, client_from_mapping, consult, load_policy
 from pointillist.errors import PointillistError
@@ -270,11 +270,17 @@ def plan(
 @app.command()
 def demo(
     consultation_date: ConsultationDate = None,
+    out: Annotated[
+        Path, typer.Option("-o", "--output", help="Folder for the simulated previews.")
+    ] = Path("out/demo"),
+    simulation: Annotated[
+        bool, typer.Option(help="Also simulate previews on the bundled sample photos.")
+    ] = True,
     output: Annotated[
         OutputFormat, typer.Option("--format", help="text or json.")
     ] = OutputFormat.text,
 ) -> None:
-    """Run a full consultation for an invented sample client."""
+    """A sample client end to end: consultation, plan, quote, and simulated previews."""
     sample = resources.files("pointillist.data").joinpath("sample_client.toml")
     with resources.as_file(sample) as path:
         result = build_plan(
@@ -284,7 +290,53 @@ def demo(
             clinic=None,
             consultation_date=consultation_date,
         )
-    _emit(result, PlanFormat(output.value), None)
+    previews = _demo_previews(out) if simulation else []
+    if output is OutputFormat.json:
+        from pointillist.reports.plan_json import plan_to_dict
+
+        print_json({**plan_to_dict(result), "previews": [str(p) for p in previews]})
+        return
+    _emit(result, PlanFormat.text, None)
+    if previews:
+        console.print("Simulated previews (session_1..4.jpg, before_after.jpg, overlay.png):")
+        for folder in previews:
+            console.print(f"  {folder}")
+
+
+def _demo_previews(out: Path) -> list[Path]:
+    """Run the bundled simulations into ``out`` with a progress bar; their folders."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from pointillist.imaging.simulate import DEMO_SUBJECTS, STAGES, demo_simulation
+
+    per_run = len(STAGES) + 1
+    finished = 0
+    with Progress(
+        TextColumn("{task.description:<34}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+        disable=not err_console.is_terminal,
+    ) as bar:
+        task = bar.add_task("simulating", total=per_run * len(DEMO_SUBJECTS))
+
+        def progress(stage: str, index: int, _total: int) -> None:
+            nonlocal finished
+            if stage == "done":
+                finished += 1
+                bar.update(task, completed=finished * per_run)
+                return
+            subject = DEMO_SUBJECTS[min(finished, len(DEMO_SUBJECTS) - 1)]
+            bar.update(
+                task, completed=finished * per_run + index, description=f"{subject}: {stage}"
+            )
+
+        try:
+            demo_simulation(out, progress=progress)
+        except OSError as exc:
+            raise PointillistError(f"cannot write the previews to {out}: {exc.strerror}") from None
+    return [out, *(out / name for name in DEMO_SUBJECTS[1:])]
 
 
 def _emit(result: TreatmentPlan, output: PlanFormat, out: Path | None) -> None:

@@ -767,6 +767,11 @@ def compose_overlay(
     return result
 
 
+DEMO_SUBJECTS = ("astronaut", "frontal", "top_view")
+"""What :func:`demo_simulation` simulates, in order; the last two are written to
+sub-folders of the same name."""
+
+
 def demo_simulation(outdir: Path, *, progress: Progress | None = None) -> Simulation:
     """The demo: scikit-image's ``astronaut`` and two synthetic balding heads.
 
@@ -776,7 +781,8 @@ def demo_simulation(outdir: Path, *, progress: Progress | None = None) -> Simula
     third of a pixel anyway. Two synthetic heads drawn at phone-photo resolution show
     the impressions: a frontal view with its landmarks (the designed hairline), written
     to ``outdir / "frontal"``, and a top view with a known scale, written to
-    ``outdir / "top_view"``.
+    ``outdir / "top_view"``. ``progress`` is called for each of the three runs in the
+    order of :data:`DEMO_SUBJECTS`, each ending with ``"done"``.
 
     Returns the astronaut simulation; all three are written with :meth:`Simulation.write`.
     """
@@ -788,7 +794,11 @@ def demo_simulation(outdir: Path, *, progress: Progress | None = None) -> Simula
     sim = simulate(data.astronaut(), seed=1, progress=progress)  # type: ignore[no-untyped-call]
     sim.write(outdir)
     front = synthetic_frontal(width=1400, height=1800, mm_per_px=0.15, seed=2)
-    simulate(front.rgb, landmarks=front.keypoints, seed=5).write(outdir / "frontal")
+    simulate(front.rgb, landmarks=front.keypoints, seed=5, progress=progress).write(
+        outdir / "frontal"
+    )
     top = synthetic_top_view(width=1500, height=1800, mm_per_px=0.14, seed=4)
-    simulate(top.rgb, mm_per_px=top.mm_per_px, detect_face=False, seed=1).write(outdir / "top_view")
+    simulate(top.rgb, mm_per_px=top.mm_per_px, detect_face=False, seed=1, progress=progress).write(
+        outdir / "top_view"
+    )
     return sim
