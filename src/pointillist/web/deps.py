@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
 
 from pointillist.settings import Settings
+from pointillist.store.db import session_scope
 from pointillist.web.security import SessionSigner
 
 
@@ -29,13 +30,8 @@ def get_db(request: Request) -> Iterator[Session]:
     back. Used with ``scope="function"`` so the commit happens before the response is
     sent, and a failed commit is an error response, not a silent loss."""
     factory: sessionmaker[Session] = request.app.state.session_factory
-    with factory() as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+    with session_scope(factory) as session:
+        yield session
 
 
 DbSession = Annotated[Session, Depends(get_db, scope="function")]
