@@ -137,3 +137,53 @@ def test_installed_command_has_no_traceback(top, tmp_path):
     assert result.returncode == 2
     assert result.stderr.startswith("error: cannot tell the photo's scale")
     assert "Traceback" not in result.stderr
+
+
+def test_hairline_design_options_reach_the_design(front, tmp_path, capsys):
+    _head, photo, landmarks = front
+    args = ["simulate", str(photo), "-o", str(tmp_path / "o"), "--landmarks", str(landmarks)]
+    code = main(
+        [*args, "--hairline-shape", "straight", "--transition-band-mm", "10", "--format", "json"]
+    )
+    design = json.loads(capsys.readouterr().out)["hairline_design"]
+    assert code == 0 and design["shape"] == "straight" and design["transition_band_mm"] == 10
+
+
+def test_a_drawn_hairline_replaces_the_design(front, tmp_path, capsys):
+    _head, photo, landmarks = front
+    drawn = tmp_path / "hairline.json"
+    drawn.write_text(json.dumps([[120, 160], [210, 130], [300, 160]]))
+    code = main(
+        [
+            "simulate",
+            str(photo),
+            "-o",
+            str(tmp_path / "o"),
+            "--landmarks",
+            str(landmarks),
+            "--hairline",
+            str(drawn),
+            "--format",
+            "json",
+        ]
+    )
+    payload = json.loads(capsys.readouterr().out)
+    assert code == 0 and payload["hairline_design"]["source"] == "given"
+    assert payload["hairline"][:3] == [[120.0, 160.0], [210.0, 130.0], [300.0, 160.0]]
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        ("[[1, 2]]", "at least two [x, y] points"),
+        ("{", "not readable JSON"),
+        ('["a", "b"]', "at least two [x, y] points"),
+    ],
+)
+def test_bad_hairline_files(front, tmp_path, capsys, content, fragment):
+    _head, photo, _landmarks = front
+    drawn = tmp_path / "hairline.json"
+    drawn.write_text(content)
+    code = main(["simulate", str(photo), "-o", str(tmp_path / "o"), "--hairline", str(drawn)])
+    err = capsys.readouterr().err
+    assert code == 2 and fragment in err and err.count("\n") == 1

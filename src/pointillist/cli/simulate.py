@@ -9,6 +9,7 @@ import typer
 
 from pointillist.cli._common import OutputFormat, console, err_console, print_json
 from pointillist.cli.app import app
+from pointillist.errors import PointillistError
 
 _STAGE_TEXT = {
     "load": "loading the photo",
@@ -38,6 +39,25 @@ def simulate_command(
         float | None,
         typer.Option(
             "--hairline-height-cm", help="Mid-frontal point above the glabella, cm (default 8)."
+        ),
+    ] = None,
+    hairline_shape: Annotated[
+        str | None,
+        typer.Option(
+            "--hairline-shape", help="rounded, straight or natural (default from hairline.toml)."
+        ),
+    ] = None,
+    transition_band_mm: Annotated[
+        float | None,
+        typer.Option(
+            "--transition-band-mm", help="Depth over which density ramps up, mm (default 15)."
+        ),
+    ] = None,
+    hairline: Annotated[
+        Path | None,
+        typer.Option(
+            help="A hairline drawn by the practitioner: JSON list of [x, y] pixels, "
+            "left to right, scalp above it (instead of the designed one)."
         ),
     ] = None,
     mm_per_px: Annotated[
@@ -90,6 +110,9 @@ def simulate_command(
             photo,
             sessions=sessions,
             hairline_height_cm=hairline_height_cm,
+            hairline_shape=hairline_shape,
+            transition_band_mm=transition_band_mm,
+            hairline_points=None if hairline is None else read_hairline_points(hairline),
             mm_per_px=mm_per_px,
             head_width_mm=head_width_mm,
             mask=mask,
@@ -105,6 +128,29 @@ def simulate_command(
         print_json(payload)
     else:
         _print_text(payload, outdir)
+
+
+def read_hairline_points(path: Path) -> Any:
+    """The practitioner's hairline from a JSON file: ``[[x, y], ...]`` in pixels."""
+    import json
+
+    import numpy as np
+
+    try:
+        points = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PointillistError(f"hairline file {path} not found") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise PointillistError(f"hairline file {path} is not readable JSON: {exc}") from None
+    try:
+        array = np.asarray(points, dtype=np.float64)
+    except (TypeError, ValueError):
+        array = np.empty((0,))
+    if array.ndim != 2 or array.shape[1:] != (2,) or len(array) < 2:
+        raise PointillistError(
+            f"hairline file {path} must hold a list of at least two [x, y] points in pixels"
+        )
+    return array
 
 
 def _print_text(payload: dict[str, Any], outdir: Path) -> None:
