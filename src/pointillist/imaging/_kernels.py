@@ -44,6 +44,43 @@ SAMPLING_TILE = 16
 """Side in pixels of the tiles that bound the candidate density (see :func:`blue_noise`)."""
 
 
+@numba.njit(cache=True, inline="always")
+def _has_neighbour_within(
+    x: float,
+    y: float,
+    g11: float,
+    g12: float,
+    g22: float,
+    radius_mm: float,
+    xs: Array,
+    ys: Array,
+    head: Array,
+    nxt: Array,
+    inv_cell: float,
+    grid_rows: int,
+    grid_cols: int,
+) -> bool:
+    """Whether a point already in the grid lies closer than ``radius_mm`` to ``(x, y)``,
+    measured with the surface metric ``(g11, g12, g22)`` at ``(x, y)``."""
+    radius2 = radius_mm * radius_mm
+    # The metric's smallest eigenvalue gives the longest pixel reach of that radius.
+    radius_px = radius_mm / math.sqrt(_smallest_eigenvalue(g11, g12, g22))
+    gx0 = max(int((x - radius_px) * inv_cell), 0)
+    gx1 = min(int((x + radius_px) * inv_cell), grid_cols - 1)
+    gy0 = max(int((y - radius_px) * inv_cell), 0)
+    gy1 = min(int((y + radius_px) * inv_cell), grid_rows - 1)
+    for gy in range(gy0, gy1 + 1):
+        for gx in range(gx0, gx1 + 1):
+            j = head[gy * grid_cols + gx]
+            while j >= 0:
+                dx = xs[j] - x
+                dy = ys[j] - y
+                if g11 * dx * dx + 2.0 * g12 * dx * dy + g22 * dy * dy < radius2:
+                    return True
+                j = nxt[j]
+    return False
+
+
 @numba.njit(cache=True, parallel=True)
 def surface_measure(
     density: Array, metric: Array, r_factor: float, floor_density: float
@@ -215,28 +252,9 @@ def blue_noise(
         candidates += 1
         n *= density_scale
         radius_mm = r_factor / math.sqrt(max(n, floor_density))
-        radius2 = radius_mm * radius_mm
-        radius_px = radius_mm / math.sqrt(_smallest_eigenvalue(g11, g12, g22))
-        gx0 = max(int((x - radius_px) * inv_cell), 0)
-        gx1 = min(int((x + radius_px) * inv_cell), grid_cols - 1)
-        gy0 = max(int((y - radius_px) * inv_cell), 0)
-        gy1 = min(int((y + radius_px) * inv_cell), grid_rows - 1)
-        ok = True
-        for gy in range(gy0, gy1 + 1):
-            for gx in range(gx0, gx1 + 1):
-                j = head[gy * grid_cols + gx]
-                while j >= 0:
-                    dx = px[j] - x
-                    dy = py[j] - y
-                    if g11 * dx * dx + 2.0 * g12 * dx * dy + g22 * dy * dy < radius2:
-                        ok = False
-                        break
-                    j = nxt[j]
-                if not ok:
-                    break
-            if not ok:
-                break
-        if not ok:
+        if _has_neighbour_within(
+            x, y, g11, g12, g22, radius_mm, px, py, head, nxt, inv_cell, grid_rows, grid_cols
+        ):
             continue
         px[count] = x
         py[count] = y
@@ -283,6 +301,8 @@ def assign_layers(
     head = np.full(grid_rows * grid_cols, -1, np.int32)
     nxt = np.empty(n, np.int32)
     inv_cell = 1.0 / cell_px
+    xs = points[:, 0]
+    ys = points[:, 1]
     kept = 0
     for k in range(n_layers - 1):
         scale = fractions[k]
@@ -298,28 +318,9 @@ def assign_layers(
             row = min(max(int(y), 0), rows - 1)
             g11, g12, g22 = _metric_at(metric, row, col)
             radius_mm = r_factor / math.sqrt(max(density[row, col], floor_density) * scale)
-            radius2 = radius_mm * radius_mm
-            radius_px = radius_mm / math.sqrt(_smallest_eigenvalue(g11, g12, g22))
-            gx0 = max(int((x - radius_px) * inv_cell), 0)
-            gx1 = min(int((x + radius_px) * inv_cell), grid_cols - 1)
-            gy0 = max(int((y - radius_px) * inv_cell), 0)
-            gy1 = min(int((y + radius_px) * inv_cell), grid_rows - 1)
-            ok = True
-            for gy in range(gy0, gy1 + 1):
-                for gx in range(gx0, gx1 + 1):
-                    j = head[gy * grid_cols + gx]
-                    while j >= 0:
-                        dx = points[j, 0] - x
-                        dy = points[j, 1] - y
-                        if g11 * dx * dx + 2.0 * g12 * dx * dy + g22 * dy * dy < radius2:
-                            ok = False
-                            break
-                        j = nxt[j]
-                    if not ok:
-                        break
-                if not ok:
-                    break
-            if not ok:
+            if _has_neighbour_within(
+                x, y, g11, g12, g22, radius_mm, xs, ys, head, nxt, inv_cell, grid_rows, grid_cols
+            ):
                 continue
             layer[i] = k + 1
             cell = min(max(int(y * inv_cell), 0), grid_rows - 1) * grid_cols + min(
