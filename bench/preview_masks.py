@@ -28,14 +28,26 @@ import numpy as np
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "preview"
 
 SYNTHETIC: dict[str, dict[str, Any]] = {
-    "synth_top": {"synthetic": "synthetic_top_view", "args": {"seed": 3}},
+    "synth_top": {
+        "synthetic": "synthetic_top_view",
+        "args": {"seed": 3},
+        "simulate_args": ["--mm-per-px", "0.3"],
+    },
     "synth_top_2x": {
         "synthetic": "synthetic_top_view",
         "args": {"width": 1600, "height": 1800, "mm_per_px": 0.15, "seed": 3},
+        "simulate_args": ["--mm-per-px", "0.15"],
     },
-    "synth_frontal": {"synthetic": "synthetic_frontal", "args": {"seed": 3}},
+    "synth_frontal": {
+        "synthetic": "synthetic_frontal",
+        "args": {"seed": 3},
+        "simulate_args": ["--mm-per-px", "0.3", "--landmarks", "synth_frontal.landmarks.json"],
+    },
 }
-"""The synthetic heads: the same top view at two resolutions, and a frontal view."""
+"""The synthetic heads: the same top view at two resolutions, and a frontal view.
+``simulate_args`` are what a practitioner would give for them (MediaPipe finds no face
+in these drawings, so the scale is given, and the frontal head's landmarks as clicked);
+``bench/preview_quality.py`` passes them to both of its runs."""
 
 
 def draw_polygons(recipe: dict[str, Any]) -> np.ndarray:
@@ -52,6 +64,10 @@ def draw_synthetic(name: str, recipe: dict[str, Any], folder: Path) -> np.ndarra
 
     head = getattr(synthetic, recipe["synthetic"])(**recipe["args"])
     save_image(folder / f"{name}.jpg", head.rgb)
+    if head.keypoints is not None:
+        (folder / f"{name}.landmarks.json").write_text(
+            json.dumps(head.keypoints.to_json()) + "\n", encoding="utf-8"
+        )
     return np.where(head.bald_mask, 255, 0).astype(np.uint8)
 
 
