@@ -877,9 +877,9 @@ def _mask_array(mask: str | Path | np.ndarray, shape: tuple[int, int]) -> np.nda
         if not arr.any():
             raise PointillistError("the mask is empty; mark the treatment area")
         return arr
-    from pointillist.imaging.regions import load_mask
+    from pointillist.imaging.io import load_mask
 
-    return load_mask(str(mask), image_size=(width, height))
+    return load_mask(mask, image_size=(width, height))
 
 
 def _to_photo_pixels(course: Impressions, factor: int) -> Impressions:
