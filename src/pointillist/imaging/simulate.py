@@ -363,7 +363,7 @@ class Simulation:
             "scale_detail": self.scale.detail,
             "landmarks_found": self.keypoints is not None,
             "faces_found": len(self.faces),
-            "face": None if self.keypoints is None else self._face_number(),
+            "face": None if self.keypoints is None else self.face_number(),
             "hairline": [] if self.hairline is None else self.hairline.to_json(),
             "treatment_area_cm2": round(area, 1),
             "final_density_per_cm2": round(self.final_density_per_cm2, 1),
@@ -402,7 +402,8 @@ class Simulation:
             }
         return payload
 
-    def _face_number(self) -> int:
+    def face_number(self) -> int:
+        """The client's face, 1-based in the order of :attr:`faces` (largest first)."""
         return next((k for k, f in enumerate(self.faces, start=1) if f is self.keypoints), 1)
 
     def write(self, outdir: str | Path) -> dict[str, Any]:
@@ -832,6 +833,8 @@ def _stage_compose(sim: Simulation) -> None:
         sim.treatment_share,
         sim.hairline,
         sim.treatment_area_cm2,
+        faces=sim.faces,
+        client_face=sim.face_number() if sim.keypoints is not None else None,
     )
 
 
