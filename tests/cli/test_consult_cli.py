@@ -353,3 +353,25 @@ def test_unwritable_output_is_a_clear_error(capsys, tmp_path):
         capsys, "plan", "--pattern", "norwood-5", "--format", "json", "-o", str(target)
     )
     assert code == 2 and "cannot write" in err
+
+
+def test_every_client_option_works_as_a_client_file_key(tmp_path, capsys):
+    """The README says a client file takes the options' names: check each one."""
+    import re
+
+    assert main(["plan", "--help"]) == 0
+    options = re.findall(r"^  --([a-z0-9-]+)", capsys.readouterr().out, flags=re.MULTILINE)
+    not_answers = {"client", "rules", "clinic", "consultation-date", "format", "output", "help"}
+    values = {
+        "pattern": '"alopecia-areata"', "fitzpatrick": "3", "ita": "20.0",
+        "condition": '["acne-controlled"]', "sex": '"male"', "age": "40",
+        "head-circumference-cm": "57.0", "patch-count": "2", "largest-patch-cm2": "4.0",
+        "scar-length-cm": "5.0", "scar-area-cm2": "6.0", "start": "2027-01-11", "sessions": "4",
+        "interval-days": "14", "experience": '"senior"', "clinic-tier": '"premium"',
+    }  # fmt: skip
+    keys = [o for o in options if o not in not_answers]
+    assert set(keys) == set(values)
+    client = tmp_path / "client.toml"
+    client.write_text("".join(f"{k.replace('-', '_')} = {values[k]}\n" for k in keys))
+    data = plan_json(capsys, "--client", str(client))
+    assert data["client"]["ita_deg"] == 20.0 and data["client"]["conditions"] == ["acne-controlled"]

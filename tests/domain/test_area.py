@@ -68,7 +68,7 @@ def test_zone_names_are_readable(policy):
     [
         (
             {"pattern": "alopecia-areata"},
-            "Patches not measured: the area assumes 1 patch(es) of 10",
+            "Patches not measured: the area assumes 1 patch of 10",
         ),
         ({"pattern": "alopecia-areata", "patch_count": 2}, "Patches not measured"),
         ({"pattern": "scar"}, "Scar not measured: the area assumes 10 cm2"),

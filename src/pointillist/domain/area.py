@@ -72,7 +72,8 @@ def _alopecia_zones(
     patch = client.largest_patch_cm2 or float(table["default_largest_patch_cm2"])
     if client.patch_count is None or client.largest_patch_cm2 is None:
         assumptions.append(
-            f"Patches not measured: the area assumes {count} patch(es) of {patch:g} cm2 "
+            f"Patches not measured: the area assumes {count} patch{'' if count == 1 else 'es'} "
+            f"of {patch:g} cm2 "
             "(data/zones.toml); measure them and give patch_count and largest_patch_cm2 "
             "(--patch-count, --largest-patch-cm2) for a real area and price."
         )

@@ -105,12 +105,17 @@ def client_from_mapping(data: Mapping[str, Any]) -> ClientProfile:
     """Validate consultation answers and build a :class:`ClientProfile`.
 
     Keys are the field names of :class:`ClientProfile` (``-`` may stand for ``_``);
-    ``condition`` is accepted for ``conditions``. Unknown keys are refused so that a
+    the option names ``condition`` and ``ita`` are accepted for ``conditions`` and
+    ``ita_deg``. Unknown keys are refused so that a
     misspelt answer is not silently ignored.
     """
     answers = {str(k).replace("-", "_"): v for k, v in data.items() if v is not None}
-    if "condition" in answers:
-        answers["conditions"] = answers.pop("condition")
+    # The command-line option names work as keys too (--condition, --ita).
+    for option, key in (("condition", "conditions"), ("ita", "ita_deg")):
+        if option in answers:
+            if key in answers:
+                raise PointillistError(f"give {key} or {option}, not both", field=key)
+            answers[key] = answers.pop(option)
     unknown = sorted(set(answers) - _FIELDS)
     if unknown:
         raise PointillistError(
