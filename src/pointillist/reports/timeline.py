@@ -67,6 +67,19 @@ def plan_timeline_png(plan: TreatmentPlan, *, dpi: int = 150) -> bytes:
         for start, end in spans:
             ax.barh(y, x(end) + 1 - x(start), left=x(start), height=0.6, color=colour)
     session_row = 1 if plan.test_patch is not None else 0
+    if plan.test_patch is not None:
+        for label, day in (
+            ("test patch", plan.test_patch.date),
+            ("healing check", plan.test_patch.healing_check_date),
+        ):
+            ax.annotate(
+                f"{label}\n{day:%d %b}",
+                (x(day), 0),
+                xytext=(9, 0),
+                textcoords="offset points",
+                va="center",
+                fontsize=7,
+            )
     for session in plan.sessions:
         ax.annotate(
             f"{session.number}: {session.date:%d %b}\n{session.duration_minutes / 60:.1f} h",
