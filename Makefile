@@ -35,6 +35,7 @@ $(STAMP): pyproject.toml Makefile packaging/opencv-contrib-python-standin/pyproj
 	$(PIP) install --force-reinstall --no-deps 'opencv-python-headless>=4.9'
 	$(PIP) install -e '.[heic]'
 	$(PIP) check
+	$(BIN)/python -m pointillist.imaging.warmup
 	touch $(STAMP)
 
 $(DEV_STAMP): $(STAMP)
