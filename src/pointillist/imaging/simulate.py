@@ -726,7 +726,9 @@ def _stage_treatment(sim: Simulation) -> None:
         else:
             area_mask = support = open_scalp
             mask_source = "regions"
-            if sim.keypoints is None and opts.detect_face:
+            # A scale in mm per pixel says the photo is a top or back view: no face
+            # was expected, so its absence is no news.
+            if sim.keypoints is None and opts.detect_face and opts.mm_per_px is None:
                 _warn(
                     sim,
                     "no face found: every bare scalp of the head is treated; give --mask "
