@@ -128,7 +128,7 @@ def load_mask(
         if oriented.mode in ("1", "L", "P") and "transparency" not in oriented.info:
             grey = np.asarray(oriented.convert("L"), dtype=np.uint8)
         else:
-            grey = _to_rgb8(oriented).max(axis=2)
+            grey = np.asarray(_to_rgb8(oriented).max(axis=2), dtype=np.uint8)
     width, height = image_size
     if grey.shape != (height, width):
         mh, mw = grey.shape
@@ -137,7 +137,7 @@ def load_mask(
                 f"{name}: the mask is {mw}x{mh} but the photo is {width}x{height}; give a "
                 "mask of the photo's size (white = treatment area, black = not)"
             )
-        grey = cv2.resize(grey, (width, height), interpolation=cv2.INTER_LINEAR)
+        grey = np.asarray(cv2.resize(grey, (width, height), interpolation=cv2.INTER_LINEAR))
     mask = np.asarray(grey >= 128, dtype=bool)
     if not mask.any():
         raise PointillistError(f"{name}: the mask is all black; paint the treatment area white")
