@@ -18,10 +18,13 @@ by :mod:`pointillist.imaging.simulate`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from pointillist.data import load_table
 from pointillist.errors import PointillistError
 from pointillist.imaging.head import Ellipse
 from pointillist.imaging.landmarks import FaceKeypoints
@@ -36,69 +39,120 @@ GRABCUT_SIDE = 200
 """Longest side GrabCut runs at: the head outline needs no more, and it is the costliest step."""
 
 _SKIN_D2_MAX = 11.8
-"""Squared Mahalanobis distance of chroma below which a colour is skin (chi-square, 2 dof,
-99.7 %)."""
+"""Squared Mahalanobis distance of chromaticity below which a colour is the skin's
+(chi-square, 2 dof, 99.7 %)."""
 
-_DARKER_MAX = 32.0
-"""How much darker (L*) than the forehead shaded skin may be before it reads as hair."""
+_CHROMATICITY_SPREAD = 0.012
+"""Added spread (rg chromaticity) for what one face does not show: a redder scalp, a
+tanned forehead."""
+
+_HIGHLIGHT_SLACK = 0.15
+"""How much whiter than its brightness explains a highlight may look (JPEG, clipping)."""
+
+_DARKEST_SHARE = 0.4
+"""Shaded skin keeps at least this share of the skin's median L*: the far side of a lit
+dome keeps about half; black hair does not."""
+
+_HAIR_SAMPLES_MIN = 30
+_HAIR_SHARE_MIN = 0.03
+"""Sure hair (cells and share of the scalp) needed to learn the photo's hair colour."""
+
+_LAB_SPREAD = (3.0, 1.5, 1.5)
+"""Added spread (L*, a*, b*) of the learned hair and skin colours: JPEG noise and what
+the samples miss."""
 
 _TEXTURE_RATIO_MAX = 2.2
-"""Texture above this multiple of the skin seed's own texture reads as hair or stubble."""
+"""Texture above this multiple of the skin seed's own texture reads as hair or stubble
+(the no-face path; frontal photos take ``thin_hair_texture_ratio`` from the data file)."""
 
 
 @dataclass(frozen=True)
 class Regions:
     """Masks on the work grid (``cell_px`` photo pixels per cell).
 
+    Every cell of the head is exactly one of bare ``skin``, ``thin_hair`` (strands or
+    stubble with the skin showing between them) or dense ``hair``; ``never_treat`` marks
+    what the preview must never put impressions on whatever the design says.
+
     Attributes
     ----------
     foreground
-        The head (skin and hair) and whatever GrabCut keeps with it.
+        The client: the person whose face was chosen (head and body) when a face was
+        found, else the head GrabCut separates from the backdrop.
     skin
-        Bare skin inside the foreground (scalp, forehead, face).
+        Bare skin of the client's head (scalp, forehead, face), in light or shade.
+    thin_hair
+        Skin-coloured but textured: stubble, a thin forelock, diffuse thinning.
+    hair
+        Dense hair: head cells whose colour is not the skin's.
+    never_treat
+        Background, other people, and the face from the eyebrows down (brows, eyes,
+        glasses, ears beside them, beard, neck).
     skin_lab
         Mean CIELAB (D65) of the skin seed.
     skin_seed
-        ``"forehead"`` or ``"head cluster"``: where the skin model came from.
+        ``"forehead"``, ``"head cluster"`` or ``"mask"``: where the skin model came from.
+    person
+        ``"segmenter"`` (the person segmenter split by faces), ``"grabcut"`` or ``"mask"``.
     """
 
     cell_px: float
     foreground: np.ndarray
     skin: np.ndarray
+    thin_hair: np.ndarray
+    hair: np.ndarray
+    never_treat: np.ndarray
     skin_lab: tuple[float, float, float]
     skin_seed: str
     seed_mask: np.ndarray
+    person: str = "grabcut"
     background_skin_share: float = 0.0
     """Share of the background that looks like the skin: high on close-ups, where the
     scalp fills the frame and GrabCut's "background" is scalp too."""
-
-    @property
-    def hair(self) -> np.ndarray:
-        return np.asarray(self.foreground & ~self.skin, dtype=bool)
 
     @property
     def shape(self) -> tuple[int, int]:
         return (int(self.foreground.shape[0]), int(self.foreground.shape[1]))
 
     def labels(self) -> np.ndarray:
-        """``uint8`` labels: 0 background, 1 skin, 2 hair."""
+        """``uint8`` labels: 0 background or body, 1 skin, 2 dense hair, 3 thin hair."""
         out = np.zeros(self.shape, dtype=np.uint8)
         out[self.skin] = 1
         out[self.hair] = 2
+        out[self.thin_hair] = 3
         return out
 
     def hair_coverage(self, window_px: float) -> np.ndarray:
-        """Share of hair in a square window ``window_px`` photo pixels wide (0-1).
+        """Share of dense hair in a square window ``window_px`` photo pixels wide (0-1).
 
-        Outside the head counts as neither: the share is taken over head cells only, so
-        the fringe of hair at the outline is not diluted by the background.
+        Only head cells (skin, thin or dense hair) count, so the fringe of hair at the
+        outline is not diluted by the background.
         """
         import cv2
 
         k = max(3, round(window_px / self.cell_px) | 1)
+        head = (self.skin | self.thin_hair | self.hair).astype(np.float32)
         hair = cv2.boxFilter(self.hair.astype(np.float32), -1, (k, k), normalize=True)
-        head = cv2.boxFilter(self.foreground.astype(np.float32), -1, (k, k), normalize=True)
-        return np.where(head > 1e-3, hair / np.maximum(head, 1e-3), 0.0).astype(np.float32)
+        share = cv2.boxFilter(head, -1, (k, k), normalize=True)
+        return np.where(share > 1e-3, hair / np.maximum(share, 1e-3), 0.0).astype(np.float32)
+
+    def treatable_scalp(self, mm_per_px: float) -> np.ndarray:
+        """Where impressions may go: the client's bare scalp and thin hair.
+
+        A cell is treatable when dense hair covers less than ``dense_hair_coverage`` of
+        its ``hair_window_mm`` neighbourhood (``data/regions.toml``) and it is outside
+        :attr:`never_treat`. The hairline design (frontal views) then limits the front.
+        """
+        rules = regions_table()["treatable"]
+        coverage = self.hair_coverage(float(rules["hair_window_mm"]) / mm_per_px)
+        head = self.skin | self.thin_hair | self.hair
+        open_scalp = head & (coverage < float(rules["dense_hair_coverage"]))
+        return np.asarray(open_scalp & self.foreground & ~self.never_treat, dtype=bool)
+
+
+def regions_table() -> dict[str, Any]:
+    """``data/regions.toml``: what counts as dense hair and what is never treated."""
+    return load_table("regions")
 
 
 def work_size(height: int, width: int, side: int = WORK_SIDE) -> tuple[int, int, float]:
@@ -269,32 +323,242 @@ def _seed_lab(lab: np.ndarray, seed: np.ndarray) -> tuple[float, float, float]:
     return float(median[0]), float(median[1]), float(median[2])
 
 
-def _chroma(lab: np.ndarray) -> np.ndarray:
-    """``(a*/L*, b*/L*)``: nearly unchanged when shading scales the light on the skin."""
-    lightness = np.maximum(lab[..., 0:1], 5.0)
-    return np.asarray(lab[..., 1:3] / lightness, dtype=np.float64)
+@dataclass(frozen=True)
+class _SkinModel:
+    """The client's skin colour as the photo shows it, in any light.
 
+    Chromaticity (r, g) = (R, G) / (R + G + B) of linear sRGB is unchanged when shade
+    scales the light, so one Gaussian over it fits the skin in light and shade alike; a
+    specular highlight adds the light's own (near-white) colour, moving the
+    chromaticity along the segment from the skin's towards white (1/3, 1/3) while the
+    pixel brightens.
+    """
 
-def _skin_model(lab: np.ndarray, seed: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-    """Robust skin chroma mean, its inverse covariance, and the skin's median L*."""
-    pix = lab[seed].astype(np.float64)
-    if pix.shape[0] < 4:
-        raise PointillistError(
-            "cannot find bare skin to learn its colour from (no bare scalp, or a "
-            "close-up with no background around the head); give --mask with the "
-            "treatment area"
+    mean: np.ndarray
+    inv_cov: np.ndarray
+    lightness: float
+    """Median L* of the reference skin."""
+    lightness_low: float
+    """Lower quartile L* of the reference skin: the diffuse light under a highlight."""
+
+    @classmethod
+    def fit(cls, lab: np.ndarray, chroma: np.ndarray, reference: np.ndarray) -> _SkinModel:
+        pix = chroma[reference].astype(np.float64)
+        lightness = lab[..., 0][reference].astype(np.float64)
+        if pix.shape[0] < 4:
+            raise PointillistError(
+                "cannot find bare skin to learn its colour from (no bare scalp, or a "
+                "close-up with no background around the head); give --mask with the "
+                "treatment area"
+            )
+        median = np.median(pix, axis=0)
+        dev = np.abs(pix - median)
+        mad = np.median(dev, axis=0) * 1.4826 + 1e-3
+        # Lips, eyes, brows and glasses inside the reference are outliers of its colour.
+        keep = np.all(dev <= 2.5 * mad, axis=1) & (lightness >= 0.5 * np.median(lightness))
+        core = pix[keep] if keep.sum() >= 4 else pix
+        cov = np.cov(core.T) if core.shape[0] > 3 else np.zeros((2, 2))
+        cov = cov + np.eye(2) * _CHROMATICITY_SPREAD**2
+        kept = lightness[keep] if keep.sum() >= 4 else lightness
+        return cls(
+            mean=core.mean(axis=0),
+            inv_cov=np.linalg.inv(cov),
+            lightness=float(np.median(kept)),
+            lightness_low=float(np.percentile(kept, 25)),
         )
-    median = np.median(pix, axis=0)
-    dev = np.abs(pix - median)
-    mad = np.median(dev, axis=0) * 1.4826 + np.array([1.0, 0.5, 0.5])
-    keep = np.all(dev <= 2.5 * mad, axis=1)
-    core = pix[keep] if keep.sum() >= 4 else pix
-    chroma = _chroma(core)
-    mean = chroma.mean(axis=0)
-    cov = np.cov(chroma.T) if chroma.shape[0] > 3 else np.zeros((2, 2))
-    # Skin chroma varies a little over the head (redder scalp, tanned forehead).
-    cov = cov + np.diag([0.02**2, 0.025**2])
-    return mean, np.linalg.inv(cov), float(np.median(core[:, 0]))
+
+    def classify(self, lab: np.ndarray, chroma: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(loose, strict)`` masks of colours this skin can take.
+
+        ``loose``: the skin's chromaticity (any shade down to :data:`_DARKEST_SHARE` of
+        its L*), or a highlight on it (on the way to white and brighter than the skin's
+        lower quartile). ``strict`` also asks a highlight to be as bright as the white it
+        carries: grey and white hair are as white but not as bright.
+        """
+        white = np.array([1.0 / 3.0, 1.0 / 3.0])
+        toward = white - self.mean
+        rel = chroma - self.mean
+        t = np.clip((rel @ (self.inv_cov @ toward)) / float(toward @ self.inv_cov @ toward), 0.0, 1.0)
+        off = rel - t[..., None] * toward
+        d2_line = np.einsum("...i,ij,...j->...", off, self.inv_cov, off)
+        d2 = np.einsum("...i,ij,...j->...", rel, self.inv_cov, rel)
+        lightness = lab[..., 0]
+        lit = lightness >= _DARKEST_SHARE * self.lightness
+        skin_hue = d2 <= _SKIN_D2_MAX
+        brighter = lightness >= self.lightness_low
+        loose = lit & (skin_hue | ((d2_line <= _SKIN_D2_MAX) & brighter))
+        # Share of the light a highlight adds: the diffuse part is at most the skin's own.
+        added = 1.0 - self.lightness_low / np.maximum(lightness, 1.0)
+        strict = loose & (skin_hue | (t <= added + _HIGHLIGHT_SLACK))
+        return np.asarray(loose, dtype=bool), np.asarray(strict, dtype=bool)
+
+
+def _hair_colour(
+    lab: np.ndarray,
+    scalp: np.ndarray,
+    loose: np.ndarray,
+    strict: np.ndarray,
+    smooth: np.ndarray,
+    seed: np.ndarray,
+) -> np.ndarray:
+    """Cells nearer this photo's hair colour than its skin colour (CIELAB Gaussians).
+
+    Brown hair has the skin's chromaticity and only its darkness tells it from a shaded
+    temple; how dark depends on the person. So the hair colour is learned from the hair
+    the photo surely shows (scalp cells of another colour than the skin, or strands of
+    another colour), the skin's from the forehead and the surely bare scalp, and every cell
+    goes to the likelier of the two. With too little sure hair (a bald or shaved head)
+    nothing is learned and nothing changes.
+    """
+    import cv2
+
+    inner = cv2.erode(scalp.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    sure_hair = inner & (~loose | (~smooth & ~strict))
+    if sure_hair.sum() < max(_HAIR_SAMPLES_MIN, _HAIR_SHARE_MIN * inner.sum()):
+        return np.zeros(scalp.shape, dtype=bool)
+    sure_skin = seed | (inner & strict & smooth)
+    x = lab.reshape(-1, 3).astype(np.float64)
+    scores = []
+    for sample in (sure_hair, sure_skin):
+        pix = lab[sample].astype(np.float64)
+        mean = pix.mean(axis=0)
+        cov = np.cov(pix.T) + np.diag(_LAB_SPREAD) ** 2
+        inv = np.linalg.inv(cov)
+        diff = x - mean
+        d2 = np.einsum("ij,jk,ik->i", diff, inv, diff)
+        scores.append(-0.5 * d2 - 0.5 * np.log(np.linalg.det(cov)))
+    return np.asarray((scores[0] > scores[1]).reshape(scalp.shape) & scalp, dtype=bool)
+
+
+def _chromaticity(rgb_small: np.ndarray) -> np.ndarray:
+    linear = (rgb_small.astype(np.float32) / 255.0) ** 2.2
+    total = np.maximum(linear.sum(axis=-1, keepdims=True), 1e-4)
+    return np.asarray(linear[..., :2] / total, dtype=np.float64)
+
+
+def _majority(masks: Sequence[np.ndarray], within: np.ndarray) -> list[np.ndarray]:
+    """Relabel each cell of ``within`` by the label most common around it (5 x 5)."""
+    import cv2
+
+    votes = np.stack(
+        [cv2.blur(m.astype(np.float32), (5, 5)) + 1e-4 * (len(masks) - i) for i, m in enumerate(masks)]
+    )
+    best = np.argmax(votes, axis=0)
+    return [np.asarray(within & (best == i), dtype=bool) for i in range(len(masks))]
+
+
+def _to_cells(points: np.ndarray, cell: float) -> np.ndarray:
+    return np.asarray(np.rint((np.asarray(points) + 0.5) / cell - 0.5), dtype=np.int32)
+
+
+def _face_centre(face: FaceKeypoints) -> np.ndarray:
+    from pointillist.imaging.landmarks import FACE_OVAL
+
+    if face.mesh is not None:
+        return np.asarray(face.mesh[list(FACE_OVAL)].mean(axis=0), dtype=np.float64)
+    return np.asarray(face.glabella, dtype=np.float64) - face.up * 0.3 * face.face_width_px
+
+
+def _face_disc(face: FaceKeypoints, shape: tuple[int, int], cell: float, grow: float) -> np.ndarray:
+    """The face oval (or a disc of the face's width without a mesh), grown by ``grow``
+    face widths, as a mask on the grid."""
+    import cv2
+    from pointillist.imaging.landmarks import FACE_OVAL
+
+    out = np.zeros(shape, np.uint8)
+    centre = _face_centre(face)
+    if face.mesh is not None:
+        oval = face.mesh[list(FACE_OVAL)]
+        spread = oval - centre
+        norm = np.maximum(np.hypot(spread[:, 0], spread[:, 1]), 1e-6)[:, None]
+        grown = oval + spread / norm * grow * face.face_width_px
+        cv2.fillPoly(out, [_to_cells(grown, cell)], 1)
+    else:
+        c = _to_cells(centre, cell)
+        r = max(1, round(face.face_width_px * (0.5 + grow) / cell))
+        cv2.circle(out, (int(c[0]), int(c[1])), r, 1, -1)
+    return out.astype(bool)
+
+
+def _client_person(
+    people: np.ndarray, faces: Sequence[FaceKeypoints], client: int, cell: float
+) -> np.ndarray:
+    """The chosen person's share of the segmenter's people mask.
+
+    The segmenter marks every person; each person cell goes to the face nearest to it
+    in units of that face's width (so a big face near the camera claims its own
+    shoulders, not its neighbour's), and the client keeps the connected part that holds
+    their face, with its holes (eyes, a specular highlight) filled.
+    """
+    import cv2
+
+    h, w = people.shape
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+    px, py = (xx + 0.5) * cell - 0.5, (yy + 0.5) * cell - 0.5
+    dist = np.stack(
+        [
+            np.hypot(px - c[0], py - c[1]) / max(f.face_width_px, 1.0)
+            for f in faces
+            for c in [_face_centre(f)]
+        ]
+    )
+    mine = people & (np.argmin(dist, axis=0) == client)
+    n, labels = cv2.connectedComponents(mine.astype(np.uint8), connectivity=8)
+    if n <= 1:
+        return mine
+    face = _face_disc(faces[client], (h, w), cell, 0.0)
+    hits = np.bincount(labels[face & mine], minlength=n)
+    hits[0] = 0
+    if hits.max() == 0:
+        return mine
+    return _fill_holes(labels == int(np.argmax(hits)))
+
+
+def _fill_holes(mask: np.ndarray) -> np.ndarray:
+    import cv2
+
+    filled = mask.copy()
+    inv = (~mask).astype(np.uint8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(inv, connectivity=4)
+    for i in range(1, n):
+        x, y, w, h, _area = stats[i]
+        if x > 0 and y > 0 and x + w < mask.shape[1] and y + h < mask.shape[0]:
+            filled |= labels == i
+    return np.asarray(filled, dtype=bool)
+
+
+def _height_above_glabella(face: FaceKeypoints, shape: tuple[int, int], cell: float) -> np.ndarray:
+    """Photo px each cell lies above the glabella along the face's up direction."""
+    h, w = shape
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+    gx, gy = face.glabella
+    up = face.up
+    return ((xx + 0.5) * cell - 0.5 - gx) * up[0] + ((yy + 0.5) * cell - 0.5 - gy) * up[1]
+
+
+def _brow_top_px(face: FaceKeypoints, rules: dict[str, Any]) -> float:
+    """Height of the eyebrows' upper edge above the glabella, in photo px."""
+    from pointillist.imaging.landmarks import EYEBROW_TOPS
+
+    if face.mesh is None:
+        return float(rules["brow_rise_face_widths"]) * face.face_width_px
+    rel = face.mesh[list(EYEBROW_TOPS)] - np.asarray(face.glabella)
+    return float(np.max(rel @ face.up))
+
+
+def _never_treat(
+    foreground: np.ndarray, faces: Sequence[FaceKeypoints], client: int, cell: float
+) -> np.ndarray:
+    rules = regions_table()["never_treat"]
+    face = faces[client]
+    height = _height_above_glabella(face, foreground.shape, cell)
+    brow = _brow_top_px(face, rules) + float(rules["brow_margin_face_widths"]) * face.face_width_px
+    never = ~foreground | (height < brow)
+    grow = float(rules["other_face_margin_face_widths"])
+    for i, other in enumerate(faces):
+        if i != client:
+            never |= _face_disc(other, foreground.shape, cell, grow)
+    return never
 
 
 def segment_regions(
@@ -302,20 +566,27 @@ def segment_regions(
     *,
     keypoints: FaceKeypoints | None = None,
     outline: Ellipse | None = None,
+    faces: Sequence[FaceKeypoints] = (),
 ) -> Regions:
-    """Split a head photo into background, skin and hair on a reduced grid.
+    """Split a head photo into the client, bare skin, thin and dense hair on a reduced grid.
 
     Parameters
     ----------
     rgb
         ``(H, W, 3)`` uint8 photo.
     keypoints
-        Face landmarks when a face was found; they seed the skin model (forehead) and
-        GrabCut (face = head).
+        The client's face landmarks when a face was found: they pick the client among
+        the people, seed the skin model (forehead) and bound the never-treat face.
     outline
-        The head model's outline (frontal views), which bounds the head for GrabCut.
+        The head model's outline (frontal views), which bounds the head for GrabCut
+        when the person segmenter finds no one at the face (drawings).
+    faces
+        Every face in the photo (:func:`~pointillist.imaging.landmarks.detect_faces`),
+        the client among them; other people are cut off and never treated.
     """
     import cv2
+
+    from pointillist.imaging.segmenter import person_probability
 
     height, width = rgb.shape[:2]
     h, w, cell = work_size(height, width)
@@ -323,38 +594,68 @@ def segment_regions(
     small = cv2.resize(mid, (w, h), interpolation=cv2.INTER_AREA) if cell > 1.0 else rgb
     lab = _lab(small)
     texture = _texture(mid, (h, w))
-    if keypoints is not None and outline is not None:
-        fg = _grabcut(small, _frontal_init((h, w), cell, keypoints, outline))
-    else:
-        fg = _grabcut(small, None)
+    person = "grabcut"
+    people_faces: list[FaceKeypoints] = list(faces)
+    if keypoints is not None and not any(f is keypoints for f in people_faces):
+        people_faces.insert(0, keypoints)
+    client = next((i for i, f in enumerate(people_faces) if f is keypoints), 0)
     if keypoints is not None:
+        people = person_probability(rgb, (h, w)) >= float(
+            regions_table()["people"]["person_probability"]
+        )
+        fg = _client_person(people, people_faces, client, cell)
+        face = _face_disc(keypoints, (h, w), cell, 0.0)
+        if face.any() and (fg & face).sum() >= 0.5 * face.sum():
+            person = "segmenter"
+        elif outline is not None:
+            fg = _grabcut(small, _frontal_init((h, w), cell, keypoints, outline))
+        else:
+            fg = _grabcut(small, None)
         seed = _seed_from_face(keypoints, (h, w), cell)
         seed_name = "forehead"
+        # The whole face shows the skin in more lights than the forehead alone.
+        reference = seed | (_face_disc(keypoints, (h, w), cell, -0.08) & fg)
+        never = _never_treat(fg, people_faces, client, cell)
+        # The head ends at the chin: below it are neck and clothes, neither skin nor hair.
+        chin = float(np.subtract(keypoints.chin, keypoints.glabella) @ keypoints.up)
+        head = fg & (_height_above_glabella(keypoints, (h, w), cell) > chin)
+        texture_max = float(regions_table()["treatable"]["thin_hair_texture_ratio"])
     else:
+        fg = _grabcut(small, None)
         seed = _seed_from_clusters(lab, texture, fg)
         seed_name = "head cluster"
-    mean, inv_cov, seed_lightness = _skin_model(lab, seed)
-    diff = _chroma(lab).reshape(-1, 2) - mean
-    d2 = np.einsum("ij,jk,ik->i", diff, inv_cov, diff).reshape(h, w)
+        reference = seed
+        never = ~fg
+        head = fg
+        texture_max = _TEXTURE_RATIO_MAX
+    chroma = _chromaticity(small)
+    loose, strict = _SkinModel.fit(lab, chroma, reference).classify(lab, chroma)
     seed_texture = float(np.median(texture[seed])) + 1.0
-    smooth = texture <= _TEXTURE_RATIO_MAX * seed_texture
-    # Shaded skin keeps its chroma and darkens; hair is much darker, or greyer, or textured.
-    lit = (lab[..., 0] >= seed_lightness - _DARKER_MAX) & (lab[..., 0] <= seed_lightness + 25.0)
-    skin_like = (d2 <= _SKIN_D2_MAX) & smooth & lit
-    skin = fg & skin_like
+    smooth = texture <= texture_max * seed_texture
+    if keypoints is not None:
+        scalp = head & ~never & ~_face_disc(keypoints, (h, w), cell, 0.05)
+        hair_colour = _hair_colour(lab, scalp, loose, strict, smooth, seed)
+        loose &= ~hair_colour
+        strict &= ~hair_colour
     background = ~fg
-    background_skin = float(skin_like[background].mean()) if background.any() else 1.0
-    # Isolated skin-coloured specks in hair and hair-coloured specks in skin are noise.
-    kernel = np.ones((3, 3), np.uint8)
-    skin = cv2.morphologyEx(skin.astype(np.uint8), cv2.MORPH_OPEN, kernel).astype(bool)
-    skin = cv2.morphologyEx(skin.astype(np.uint8), cv2.MORPH_CLOSE, kernel).astype(bool) & fg
+    background_skin = float((loose & smooth)[background].mean()) if background.any() else 1.0
+    # Smooth and skin-coloured in any light is skin; strands over skin-coloured ground
+    # are thin hair; strands of another colour (grey, white, dark) are dense hair.
+    # Isolated specks of one kind inside another are noise at this scale.
+    skin, thin, hair = _majority(
+        [loose & smooth, strict & ~smooth, ~loose | (~smooth & ~strict)], head
+    )
     return Regions(
         cell_px=cell,
         foreground=fg,
         skin=skin,
+        thin_hair=thin,
+        hair=hair,
+        never_treat=never,
         skin_lab=_seed_lab(lab, seed),
         skin_seed=seed_name,
         seed_mask=seed,
+        person=person,
         background_skin_share=background_skin,
     )
 
@@ -404,7 +705,11 @@ def regions_from_mask(rgb: np.ndarray, mask: np.ndarray) -> Regions:
         cell_px=cell,
         foreground=grid,
         skin=grid.copy(),
+        thin_hair=np.zeros_like(grid),
+        hair=np.zeros_like(grid),
+        never_treat=~grid,
         skin_lab=_seed_lab(_lab(small), grid),
         skin_seed="mask",
         seed_mask=grid.copy(),
+        person="mask",
     )
