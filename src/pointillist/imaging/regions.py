@@ -46,12 +46,26 @@ _CHROMATICITY_SPREAD = 0.012
 """Added spread (rg chromaticity) for what one face does not show: a redder scalp, a
 tanned forehead."""
 
+_THIN_HAIR_SHARE = 0.65
+"""Textured cells at least this share of the skin's median L* are thin hair (skin shows
+between the strands); darker ones are dense hair."""
+
+_HUE_TOLERANCE_DEG = 20.0
+"""CIELAB hue angle within which thin hair keeps the skin's hue (the face's own hue
+spreads about 10 degrees either side over light and shade)."""
+
+_NEUTRAL_CHROMA = 4.0
+"""Below this chroma (C*ab) the hue angle is noise."""
+
 _HIGHLIGHT_SLACK = 0.15
 """How much whiter than its brightness explains a highlight may look (JPEG, clipping)."""
 
 _DARKEST_SHARE = 0.4
 """Shaded skin keeps at least this share of the skin's median L*: the far side of a lit
 dome keeps about half; black hair does not."""
+
+_LINK_CELLS = 5
+"""Width (work-grid cells) a path of skin must have to link scalp to the face."""
 
 _HAIR_SAMPLES_MIN = 30
 _HAIR_SHARE_MIN = 0.03
@@ -340,11 +354,18 @@ class _SkinModel:
     """Median L* of the reference skin."""
     lightness_low: float
     """Lower quartile L* of the reference skin: the diffuse light under a highlight."""
+    hue_deg: float
+    """Median CIELAB hue angle h_ab of the reference skin."""
 
     @classmethod
-    def fit(cls, lab: np.ndarray, chroma: np.ndarray, reference: np.ndarray) -> _SkinModel:
-        pix = chroma[reference].astype(np.float64)
-        lightness = lab[..., 0][reference].astype(np.float64)
+    def fit(
+        cls, lab: np.ndarray, chroma: np.ndarray, seed: np.ndarray, reference: np.ndarray
+    ) -> _SkinModel:
+        """Fitted to the ``reference`` (the face, which shows the skin in more lights
+        than the ``seed``, the bare forehead, alone)."""
+        pix = chroma[reference | seed].astype(np.float64)
+        lightness = lab[..., 0][reference | seed].astype(np.float64)
+        hue = _hue_deg(lab[reference | seed])
         if pix.shape[0] < 4:
             raise PointillistError(
                 "cannot find bare skin to learn its colour from (no bare scalp, or a "
@@ -365,6 +386,7 @@ class _SkinModel:
             inv_cov=np.linalg.inv(cov),
             lightness=float(np.median(kept)),
             lightness_low=float(np.percentile(kept, 25)),
+            hue_deg=float(np.median(hue[keep] if keep.sum() >= 4 else hue)),
         )
 
     def classify(self, lab: np.ndarray, chroma: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -373,7 +395,10 @@ class _SkinModel:
         ``loose``: the skin's chromaticity (any shade down to :data:`_DARKEST_SHARE` of
         its L*), or a highlight on it (on the way to white and brighter than the skin's
         lower quartile). ``strict`` also asks a highlight to be as bright as the white it
-        carries: grey and white hair are as white but not as bright.
+        carries: grey and white hair are as white but not as bright; and it asks the
+        colour to keep :data:`_THIN_HAIR_SHARE` of the skin's L*, since strands thin
+        enough to show the skin between them darken it less than that, and the skin's
+        hue (blond or red strands turn it).
         """
         white = np.array([1.0 / 3.0, 1.0 / 3.0])
         toward = white - self.mean
@@ -390,6 +415,9 @@ class _SkinModel:
         # Share of the light a highlight adds: the diffuse part is at most the skin's own.
         added = 1.0 - self.lightness_low / np.maximum(lightness, 1.0)
         strict = loose & (skin_hue | (t <= added + _HIGHLIGHT_SLACK))
+        strict &= lightness >= _THIN_HAIR_SHARE * self.lightness
+        turn = np.abs((_hue_deg(lab) - self.hue_deg + 180.0) % 360.0 - 180.0)
+        strict &= (turn <= _HUE_TOLERANCE_DEG) | (np.hypot(lab[..., 1], lab[..., 2]) < _NEUTRAL_CHROMA)
         return np.asarray(loose, dtype=bool), np.asarray(strict, dtype=bool)
 
 
@@ -428,6 +456,35 @@ def _hair_colour(
         d2 = np.einsum("ij,jk,ik->i", diff, inv, diff)
         scores.append(-0.5 * d2 - 0.5 * np.log(np.linalg.det(cov)))
     return np.asarray((scores[0] > scores[1]).reshape(scalp.shape) & scalp, dtype=bool)
+
+
+def _reached_from_face(
+    skin: np.ndarray, thin: np.ndarray, hair: np.ndarray, never: np.ndarray, face: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Scalp skin and thin hair are continuous with the face's skin; islands of them
+    beyond the hair (lit tufts of blond or brown hair) are hair.
+
+    A bald scalp, lit or shaded, joins the forehead without crossing dense hair; so
+    above the brows, skin-coloured cells that no path through skin or thin hair links
+    to the face are hair of the skin's colour.
+    """
+    import cv2
+
+    open_ = (skin | thin).astype(np.uint8)
+    # Links a few cells wide are gaps between locks, not bare scalp: cut them first.
+    core = cv2.erode(open_, np.ones((_LINK_CELLS, _LINK_CELLS), np.uint8))
+    n, labels = cv2.connectedComponents(core, connectivity=4)
+    linked = np.zeros(n, dtype=bool)
+    linked[np.unique(labels[face & (core > 0)])] = True
+    linked[0] = False
+    kernel = np.ones((_LINK_CELLS, _LINK_CELLS), np.uint8)
+    reached = cv2.dilate(linked[labels].astype(np.uint8), kernel).astype(bool)
+    island = ~reached & (open_ > 0) & ~never
+    return skin & ~island, thin & ~island, hair | island
+
+
+def _hue_deg(lab: np.ndarray) -> np.ndarray:
+    return np.asarray(np.degrees(np.arctan2(lab[..., 2], lab[..., 1])), dtype=np.float64)
 
 
 def _chromaticity(rgb_small: np.ndarray) -> np.ndarray:
@@ -629,8 +686,9 @@ def segment_regions(
         head = fg
         texture_max = _TEXTURE_RATIO_MAX
     chroma = _chromaticity(small)
-    loose, strict = _SkinModel.fit(lab, chroma, reference).classify(lab, chroma)
-    seed_texture = float(np.median(texture[seed])) + 1.0
+    loose, strict = _SkinModel.fit(lab, chroma, seed, reference).classify(lab, chroma)
+    # The lower quartile: bangs or brow hairs may reach into the forehead seed.
+    seed_texture = float(np.percentile(texture[seed], 25)) + 1.0
     smooth = texture <= texture_max * seed_texture
     if keypoints is not None:
         scalp = head & ~never & ~_face_disc(keypoints, (h, w), cell, 0.05)
@@ -645,6 +703,8 @@ def segment_regions(
     skin, thin, hair = _majority(
         [loose & smooth, strict & ~smooth, ~loose | (~smooth & ~strict)], head
     )
+    if keypoints is not None:
+        skin, thin, hair = _reached_from_face(skin, thin, hair, never, seed | reference)
     return Regions(
         cell_px=cell,
         foreground=fg,
