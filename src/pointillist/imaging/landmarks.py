@@ -276,10 +276,10 @@ def choose_face(faces: list[FaceKeypoints], face: int | None = None) -> int:
     if face is None:
         return 0
     if not 1 <= face <= len(faces):
-        found = "no face" if not faces else f"{len(faces)} face{'s' if len(faces) > 1 else ''}"
+        n = len(faces)
         raise PointillistError(
-            f"face {face} was asked for but the photo shows {found}; give a number from 1 "
-            f"(the largest face) to {max(len(faces), 1)}"
+            f"--face {face}: the photo has {n} face{'' if n == 1 else 's'}; "
+            + (f"give 1 to {n} (1 is the largest)" if n else "give the landmarks instead")
         )
     return face - 1
 

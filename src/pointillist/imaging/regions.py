@@ -1,19 +1,30 @@
-"""Regions of a head photo: background, scalp (or face) skin, and existing hair.
+"""Regions of a head photo: the client, bare skin, thin and dense hair, never-treat parts.
 
 Everything runs on a reduced copy of the photo (longest side :data:`WORK_SIDE`): the
 regions are smooth at the scale of millimetres, and segmenting 12 megapixels would cost
-seconds for nothing. The masks are turned back into full-resolution treatment densities
-by :mod:`pointillist.imaging.simulate`.
+seconds for nothing. :meth:`Regions.treatable_scalp` is where the preview may put
+impressions; the hairline design then limits the front.
 
-1. Head versus background: OpenCV's GrabCut (Rother et al. 2004), started from the face
-   and the head-model outline when landmarks exist, from a centred rectangle otherwise.
-2. Skin colour model: a Gaussian over chroma (a*/L*, b*/L* in CIELAB, D65), fitted
-   robustly to the forehead between the brows and the mesh's top edge, or, without a
-   face, to the smoother of two colour clusters of the head. Chroma barely moves when
-   shading dims the skin, so a shaded temple stays skin; lightness only has to stay
-   within a band around the forehead's.
-3. Hair: head pixels unlike the skin model, much darker than it, or textured (fine
-   local contrast), so that stubble and shaved regrowth count as existing hair.
+1. The client. With a face: MediaPipe Selfie Segmentation
+   (:mod:`~pointillist.imaging.segmenter`) marks every person; each person pixel goes to
+   the nearest face (in face widths) and the client keeps the connected part that holds
+   their face. Without a face (top and back views), or when the segmenter misses the
+   face (drawings): OpenCV's GrabCut (Rother et al. 2004).
+2. Never treated: the background, other people's faces, and everything below the
+   client's eyebrows (brows, eyes, glasses, ears beside them, beard, neck)
+   (``data/regions.toml``).
+3. Skin in any light: a Gaussian over linear-RGB chromaticity fitted to the face (or,
+   without a face, to the smoother of two colour clusters of the head). Shade scales the
+   light and leaves chromaticity alone, deep shade turns it more saturated, and a
+   specular highlight moves it towards white while brightening; so the shaded sides and
+   the shine on a bald dome are skin.
+4. Hair: textured (fine lightness contrast) cells are thin hair when they keep the
+   skin's hue and most of its lightness (strands with skin between them: stubble, a thin
+   forelock) and dense hair otherwise. The photo's own hair colour is learned from the
+   hair it surely shows and competes with the skin's colour for every scalp cell (brown
+   hair is skin-coloured but darker; grey and white hair are whiter than the light makes
+   the skin). Skin-coloured islands that no path of skin links to the face are hair of
+   the skin's colour (a lit blond tuft).
 """
 
 from __future__ import annotations
@@ -46,16 +57,23 @@ _CHROMATICITY_SPREAD = 0.012
 """Added spread (rg chromaticity) for what one face does not show: a redder scalp, a
 tanned forehead."""
 
-_THIN_HAIR_SHARE = 0.65
-"""Textured cells at least this share of the skin's median L* are thin hair (skin shows
-between the strands); darker ones are dense hair."""
-
 _HUE_TOLERANCE_DEG = 20.0
 """CIELAB hue angle within which thin hair keeps the skin's hue (the face's own hue
 spreads about 10 degrees either side over light and shade)."""
 
 _NEUTRAL_CHROMA = 4.0
 """Below this chroma (C*ab) the hue angle is noise."""
+
+_DEEP_SHADE_SHARE = 0.6
+"""Below this share of the skin's median L*, chromaticity no longer tells skin from hair."""
+
+_SHADE_SATURATION = 1.0
+"""How much more saturated than the skin its deep shade may look, as a share of the skin's
+chromaticity distance from white."""
+
+_PLAIN_LIGHTNESS_BAND = 25.0
+"""L* either side of the skin's median within which skin-coloured background suggests
+a close-up (the scalp fills the frame)."""
 
 _HIGHLIGHT_SLACK = 0.15
 """How much whiter than its brightness explains a highlight may look (JPEG, clipping)."""
@@ -74,10 +92,6 @@ _HAIR_SHARE_MIN = 0.03
 _LAB_SPREAD = (3.0, 1.5, 1.5)
 """Added spread (L*, a*, b*) of the learned hair and skin colours: JPEG noise and what
 the samples miss."""
-
-_TEXTURE_RATIO_MAX = 2.2
-"""Texture above this multiple of the skin seed's own texture reads as hair or stubble
-(the no-face path; frontal photos take ``thin_hair_texture_ratio`` from the data file)."""
 
 
 @dataclass(frozen=True)
@@ -241,15 +255,8 @@ def _largest_component(mask: np.ndarray) -> np.ndarray:
     if n <= 1:
         return mask.astype(bool)
     best = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
-    filled = labels == best
     # Close holes (eyes, mouth, specular highlights) so the head is one solid region.
-    inv = (~filled).astype(np.uint8)
-    n2, lab2, stats2, _ = cv2.connectedComponentsWithStats(inv, connectivity=4)
-    for i in range(1, n2):
-        x, y, w, h, _area = stats2[i]
-        if x > 0 and y > 0 and x + w < mask.shape[1] and y + h < mask.shape[0]:
-            filled |= lab2 == i
-    return np.asarray(filled, dtype=bool)
+    return _fill_holes(labels == best)
 
 
 def _frontal_init(
@@ -389,36 +396,58 @@ class _SkinModel:
             hue_deg=float(np.median(hue[keep] if keep.sum() >= 4 else hue)),
         )
 
-    def classify(self, lab: np.ndarray, chroma: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(loose, strict)`` masks of colours this skin can take.
+    def classify(
+        self, lab: np.ndarray, chroma: np.ndarray, thin_share: float
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(loose, strict, plain)`` masks of colours this skin can take.
 
-        ``loose``: the skin's chromaticity (any shade down to :data:`_DARKEST_SHARE` of
-        its L*), or a highlight on it (on the way to white and brighter than the skin's
-        lower quartile). ``strict`` also asks a highlight to be as bright as the white it
-        carries: grey and white hair are as white but not as bright; and it asks the
-        colour to keep :data:`_THIN_HAIR_SHARE` of the skin's L*, since strands thin
-        enough to show the skin between them darken it less than that, and the skin's
-        hue (blond or red strands turn it).
+        ``loose``: down to :data:`_DARKEST_SHARE` of the skin's L*, the skin's
+        chromaticity, or in shade a more saturated one, or below
+        :data:`_DEEP_SHADE_SHARE` any; or a highlight on it (on the way to white and
+        brighter than the skin's lower quartile). ``strict`` also asks a highlight to be
+        as bright as the white it carries (grey and white hair are as white but not as
+        bright), the colour to keep ``thin_share`` of the skin's median L* (strands thin
+        enough to show the skin between them darken it less than that) and the skin's
+        hue (blond or red strands turn it). ``plain``: the skin's chromaticity at about
+        its lightness.
         """
         white = np.array([1.0 / 3.0, 1.0 / 3.0])
         toward = white - self.mean
         rel = chroma - self.mean
-        t = np.clip((rel @ (self.inv_cov @ toward)) / float(toward @ self.inv_cov @ toward), 0.0, 1.0)
+        along = (rel @ (self.inv_cov @ toward)) / float(toward @ self.inv_cov @ toward)
+        t = np.clip(along, 0.0, 1.0)
         off = rel - t[..., None] * toward
+        # Deep shade is lit by light the skin itself reflected, so it turns more saturated:
+        # away from white, as far again as the skin is from white at most.
+        deep = rel - np.clip(along, -_SHADE_SATURATION, 0.0)[..., None] * toward
+        d2_deep = np.einsum("...i,ij,...j->...", deep, self.inv_cov, deep)
         d2_line = np.einsum("...i,ij,...j->...", off, self.inv_cov, off)
         d2 = np.einsum("...i,ij,...j->...", rel, self.inv_cov, rel)
         lightness = lab[..., 0]
         lit = lightness >= _DARKEST_SHARE * self.lightness
         skin_hue = d2 <= _SKIN_D2_MAX
         brighter = lightness >= self.lightness_low
-        loose = lit & (skin_hue | ((d2_line <= _SKIN_D2_MAX) & brighter))
+        shaded = (d2_deep <= _SKIN_D2_MAX) & (lightness < self.lightness)
+        # In the deepest shade the chromaticity is mostly noise, JPEG colour bleeding and
+        # the backdrop's reflected light: only the learned hair colour can refuse it.
+        shaded |= lightness < _DEEP_SHADE_SHARE * self.lightness
+        loose = lit & (skin_hue | shaded | ((d2_line <= _SKIN_D2_MAX) & brighter))
         # Share of the light a highlight adds: the diffuse part is at most the skin's own.
         added = 1.0 - self.lightness_low / np.maximum(lightness, 1.0)
         strict = loose & (skin_hue | (t <= added + _HIGHLIGHT_SLACK))
-        strict &= lightness >= _THIN_HAIR_SHARE * self.lightness
+        strict &= lightness >= thin_share * self.lightness
         turn = np.abs((_hue_deg(lab) - self.hue_deg + 180.0) % 360.0 - 180.0)
-        strict &= (turn <= _HUE_TOLERANCE_DEG) | (np.hypot(lab[..., 1], lab[..., 2]) < _NEUTRAL_CHROMA)
-        return np.asarray(loose, dtype=bool), np.asarray(strict, dtype=bool)
+        strict &= (turn <= _HUE_TOLERANCE_DEG) | (
+            np.hypot(lab[..., 1], lab[..., 2]) < _NEUTRAL_CHROMA
+        )
+        # The skin as lit as the reference, by chromaticity alone: what a close-up's
+        # "background" looks like when the scalp fills the frame.
+        plain = skin_hue & (np.abs(lightness - self.lightness) <= _PLAIN_LIGHTNESS_BAND)
+        return (
+            np.asarray(loose, dtype=bool),
+            np.asarray(strict, dtype=bool),
+            np.asarray(plain, dtype=bool),
+        )
 
 
 def _hair_colour(
@@ -498,7 +527,10 @@ def _majority(masks: Sequence[np.ndarray], within: np.ndarray) -> list[np.ndarra
     import cv2
 
     votes = np.stack(
-        [cv2.blur(m.astype(np.float32), (5, 5)) + 1e-4 * (len(masks) - i) for i, m in enumerate(masks)]
+        [
+            cv2.blur(m.astype(np.float32), (5, 5)) + 1e-4 * (len(masks) - i)
+            for i, m in enumerate(masks)
+        ]
     )
     best = np.argmax(votes, axis=0)
     return [np.asarray(within & (best == i), dtype=bool) for i in range(len(masks))]
@@ -520,6 +552,7 @@ def _face_disc(face: FaceKeypoints, shape: tuple[int, int], cell: float, grow: f
     """The face oval (or a disc of the face's width without a mesh), grown by ``grow``
     face widths, as a mask on the grid."""
     import cv2
+
     from pointillist.imaging.landmarks import FACE_OVAL
 
     out = np.zeros(shape, np.uint8)
@@ -559,7 +592,7 @@ def _client_person(
             for c in [_face_centre(f)]
         ]
     )
-    mine = people & (np.argmin(dist, axis=0) == client)
+    mine = np.asarray(people & (np.argmin(dist, axis=0) == client), dtype=bool)
     n, labels = cv2.connectedComponents(mine.astype(np.uint8), connectivity=8)
     if n <= 1:
         return mine
@@ -590,7 +623,8 @@ def _height_above_glabella(face: FaceKeypoints, shape: tuple[int, int], cell: fl
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
     gx, gy = face.glabella
     up = face.up
-    return ((xx + 0.5) * cell - 0.5 - gx) * up[0] + ((yy + 0.5) * cell - 0.5 - gy) * up[1]
+    height = ((xx + 0.5) * cell - 0.5 - gx) * up[0] + ((yy + 0.5) * cell - 0.5 - gy) * up[1]
+    return np.asarray(height, dtype=np.float64)
 
 
 def _brow_top_px(face: FaceKeypoints, rules: dict[str, Any]) -> float:
@@ -676,7 +710,6 @@ def segment_regions(
         # The head ends at the chin: below it are neck and clothes, neither skin nor hair.
         chin = float(np.subtract(keypoints.chin, keypoints.glabella) @ keypoints.up)
         head = fg & (_height_above_glabella(keypoints, (h, w), cell) > chin)
-        texture_max = float(regions_table()["treatable"]["thin_hair_texture_ratio"])
     else:
         fg = _grabcut(small, None)
         seed = _seed_from_clusters(lab, texture, fg)
@@ -684,19 +717,21 @@ def segment_regions(
         reference = seed
         never = ~fg
         head = fg
-        texture_max = _TEXTURE_RATIO_MAX
     chroma = _chromaticity(small)
-    loose, strict = _SkinModel.fit(lab, chroma, seed, reference).classify(lab, chroma)
+    rules = regions_table()["treatable"]
+    loose, strict, plain = _SkinModel.fit(lab, chroma, seed, reference).classify(
+        lab, chroma, float(rules["thin_hair_lightness_share"])
+    )
     # The lower quartile: bangs or brow hairs may reach into the forehead seed.
     seed_texture = float(np.percentile(texture[seed], 25)) + 1.0
-    smooth = texture <= texture_max * seed_texture
+    smooth = texture <= float(rules["thin_hair_texture_ratio"]) * seed_texture
     if keypoints is not None:
         scalp = head & ~never & ~_face_disc(keypoints, (h, w), cell, 0.05)
         hair_colour = _hair_colour(lab, scalp, loose, strict, smooth, seed)
         loose &= ~hair_colour
         strict &= ~hair_colour
     background = ~fg
-    background_skin = float((loose & smooth)[background].mean()) if background.any() else 1.0
+    background_skin = float((plain & smooth)[background].mean()) if background.any() else 1.0
     # Smooth and skin-coloured in any light is skin; strands over skin-coloured ground
     # are thin hair; strands of another colour (grey, white, dark) are dense hair.
     # Isolated specks of one kind inside another are noise at this scale.
