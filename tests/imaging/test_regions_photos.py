@@ -220,3 +220,14 @@ def test_asking_for_a_face_that_is_not_there(group_photo):
     faces = detect_faces(group_photo)
     with pytest.raises(PointillistError, match="--face 3: the photo has 2 faces"):
         choose_face(faces, 3)
+
+
+def test_simulate_treats_the_chosen_face_and_names_the_other(group_photo):
+    from pointillist.imaging.simulate import simulate
+
+    sim = simulate(group_photo, face=2, sessions=3, seed=2)
+    assert sim.regions is not None and sim.treatment_mask is not None
+    cols = np.nonzero(sim.treatment_mask)[1] * sim.regions.cell_px
+    assert cols.size > 200 and cols.min() > 360
+    named = [w for w in sim.warnings if "face 2 (as asked) is the client" in w]
+    assert named and "face 1 is left untreated" in named[0]

@@ -560,12 +560,15 @@ def _stage_landmarks(sim: Simulation) -> None:
         client = choose_face(faces, opts.face)
         sim.keypoints = faces[client]
         if len(faces) > 1:
-            others = ", ".join(str(k) for k in range(1, len(faces) + 1) if k != client + 1)
+            others = [k for k in range(1, len(faces) + 1) if k != client + 1]
+            named = ", ".join(str(k) for k in others)
             _warn(
                 sim,
                 f"{len(faces)} faces in the photo: face {client + 1} "
-                f"({'the largest' if client == 0 else 'as asked'}) is the client; faces "
-                f"{others} are left untreated (give --face N to pick another)",
+                f"({'the largest' if client == 0 else 'as asked'}) is the client; "
+                f"face{'s' if len(others) > 1 else ''} {named} "
+                f"{'are' if len(others) > 1 else 'is'} left untreated "
+                "(give --face N to pick another)",
             )
 
 
