@@ -420,9 +420,9 @@ class _SkinModel:
         # Deep shade is lit by light the skin itself reflected, so it turns more saturated:
         # away from white, as far again as the skin is from white at most.
         deep = rel - np.clip(along, -_SHADE_SATURATION, 0.0)[..., None] * toward
-        d2_deep = np.einsum("...i,ij,...j->...", deep, self.inv_cov, deep)
-        d2_line = np.einsum("...i,ij,...j->...", off, self.inv_cov, off)
-        d2 = np.einsum("...i,ij,...j->...", rel, self.inv_cov, rel)
+        d2_deep = _mahalanobis2(deep, self.inv_cov)
+        d2_line = _mahalanobis2(off, self.inv_cov)
+        d2 = _mahalanobis2(rel, self.inv_cov)
         lightness = lab[..., 0]
         lit = lightness >= _DARKEST_SHARE * self.lightness
         skin_hue = d2 <= _SKIN_D2_MAX
@@ -516,6 +516,14 @@ def _hue_deg(lab: np.ndarray) -> np.ndarray:
     return np.asarray(np.degrees(np.arctan2(lab[..., 2], lab[..., 1])), dtype=np.float64)
 
 
+def _mahalanobis2(v: np.ndarray, inv_cov: np.ndarray) -> np.ndarray:
+    """Squared Mahalanobis length of 2-vectors ``(..., 2)`` (written out: einsum is
+    several times slower on a whole grid)."""
+    x, y = v[..., 0], v[..., 1]
+    a, b, c = float(inv_cov[0, 0]), float(inv_cov[0, 1] + inv_cov[1, 0]), float(inv_cov[1, 1])
+    return np.asarray(a * x * x + b * x * y + c * y * y, dtype=np.float64)
+
+
 def _chromaticity(rgb_small: np.ndarray) -> np.ndarray:
     linear = (rgb_small.astype(np.float32) / 255.0) ** 2.2
     total = np.maximum(linear.sum(axis=-1, keepdims=True), 1e-4)
@@ -526,14 +534,13 @@ def _majority(masks: Sequence[np.ndarray], within: np.ndarray) -> list[np.ndarra
     """Relabel each cell of ``within`` by the label most common around it (5 x 5)."""
     import cv2
 
-    votes = np.stack(
-        [
-            cv2.blur(m.astype(np.float32), (5, 5)) + 1e-4 * (len(masks) - i)
-            for i, m in enumerate(masks)
-        ]
-    )
-    best = np.argmax(votes, axis=0)
-    return [np.asarray(within & (best == i), dtype=bool) for i in range(len(masks))]
+    # The small bias breaks ties in favour of the earlier label.
+    votes = [
+        cv2.blur(m.astype(np.float32), (5, 5)) + 1e-4 * (len(masks) - i)
+        for i, m in enumerate(masks)
+    ]
+    best = np.maximum.reduce(votes)
+    return [np.asarray(within & (v == best), dtype=bool) for v in votes]
 
 
 def _to_cells(points: np.ndarray, cell: float) -> np.ndarray:
@@ -691,7 +698,7 @@ def segment_regions(
         people_faces.insert(0, keypoints)
     client = next((i for i, f in enumerate(people_faces) if f is keypoints), 0)
     if keypoints is not None:
-        people = person_probability(rgb, (h, w)) >= float(
+        people = person_probability(small, (h, w)) >= float(
             regions_table()["people"]["person_probability"]
         )
         fg = _client_person(people, people_faces, client, cell)

@@ -53,8 +53,9 @@ def person_probability(rgb: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     Parameters
     ----------
     rgb
-        ``(H, W, 3)`` uint8 photo (any size; it is squeezed to the model's 256 x 256,
-        as MediaPipe's own graph does).
+        ``(H, W, 3)`` uint8 photo, or a reduced copy of it (it is squeezed to the
+        model's 256 x 256, as MediaPipe's own graph does, so a copy a few hundred
+        pixels wide loses nothing and resamples faster).
     shape
         ``(rows, cols)`` of the grid to return, normally the regions' work grid.
     """
