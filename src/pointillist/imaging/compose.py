@@ -7,6 +7,7 @@ check the proposal before showing the client the preview.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -15,6 +16,7 @@ from pointillist.imaging.grid import upsample_window
 
 if TYPE_CHECKING:
     from pointillist.imaging.hairline import Hairline
+    from pointillist.imaging.landmarks import FaceKeypoints
     from pointillist.imaging.regions import Regions
 
 
@@ -63,8 +65,14 @@ def compose_overlay(
     share: np.ndarray,
     hairline: Hairline | None,
     area_cm2: float,
+    faces: Sequence[FaceKeypoints] = (),
+    client_face: int | None = None,
 ) -> np.ndarray:
-    """The photo with the treatment zone (shaded by density), existing hair and hairline."""
+    """The photo with the treatment zone (shaded by density), existing hair and hairline.
+
+    When the photo holds several ``faces`` (largest first), each is numbered on its
+    chin as ``--face`` counts them, the client's (``client_face``, 1-based) ringed.
+    """
     import cv2
 
     h, w = rgb.shape[:2]
@@ -115,6 +123,8 @@ def compose_overlay(
                 cv2.circle(
                     result, c, (3 * thick + 2) * 16, OVERLAY_COLOURS["keypoint"], -1, cv2.LINE_AA, 4
                 )
+    if len(faces) > 1:
+        _number_faces(result, faces, client_face, thick)
     size = max(0.35, max(h, w) / 2400.0)
     lines: list[tuple[str, tuple[int, int, int] | None]] = [
         (f"treatment area {area_cm2:.0f} cm2", None),
@@ -141,3 +151,31 @@ def compose_overlay(
             x += swatch + pad
         cv2.putText(result, text, (x, y), font, size, (255, 255, 255), thick, cv2.LINE_AA)
     return result
+
+
+def label_position(face: FaceKeypoints) -> tuple[float, float]:
+    """Where a face's number goes: just below the chin, where no treatment is drawn."""
+    gx, gy = face.glabella
+    cx, cy = face.chin
+    return cx + 0.15 * (cx - gx), cy + 0.15 * (cy - gy)
+
+
+def _number_faces(
+    image: np.ndarray, faces: Sequence[FaceKeypoints], client_face: int | None, thick: int
+) -> None:
+    """Label each face with its number under the chin, the client's in a filled disc."""
+    import cv2
+
+    font = cv2.FONT_HERSHEY_SIMPLEX
+    for number, face in enumerate(faces, start=1):
+        size = max(0.5, face.face_width_px / 120.0)
+        text = str(number)
+        (tw, th), _base = cv2.getTextSize(text, font, size, thick + 1)
+        x, y = label_position(face)
+        radius = int(max(tw, th) * 0.9)
+        centre = (round(x), round(y))
+        chosen = number == (client_face or 1)
+        cv2.circle(image, centre, radius, OVERLAY_COLOURS["keypoint"], -1 if chosen else thick + 1)
+        colour = (255, 255, 255) if chosen else OVERLAY_COLOURS["keypoint"]
+        origin = (round(x - tw / 2), round(y + th / 2))
+        cv2.putText(image, text, origin, font, size, colour, thick + 1, cv2.LINE_AA)

@@ -225,6 +225,33 @@ class SimulationOptions:
                         f"({width}x{height} pixels)"
                     )
 
+    def rescaled(self, factor: float) -> SimulationOptions:
+        """The same choices for the photo resized by ``factor`` (new size / old size).
+
+        Pixel positions (a drawn hairline, moved key points, given landmarks) and the
+        scale move with the photo; painted masks are resampled by the stages anyway. The
+        web editor works on a screen-sized copy and renders the full photo with this.
+        """
+        if not (np.isfinite(factor) and factor > 0):
+            raise PointillistError(f"cannot rescale a simulation by {factor!r}")
+        anchors = self.hairline_anchors
+        return dataclasses.replace(
+            self,
+            hairline_points=None if self.hairline_points is None else self.hairline_points * factor,
+            hairline_anchors=None
+            if anchors is None
+            else (
+                (anchors[0][0] * factor, anchors[0][1] * factor),
+                (anchors[1][0] * factor, anchors[1][1] * factor),
+                (anchors[2][0] * factor, anchors[2][1] * factor),
+            ),
+            mm_per_px=None if self.mm_per_px is None else self.mm_per_px / factor,
+            landmarks=None
+            if self.landmarks is None
+            else _rescale_keypoints(self.landmarks, factor),
+            mask=None,
+        )
+
     def session_count(self) -> int:
         if self.sessions is None:
             return int(load_table("plan")["sessions"]["default_count"])
@@ -363,7 +390,7 @@ class Simulation:
             "scale_detail": self.scale.detail,
             "landmarks_found": self.keypoints is not None,
             "faces_found": len(self.faces),
-            "face": None if self.keypoints is None else self._face_number(),
+            "face": None if self.keypoints is None else self.face_number(),
             "hairline": [] if self.hairline is None else self.hairline.to_json(),
             "treatment_area_cm2": round(area, 1),
             "final_density_per_cm2": round(self.final_density_per_cm2, 1),
@@ -402,7 +429,8 @@ class Simulation:
             }
         return payload
 
-    def _face_number(self) -> int:
+    def face_number(self) -> int:
+        """The client's face, 1-based in the order of :attr:`faces` (largest first)."""
         return next((k for k, f in enumerate(self.faces, start=1) if f is self.keypoints), 1)
 
     def write(self, outdir: str | Path) -> dict[str, Any]:
@@ -429,6 +457,18 @@ class Simulation:
             json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
         )
         return payload
+
+
+def _rescale_keypoints(keypoints: FaceKeypoints, factor: float) -> FaceKeypoints:
+    """Key points of a photo resized by ``factor``."""
+    changes: dict[str, Any] = {}
+    for f in dataclasses.fields(keypoints):
+        value = getattr(keypoints, f.name)
+        if isinstance(value, tuple):
+            changes[f.name] = (value[0] * factor, value[1] * factor)
+        elif isinstance(value, np.ndarray | float) and f.name != "source":
+            changes[f.name] = value * factor
+    return dataclasses.replace(keypoints, **changes)
 
 
 def stages_to_rerun(changed_options: Iterable[str]) -> set[str]:
@@ -733,7 +773,9 @@ def _stage_treatment(sim: Simulation) -> None:
         else:
             area_mask = support = open_scalp
             mask_source = "regions"
-            if sim.keypoints is None and opts.detect_face:
+            # A scale in mm per pixel says the photo is a top or back view: no face
+            # was expected, so its absence is no news.
+            if sim.keypoints is None and opts.detect_face and opts.mm_per_px is None:
                 _warn(
                     sim,
                     "no face found: every bare scalp of the head is treated; give --mask "
@@ -837,6 +879,8 @@ def _stage_compose(sim: Simulation) -> None:
         sim.treatment_share,
         sim.hairline,
         sim.treatment_area_cm2,
+        faces=sim.faces,
+        client_face=sim.face_number() if sim.keypoints is not None else None,
     )
 
 
@@ -884,9 +928,9 @@ def _mask_array(mask: str | Path | np.ndarray, shape: tuple[int, int]) -> np.nda
         if not arr.any():
             raise PointillistError("the mask is empty; mark the treatment area")
         return arr
-    from pointillist.imaging.regions import load_mask
+    from pointillist.imaging.io import load_mask
 
-    return load_mask(str(mask), image_size=(width, height))
+    return load_mask(mask, image_size=(width, height))
 
 
 def _to_photo_pixels(course: Impressions, factor: int) -> Impressions:
