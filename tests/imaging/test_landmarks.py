@@ -10,6 +10,8 @@ import pytest
 from pointillist.errors import PointillistError
 from pointillist.imaging.landmarks import (
     KEYPOINT_NAMES,
+    choose_face,
+    detect_faces,
     detect_landmarks,
     keypoints_from_mesh,
     load_landmarks,
@@ -44,6 +46,18 @@ def test_detection_is_scaled_to_the_full_photo(astronaut, astronaut_keypoints):
 
 def test_no_face_on_a_top_view(top_head):
     assert detect_landmarks(top_head.rgb) is None
+    assert detect_faces(top_head.rgb) == []
+
+
+def test_the_client_is_the_largest_face_unless_asked(astronaut, astronaut_keypoints):
+    faces = detect_faces(astronaut)
+    assert len(faces) == 1
+    assert np.allclose(faces[0].glabella, astronaut_keypoints.glabella)
+    assert choose_face(faces) == 0 and choose_face(faces, 1) == 0
+    with pytest.raises(PointillistError, match="--face 2: the photo has 1 face"):
+        choose_face(faces, 2)
+    with pytest.raises(PointillistError, match="--face 1: the photo has 0 faces"):
+        choose_face([], 1)
 
 
 def test_mesh_file_round_trip(tmp_path, astronaut_keypoints):

@@ -584,7 +584,7 @@ def _stage_load(sim: Simulation) -> None:
 
 
 def _stage_landmarks(sim: Simulation) -> None:
-    from pointillist.imaging.landmarks import detect_landmarks
+    from pointillist.imaging.landmarks import choose_face, detect_faces
 
     opts = sim.options
     if opts.landmarks is not None:
@@ -593,18 +593,23 @@ def _stage_landmarks(sim: Simulation) -> None:
         # A given area and scale leave nothing for a face to decide: skip the detector.
         faces = []
     else:
-        found = detect_landmarks(sim.image)
-        faces = [] if found is None else [found]
+        faces = detect_faces(sim.image)
     sim.faces = faces
     sim.keypoints = None
     if faces:
-        index = 1 if opts.face is None else opts.face
-        if index > len(faces):
-            raise PointillistError(
-                f"--face {index}: the photo has {len(faces)} face"
-                f"{'' if len(faces) == 1 else 's'}; give 1 to {len(faces)}"
+        client = choose_face(faces, opts.face)
+        sim.keypoints = faces[client]
+        if len(faces) > 1:
+            others = [k for k in range(1, len(faces) + 1) if k != client + 1]
+            named = ", ".join(str(k) for k in others)
+            _warn(
+                sim,
+                f"{len(faces)} faces in the photo: face {client + 1} "
+                f"({'the largest' if client == 0 else 'as asked'}) is the client; "
+                f"face{'s' if len(others) > 1 else ''} {named} "
+                f"{'are' if len(others) > 1 else 'is'} left untreated "
+                "(give --face N to pick another)",
             )
-        sim.keypoints = faces[index - 1]
 
 
 def _stage_regions(sim: Simulation) -> None:
@@ -625,7 +630,10 @@ def _stage_regions(sim: Simulation) -> None:
     regions: Regions | None
     try:
         regions = segment_regions(
-            rgb, keypoints=keypoints, outline=None if prior is None else prior.outline
+            rgb,
+            keypoints=keypoints,
+            outline=None if prior is None else prior.outline,
+            faces=sim.faces,
         )
     except PointillistError:
         if given is None:
@@ -755,8 +763,7 @@ def _stage_treatment(sim: Simulation) -> None:
         support = area_mask
         mask_source = "mask"
     else:
-        coverage = regions.hair_coverage(float(rules["hair_window_mm"]) / scale.mm_per_px)
-        open_scalp = regions.foreground & (coverage < float(rules["dense_hair_coverage"]))
+        open_scalp = regions.treatable_scalp(scale.mm_per_px)
         if hairline is not None:
             ramp = hairline_mod.hairline_density(hairline, head, grid, cell, seed=opts.seed)
             area_mask = open_scalp & hairline.behind_mask(grid, cell)
