@@ -114,3 +114,25 @@ def test_missing_landmarks_file(tmp_path):
 def test_mesh_without_iris_has_no_iris(astronaut_keypoints):
     kp = keypoints_from_mesh(astronaut_keypoints.mesh[:468], source="file")
     assert kp.iris_diameter_px is None
+
+
+def test_face_detection_loads_only_the_mediapipe_modules_it_needs(tmp_path):
+    """`import mediapipe` drags in every task and matplotlib: seconds of start-up."""
+    import subprocess
+    import sys
+
+    from skimage import data
+
+    from pointillist.imaging.io import save_image
+
+    photo = save_image(tmp_path / "astronaut.png", data.astronaut())
+    code = (
+        "import sys\n"
+        "from pointillist.imaging.io import load_image\n"
+        "from pointillist.imaging.landmarks import detect_faces\n"
+        f"faces = detect_faces(load_image({str(photo)!r}).rgb)\n"
+        "audio = 'mediapipe.tasks.python.audio' in sys.modules\n"
+        "print(len(faces), 'matplotlib' in sys.modules, audio)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["1", "False", "False"]

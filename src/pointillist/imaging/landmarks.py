@@ -179,20 +179,60 @@ def _quiet_stderr() -> Iterator[None]:
         os.close(saved)
 
 
+def _mediapipe_modules() -> tuple[Any, Any, Any]:
+    """MediaPipe's ``base_options``, ``face_landmarker`` and ``image`` modules, alone.
+
+    ``import mediapipe`` runs package initialisers that import every task MediaPipe
+    has, with their drawing utilities and so matplotlib: about 2 s on a small machine,
+    most of a preview's start-up, for three modules this project uses. The parent
+    packages are registered as bare packages (their folders, none of their
+    ``__init__`` code) before the three are imported. When something in the process
+    has already imported MediaPipe in full, that is used as it is.
+    """
+    import importlib
+    import importlib.util
+    import sys
+    import types
+
+    if "mediapipe" not in sys.modules:
+        spec = importlib.util.find_spec("mediapipe")
+        if spec is None or not spec.submodule_search_locations:
+            raise PointillistError(
+                "MediaPipe is not installed: `pip install pointillist` installs it, or give "
+                "--landmarks FILE"
+            )
+        root = Path(next(iter(spec.submodule_search_locations)))
+        for name in (
+            "mediapipe",
+            "mediapipe.tasks",
+            "mediapipe.tasks.python",
+            "mediapipe.tasks.python.vision",
+        ):
+            package = types.ModuleType(name)
+            package.__path__ = [str(root.joinpath(*name.split(".")[1:]))]
+            package.__package__ = name
+            sys.modules[name] = package
+    prefix = "mediapipe.tasks.python."
+    return (
+        importlib.import_module(prefix + "core.base_options"),
+        importlib.import_module(prefix + "vision.face_landmarker"),
+        importlib.import_module(prefix + "vision.core.image"),
+    )
+
+
 def _get_landmarker() -> Any:
     global _landmarker
     if _landmarker is None:
         os.environ.setdefault("GLOG_minloglevel", "2")
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
         with _quiet_stderr():
-            from mediapipe.tasks.python import BaseOptions, vision
-
-            options = vision.FaceLandmarkerOptions(
-                base_options=BaseOptions(model_asset_path=str(model_path())),
+            base_options, face_landmarker, _image = _mediapipe_modules()
+            options = face_landmarker.FaceLandmarkerOptions(
+                base_options=base_options.BaseOptions(model_asset_path=str(model_path())),
                 num_faces=MAX_FACES,
                 min_face_detection_confidence=0.5,
             )
-            _landmarker = vision.FaceLandmarker.create_from_options(options)
+            _landmarker = face_landmarker.FaceLandmarker.create_from_options(options)
         _register_close()
     return _landmarker
 
@@ -232,7 +272,6 @@ def detect_faces(rgb: np.ndarray) -> list[FaceKeypoints]:
         detection; the points are returned in pixels of the full-size photo.
     """
     import cv2
-    import mediapipe as mp
 
     h, w = rgb.shape[:2]
     # A whole reduction factor keeps OpenCV on its fast path for large photos.
@@ -244,8 +283,9 @@ def detect_faces(rgb: np.ndarray) -> list[FaceKeypoints]:
     with _lock:
         landmarker = _get_landmarker()
         with _quiet_stderr():
+            image = _mediapipe_modules()[2]
             result = landmarker.detect(
-                mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(small))
+                image.Image(image_format=image.ImageFormat.SRGB, data=np.ascontiguousarray(small))
             )
     faces = []
     for points in result.face_landmarks:
