@@ -144,7 +144,9 @@ class SimulationOptions:
     landmarks
         Key points given instead of detecting faces.
     detect_face
-        Look for faces when no landmarks are given (off for known top views).
+        Look for faces when no landmarks are given; off for a photo of the top or back
+        of the head (``--view top``/``back``). With it on, a photo without a face is
+        refused unless ``mask`` gives the area: a faceless photo may not be a head.
     face
         Which face is the client's, 1-based, largest first (default: the largest).
     density
@@ -594,6 +596,14 @@ def _stage_landmarks(sim: Simulation) -> None:
         faces = []
     else:
         faces = detect_faces(sim.image)
+        if not faces and opts.mask is None:
+            # Nothing else here tells a head seen from above from a saucer seen from
+            # above, so a faceless photo is treated only when the user says what it is.
+            raise PointillistError(
+                "no face in the photo, so no head was found: for a photo of the top or "
+                "back of the head give --view top (or back), or give the treatment area "
+                "with --mask"
+            )
     sim.faces = faces
     sim.keypoints = None
     if faces:
@@ -773,14 +783,6 @@ def _stage_treatment(sim: Simulation) -> None:
         else:
             area_mask = support = open_scalp
             mask_source = "regions"
-            # A scale in mm per pixel says the photo is a top or back view: no face
-            # was expected, so its absence is no news.
-            if sim.keypoints is None and opts.detect_face and opts.mm_per_px is None:
-                _warn(
-                    sim,
-                    "no face found: every bare scalp of the head is treated; give --mask "
-                    "to limit the treatment area",
-                )
     if opts.area_add is not None:
         added = _edit_on_grid(opts.area_add, grid)
         area_mask, support = area_mask | added, support | added
