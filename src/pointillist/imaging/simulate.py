@@ -261,7 +261,8 @@ def simulate(
     """
     import cv2
 
-    from pointillist.color import healed_dot_ratio, measure_skin
+    from pointillist.color import measure_skin
+    from pointillist.color.look import default_look, dot_look
     from pointillist.imaging import hairline as hairline_mod
     from pointillist.imaging import head as head_mod
     from pointillist.imaging.impressions import cumulative_fractions_for, plan_impressions
@@ -460,10 +461,10 @@ def simulate(
 
     with clock.stage("skin"):
         skin = None
-        dot_ratio = tuple(load_table("rendering")["optics"]["default_dot_ratio_rgb"])
+        look = default_look()
         try:
             skin = _measure(rgb, keypoints, regions, measure_skin)
-            dot_ratio = healed_dot_ratio(skin.lab, years=years)
+            look = dot_look(skin.lab, years=years)
         except PointillistError as exc:
             # A photo whose skin colour cannot be read (colour cast, no bare skin) still
             # gets a preview, in the default shade, and says so.
@@ -491,7 +492,7 @@ def simulate(
 
     with clock.stage("render"):
         images = [
-            render_impressions(rgb, course.up_to_session(k), dot_ratio_rgb=dot_ratio)
+            render_impressions(rgb, course.up_to_session(k), look=look)
             for k in range(1, n_sessions + 1)
         ]
 
@@ -515,7 +516,7 @@ def simulate(
         final_density_per_cm2=final_per_cm2,
         impressions=course,
         skin=skin,
-        dot_ratio_rgb=(float(dot_ratio[0]), float(dot_ratio[1]), float(dot_ratio[2])),
+        dot_ratio_rgb=look.ratio_rgb,
         years=float(years),
         seed=int(seed),
         mask_source=mask_source,
