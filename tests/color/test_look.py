@@ -1,5 +1,6 @@
 """The dot look: calibrated by the area, steered by the optics, tabulated for speed."""
 
+import itertools
 import subprocess
 import sys
 
@@ -70,7 +71,7 @@ def test_the_dot_core_is_dark_stubble_on_light_skin():
 def test_years_lighten_the_dots_and_turn_them_bluer():
     skin = skin_from_fitzpatrick(3).lab
     looks = [dot_look(skin, years=y) for y in (0.0, 3.0, 8.0)]
-    for earlier, later in zip(looks, looks[1:], strict=False):
+    for earlier, later in itertools.pairwise(looks):
         assert all(b > a for a, b in zip(earlier.ratio_rgb, later.ratio_rgb, strict=True))
         assert later.full_density_drop_l < earlier.full_density_drop_l
         assert later.coverage == earlier.coverage

@@ -153,9 +153,7 @@ def test_darkens_only_near_dots():
 def test_keeps_lighting_and_texture_under_a_dot():
     img = _textured_skin(120, 120, seed=3)
     # One large dot (6 mm) so that its flat core covers a textured patch.
-    out = render_impressions(
-        img, _dots([[60, 60]], diameter_mm=6.0), look=LOOK
-    )
+    out = render_impressions(img, _dots([[60, 60]], diameter_mm=6.0), look=LOOK)
     core = (slice(40, 80), slice(40, 80))
     lin_in, lin_out = _to_linear(img[core]), _to_linear(out[core])
     ratio = lin_out.reshape(-1, 3).sum(0) / lin_in.reshape(-1, 3).sum(0)

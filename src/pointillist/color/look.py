@@ -287,15 +287,19 @@ def _tabulated_optics(ita: float, years: float) -> _Optics:
 
 
 def _model_optics(
-    skin_lab: Lab, shade: str | None, depth_mm: float | None, years: float
+    skin_lab: Lab,
+    shade: str | None,
+    depth_mm: float | None,
+    years: float,
+    pigments: str | Path | None = None,
 ) -> _Optics:
     from pointillist.color.dot import find_shade, predict_dot, reference_depth_mm
     from pointillist.color.recommend import recommend
 
     if shade is not None and depth_mm is not None:
-        chosen, depth = find_shade(shade), float(depth_mm)
+        chosen, depth = find_shade(shade, pigments), float(depth_mm)
     else:
-        best = recommend(skin_lab, depth_mm=depth_mm, shade=shade).best.healed
+        best = recommend(skin_lab, depth_mm=depth_mm, shade=shade, override=pigments).best.healed
         chosen, depth = best.shade, best.depth_mm
     dot = np.log(np.asarray(predict_dot(skin_lab, chosen, depth, years).ratio))
     fresh = np.log(np.asarray(predict_dot(skin_lab, chosen, reference_depth_mm(), 0.0).ratio))
@@ -311,6 +315,7 @@ def relative_optics(
     years: float = 0.0,
     shade: str | None = None,
     depth_mm: float | None = None,
+    pigments_override: str | Path | None = None,
 ) -> tuple[float, RGB, str, float]:
     """How the healed dot differs from the same shade placed shallow and freshly healed.
 
@@ -325,8 +330,9 @@ def relative_optics(
       from the reference merely lightened to the same luminance (``sum_c Y_c tint_c =
       0``): positive in blue and negative in red is the blue drift.
 
-    Without ``shade`` and ``depth_mm`` the figures come from ``data/dot_ratios.toml``,
-    tabulated by ITA and years (the model skin of the same ITA, as the model always uses).
+    Without ``shade``, ``depth_mm`` and ``pigments_override`` (a clinic's catalogue) the
+    figures come from ``data/dot_ratios.toml``, tabulated by ITA and years (the model
+    skin of the same ITA, as the model always uses).
 
     Returns
     -------
@@ -335,10 +341,10 @@ def relative_optics(
     skin = check_lab(skin_lab)
     if not math.isfinite(years) or years < 0.0:
         raise PointillistError(f"years {years} must be 0 or more")
-    if shade is None and depth_mm is None:
+    if shade is None and depth_mm is None and pigments_override is None:
         found = _tabulated_optics(ita_deg(skin[0], skin[2]), years)
     else:
-        found = _model_optics(skin, shade, depth_mm, years)
+        found = _model_optics(skin, shade, depth_mm, years, pigments_override)
     t = found.tint
     return found.density, (float(t[0]), float(t[1]), float(t[2])), found.shade, found.depth_mm
 
@@ -351,6 +357,7 @@ def dot_look(
     depth_mm: float | None = None,
     plan_override: str | Path | None = None,
     rendering_override: str | Path | None = None,
+    pigments_override: str | Path | None = None,
 ) -> DotLook:
     """The look of this client's healed dots, calibrated by the area (see the module).
 
@@ -365,8 +372,9 @@ def dot_look(
     shade, depth_mm
         A catalogue shade id and a depth in mm whose optics steer the colour; None takes
         the recommended ones (:func:`pointillist.color.recommend.recommend`).
-    plan_override, rendering_override
-        A clinic's ``plan.toml`` (dot sizes, full density) and ``rendering.toml``.
+    plan_override, rendering_override, pigments_override
+        A clinic's ``plan.toml`` (dot sizes, full density), ``rendering.toml`` and
+        ``pigments.toml`` (its catalogue, for ``shade``).
     """
     skin = check_lab(skin_lab)
     table = _rendering(rendering_override)
@@ -374,8 +382,9 @@ def dot_look(
     plan = load_table("plan", plan_override)
     per_mm2 = float(plan["density"]["final_per_cm2"]) / 100.0
     target = area_target_drop_l(ita_deg(skin[0], skin[2]), rendering_override)
-    healed = relative_optics(skin, years=0.0, shade=shade, depth_mm=depth_mm)
-    later = relative_optics(skin, years=years, shade=shade, depth_mm=depth_mm)
+    optics_of = {"shade": shade, "depth_mm": depth_mm, "pigments_override": pigments_override}
+    healed = relative_optics(skin, years=0.0, **optics_of)
+    later = relative_optics(skin, years=years, **optics_of)
     _, _, shade_id, depth = later
     base = np.log(np.asarray(stubble_ratio(skin, rendering_override)))
 
