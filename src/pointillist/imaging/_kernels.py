@@ -357,7 +357,7 @@ DOT_FIELDS = 8
 @numba.njit(cache=True, inline="always")
 def _footprint_area(sigma: float, edge_half_width: float) -> float:
     """Integrated coverage over the outline's area (``pointillist.color.look.footprint_area``)."""
-    if sigma <= 0.0:
+    if sigma < 1e-6:
         return 1.0
     beta = 1.0 / (2.0 * edge_half_width * sigma)
     alpha = 0.5 + beta
