@@ -268,8 +268,7 @@ def _print_text(skin: SkinMeasurement, rec: Recommendation, pigments: Path | Non
     )
     for line in rec.explanation():
         console.print(f"  {line}")
-    healed, later = _preview_looks(skin, rec, pigments)
-    look = _look_json(skin, healed, later, rec.horizon_years)
+    look = _look_json(skin, *_preview_looks(skin, rec, pigments), rec.horizon_years)
     console.print(
         f"\n[bold]Preview[/] (pointillist simulate): dots drawn as {_swatch(look['dot_lab'])} "
         f"dark stubble, about {look['apparent_diameter_mm']:.2f} mm across with a soft edge; "

@@ -382,9 +382,12 @@ def dot_look(
     plan = load_table("plan", plan_override)
     per_mm2 = float(plan["density"]["final_per_cm2"]) / 100.0
     target = area_target_drop_l(ita_deg(skin[0], skin[2]), rendering_override)
-    optics_of = {"shade": shade, "depth_mm": depth_mm, "pigments_override": pigments_override}
-    healed = relative_optics(skin, years=0.0, **optics_of)
-    later = relative_optics(skin, years=years, **optics_of)
+    healed = relative_optics(
+        skin, years=0.0, shade=shade, depth_mm=depth_mm, pigments_override=pigments_override
+    )
+    later = relative_optics(
+        skin, years=years, shade=shade, depth_mm=depth_mm, pigments_override=pigments_override
+    )
     _, _, shade_id, depth = later
     base = np.log(np.asarray(stubble_ratio(skin, rendering_override)))
 
