@@ -182,7 +182,7 @@ def test_anti_aliased_edge_has_partial_coverage():
     assert (np.abs(dist[partial] - 10.0) < 1.5).all()
 
 
-def test_dermal_blur_softens_the_edge():
+def test_halo_softens_the_edge():
     img = np.full((60, 60, 3), 200, np.uint8)
     dot = _dots([[30, 30]], diameter_mm=1.0)
     sharp = render_impressions(img, dot, look=_look(halo_mm=0.0), antialias_sigma_px=0.4)
