@@ -82,3 +82,32 @@ def test_density_scales_the_impressions(front_sim):
     full = len(front_sim.impressions)
     front_sim.update(density=0.5)
     assert len(front_sim.impressions) == pytest.approx(full / 2, rel=0.1)
+
+
+def test_options_follow_a_resized_photo(front_sim, front_head):
+    import cv2
+
+    moved = front_sim.options
+    hl = front_sim.hairline
+    front_sim.update(hairline_anchors=(hl.mid_frontal, hl.temple_right, hl.temple_left))
+    small = front_sim.options
+    big = small.rescaled(2.0)
+    assert big.hairline_anchors[0] == pytest.approx((2 * hl.mid_frontal[0], 2 * hl.mid_frontal[1]))
+    assert big.landmarks.glabella == pytest.approx(
+        (2 * front_head.keypoints.glabella[0], 2 * front_head.keypoints.glabella[1])
+    )
+    h, w = front_head.rgb.shape[:2]
+    large = cv2.resize(front_head.rgb, (2 * w, 2 * h), interpolation=cv2.INTER_LINEAR)
+    sim = simulate(large, **vars_of(big))
+    # The same design on the photo twice the size: the key points land twice as far.
+    assert sim.hairline.mid_frontal == pytest.approx(
+        (2 * hl.mid_frontal[0], 2 * hl.mid_frontal[1]), abs=3.0
+    )
+    assert sim.treatment_area_cm2 == pytest.approx(front_sim.treatment_area_cm2, rel=0.05)
+    assert moved is not small
+
+
+def vars_of(options):
+    import dataclasses
+
+    return {f.name: getattr(options, f.name) for f in dataclasses.fields(options)}

@@ -225,6 +225,33 @@ class SimulationOptions:
                         f"({width}x{height} pixels)"
                     )
 
+    def rescaled(self, factor: float) -> SimulationOptions:
+        """The same choices for the photo resized by ``factor`` (new size / old size).
+
+        Pixel positions (a drawn hairline, moved key points, given landmarks) and the
+        scale move with the photo; painted masks are resampled by the stages anyway. The
+        web editor works on a screen-sized copy and renders the full photo with this.
+        """
+        if not (np.isfinite(factor) and factor > 0):
+            raise PointillistError(f"cannot rescale a simulation by {factor!r}")
+        anchors = self.hairline_anchors
+        return dataclasses.replace(
+            self,
+            hairline_points=None if self.hairline_points is None else self.hairline_points * factor,
+            hairline_anchors=None
+            if anchors is None
+            else (
+                (anchors[0][0] * factor, anchors[0][1] * factor),
+                (anchors[1][0] * factor, anchors[1][1] * factor),
+                (anchors[2][0] * factor, anchors[2][1] * factor),
+            ),
+            mm_per_px=None if self.mm_per_px is None else self.mm_per_px / factor,
+            landmarks=None
+            if self.landmarks is None
+            else _rescale_keypoints(self.landmarks, factor),
+            mask=None,
+        )
+
     def session_count(self) -> int:
         if self.sessions is None:
             return int(load_table("plan")["sessions"]["default_count"])
@@ -431,6 +458,18 @@ class Simulation:
             json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
         )
         return payload
+
+
+def _rescale_keypoints(keypoints: FaceKeypoints, factor: float) -> FaceKeypoints:
+    """Key points of a photo resized by ``factor``."""
+    changes: dict[str, Any] = {}
+    for f in dataclasses.fields(keypoints):
+        value = getattr(keypoints, f.name)
+        if isinstance(value, tuple):
+            changes[f.name] = (value[0] * factor, value[1] * factor)
+        elif isinstance(value, np.ndarray | float) and f.name != "source":
+            changes[f.name] = value * factor
+    return dataclasses.replace(keypoints, **changes)
 
 
 def stages_to_rerun(changed_options: Iterable[str]) -> set[str]:
