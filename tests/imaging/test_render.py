@@ -314,26 +314,29 @@ def test_any_single_dot_matches_the_formula(x, y, a, aspect, angle, diameter, bl
 def test_a_dot_keeps_its_ink_at_any_pixel_size(mm_per_px, diameter, halo, seed):
     """Area times darkness of a dot, on the scalp, whatever the pixel size.
 
-    Sixteen dots, apart, at random places within their pixels: a dot smaller than a
-    pixel spreads its ink over the pixels around it instead of widening at full
-    darkness (which would add ink) or vanishing (which would lose it).
+    Sixty-four dots, apart, at places spread evenly over their pixels (one in each
+    eighth of a pixel, jittered): a dot smaller than a pixel spreads its ink over the
+    pixels around it instead of widening at full darkness (which would add ink) or
+    vanishing (which would lose it). One sub-pixel dot alone lands a little darker or
+    lighter depending on where it falls in its pixel; averaged over where it falls, its
+    ink is exact.
     """
     look = _look(ratio=(0.1, 0.11, 0.13), halo_mm=halo)
     r_px = diameter / 2 / mm_per_px
     step = int(2 * (diameter / 2 + 2.2 * halo) / mm_per_px + 6)
     rng = np.random.default_rng(seed)
-    grid = (np.arange(4) + 0.5) * step
-    centres = np.stack(np.meshgrid(grid, grid), axis=-1).reshape(-1, 2) + rng.uniform(
-        -0.5, 0.5, (16, 2)
-    )
-    img = np.full((4 * step, 4 * step, 3), 200, np.uint8)
+    cells = (np.arange(8) + 0.5) * step
+    centres = np.stack(np.meshgrid(cells, cells), axis=-1).reshape(-1, 2)
+    phases = (np.stack(np.meshgrid(np.arange(8), np.arange(8)), axis=-1).reshape(-1, 2) + 0.5) / 8
+    centres = centres + phases - 0.5 + rng.uniform(-1 / 16, 1 / 16, (64, 2))
+    img = np.full((8 * step, 8 * step, 3), 200, np.uint8)
     out = render_impressions(
         img, _dots(centres, diameter_mm=diameter, axes=[r_px, r_px], opacity=0.9), look=look
     )
     darkened = 1 - _to_linear(out)[..., 1] / _to_linear(img)[..., 1]
-    ink_mm2 = darkened.sum() * mm_per_px**2 / (1 - look.ratio_rgb[1]) / 16
+    ink_mm2 = darkened.sum() * mm_per_px**2 / (1 - look.ratio_rgb[1]) / 64
     r = diameter / 2
-    assert ink_mm2 == pytest.approx(math.pi * r * r * footprint_area(halo / r) * 0.9, rel=0.08)
+    assert ink_mm2 == pytest.approx(math.pi * r * r * footprint_area(halo / r) * 0.9, rel=0.05)
 
 
 def test_footprint_area_matches_the_edge_profile():
