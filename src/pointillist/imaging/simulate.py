@@ -52,7 +52,7 @@ from pointillist.imaging.regions import Regions
 from pointillist.imaging.scale import Scale
 
 if TYPE_CHECKING:
-    from pointillist.color import SkinMeasurement
+    from pointillist.color import DotLook, SkinMeasurement
     from pointillist.imaging.impressions import Impressions
 
 STAGES = (
@@ -305,6 +305,7 @@ class Simulation:
     final_density_per_cm2: float = 0.0
     skin: SkinMeasurement | None = None
     dot_ratio_rgb: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    dot_look: DotLook | None = None
     impressions: Impressions | None = None
     session_images: list[np.ndarray] = field(default_factory=list)
     before_after: np.ndarray | None = None
@@ -813,19 +814,21 @@ def _stage_treatment(sim: Simulation) -> None:
 
 
 def _stage_skin(sim: Simulation) -> None:
-    from pointillist.color import healed_dot_ratio, measure_skin
+    from pointillist.color import measure_skin
+    from pointillist.color.look import default_look, dot_look
 
     assert sim.regions is not None
     sim.skin = None
-    dot_ratio = tuple(load_table("rendering")["optics"]["default_dot_ratio_rgb"])
+    look = default_look()
     try:
         sim.skin = _measure(sim.image, sim.keypoints, sim.regions, measure_skin)
-        dot_ratio = healed_dot_ratio(sim.skin.lab, years=sim.options.years)
+        look = dot_look(sim.skin.lab, years=sim.options.years)
     except PointillistError as exc:
         # A photo whose skin colour cannot be read (colour cast, no bare skin) still
         # gets a preview, in the default shade, and says so.
         _warn(sim, f"skin colour not used ({exc}); default dot colour shown")
-    sim.dot_ratio_rgb = (float(dot_ratio[0]), float(dot_ratio[1]), float(dot_ratio[2]))
+    sim.dot_look = look
+    sim.dot_ratio_rgb = look.ratio_rgb
 
 
 def _stage_impressions(sim: Simulation) -> None:
@@ -865,7 +868,7 @@ def _stage_render(sim: Simulation) -> None:
     course = sim.impressions
     assert course is not None
     sim.session_images = [
-        render_impressions(sim.image, course.up_to_session(k), dot_ratio_rgb=sim.dot_ratio_rgb)
+        render_impressions(sim.image, course.up_to_session(k), look=sim.dot_look)
         for k in range(1, course.n_sessions + 1)
     ]
 
