@@ -31,12 +31,12 @@ SYNTHETIC: dict[str, dict[str, Any]] = {
     "synth_top": {
         "synthetic": "synthetic_top_view",
         "args": {"seed": 3},
-        "simulate_args": ["--mm-per-px", "0.3"],
+        "simulate_args": ["--view", "top", "--mm-per-px", "0.3"],
     },
     "synth_top_2x": {
         "synthetic": "synthetic_top_view",
         "args": {"width": 1600, "height": 1800, "mm_per_px": 0.15, "seed": 3},
-        "simulate_args": ["--mm-per-px", "0.15"],
+        "simulate_args": ["--view", "top", "--mm-per-px", "0.15"],
     },
     "synth_frontal": {
         "synthetic": "synthetic_frontal",
@@ -46,7 +46,8 @@ SYNTHETIC: dict[str, dict[str, Any]] = {
 }
 """The synthetic heads: the same top view at two resolutions, and a frontal view.
 ``simulate_args`` are what a practitioner would give for them (MediaPipe finds no face
-in these drawings, so the scale is given, and the frontal head's landmarks as clicked);
+in these drawings: the top views are named as such, with their scale, and the frontal
+head gets its scale and its landmarks as clicked);
 ``bench/preview_quality.py`` passes them to both of its runs."""
 
 
