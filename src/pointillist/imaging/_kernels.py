@@ -291,10 +291,10 @@ def blue_noise(
     Candidates are drawn one at a time, independently, with a probability proportional
     to ``density * pixel surface area``: a tile is chosen in proportion to the bound
     ``tile_max * pixels`` (Walker's alias method), a point uniformly inside
-    it, and the point is kept with probability ``weight / tile_max`` (always, where the
-    weight is the tile's bound). Each candidate is accepted if no point (existing or
-    accepted) lies within its own minimum distance ``r_factor / sqrt(max(n, floor))``,
-    measured in mm with the surface metric at the candidate. The target density is
+    it, and the point is kept with probability ``weight / tile_max``. Each candidate is
+    accepted if no point (existing or accepted) lies within its own minimum distance
+    ``r_factor / sqrt(max(n, floor))``, measured in mm with the surface metric at the
+    candidate. The target density is
     ``density * density_scale`` (``floor_density`` is given in target units;
     ``tile_max`` and ``tile_density`` in map units, as :func:`surface_measure` returns
     them). Stops after ``n_new`` acceptances or ``max_candidates`` candidates.
@@ -374,8 +374,7 @@ def blue_noise(
         else:
             g11, g12, g22 = metric[row, col, 0], metric[row, col, 1], metric[row, col, 2]
             weight = n * math.sqrt(max(g11 * g22 - g12 * g12, 0.0))
-        t_max = tile_max[ty, tx]
-        if weight < t_max and np.random.random() * t_max >= weight:
+        if np.random.random() * tile_max[ty, tx] >= weight:
             continue
         candidates += 1
         radius_mm = tile_radius[ty, tx]
