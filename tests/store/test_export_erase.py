@@ -34,7 +34,7 @@ from pointillist.store.sessions import (
     recall_lot,
     record_bottles,
 )
-from tests.store.conftest import TODAY
+from tests.store.conftest import SEAL_KEY, TODAY
 from tests.store.test_photos import _jpeg_with_exif
 
 
@@ -67,6 +67,7 @@ def _full_record(db, w, photo_store):
         template_id=w.treatment_template_id,
         signer_name="Alpha Client",
         signer_ip="192.0.2.1",
+        seal_key=SEAL_KEY,
     )
     booked = book_session(
         db,

@@ -231,36 +231,41 @@ def erase_client(
     )
     session.execute(delete(session_bottles).where(session_bottles.c.session_id.in_(session_ids)))
     deleted: dict[str, int] = {}
-    for model in (
-        Reminder,
-        Simulation,
-        Photo,
-        TreatmentSession,
-        TreatmentPlan,
-        Consent,
-        Consultation,
-    ):
+
+    def delete_rows(model: type[Any]) -> None:
         result = session.execute(
             delete(model).where(model.clinic_id == scope.clinic_id, model.client_id == client_id),
             execution_options={"synchronize_session": "fetch"},
         )
         deleted[model.__tablename__] = int(getattr(result, "rowcount", 0) or 0)
-    session.delete(client)
-    deleted["clients"] = 1
-    session.flush()
 
+    for model in (Reminder, Simulation, Photo, TreatmentSession, TreatmentPlan, Consultation):
+        delete_rows(model)
+    session.flush()
+    consents = session.scalar(
+        select(func.count()).where(
+            Consent.clinic_id == scope.clinic_id, Consent.client_id == client_id
+        )
+    )
     orphaned = [f for f in sorted(files) if not _file_in_use(session, f[0])]
     _delete_files_after_commit(session, photos, orphaned)
+    # Logged before the consents go: the database lets a signed consent be deleted only
+    # once the append-only log holds its client's erasure (migration 0002).
     audit.record(
         session,
         scope,
         "erase",
         "client",
         client_id,
-        deleted=deleted,
+        deleted={**deleted, "consents": int(consents or 0), "clients": 1},
         files=len(orphaned),
         within_retention=today < ends,
     )
+    session.flush()
+    delete_rows(Consent)
+    session.delete(client)
+    deleted["clients"] = 1
+    session.flush()
     return ErasureReport(
         client_id=client_id,
         deleted=deleted,
