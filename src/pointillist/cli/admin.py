@@ -327,11 +327,17 @@ def backup(
     database_url: DatabaseUrl = None,
     output: Format = OutputFormat.text,
 ) -> None:
-    """Back up the database and the photos into one file (safe while the server runs)."""
+    """Back up the database, the photos it refers to and the sealing key into one file, all
+    from one point in time (safe while the server runs)."""
     from pointillist.store.backup import backup as run_backup
 
     settings = _settings(database_url)
-    summary = run_backup(settings.resolved_database_url(), settings.photo_dir, path)
+    summary = run_backup(
+        settings.resolved_database_url(),
+        settings.photo_dir,
+        path,
+        key_file=settings.integrity_key_file,
+    )
     if output is OutputFormat.json:
         print_json(summary.__dict__)
         return
@@ -351,11 +357,18 @@ def restore(
     database_url: DatabaseUrl = None,
     output: Format = OutputFormat.text,
 ) -> None:
-    """Restore a backup into the database and photo store (stop the server first)."""
+    """Restore a backup into the database and photo store (stop the server first). An
+    incomplete or damaged backup is refused before anything is changed."""
     from pointillist.store.backup import restore as run_restore
 
     settings = _settings(database_url)
-    summary = run_restore(settings.resolved_database_url(), settings.photo_dir, path, force=force)
+    summary = run_restore(
+        settings.resolved_database_url(),
+        settings.photo_dir,
+        path,
+        force=force,
+        key_file=settings.integrity_key_file,
+    )
     if output is OutputFormat.json:
         print_json(summary.__dict__)
         return
