@@ -2,8 +2,13 @@
 
 Chaining inside each request would make every writer wait for the previous one's link;
 one thread per server process does it instead, off the request path. Several processes
-(workers) may run one each: on PostgreSQL an advisory lock lets one extend the chain at a
-time, on SQLite the database's single writer does the same.
+(workers) may run one each: an advisory lock lets one extend the chain at a time.
+
+On SQLite the thread does not run: while SQLite transactions begin deferred, a second
+writer committing between a request's first read and its first write makes that request
+fail ("database is locked", whatever the busy timeout). There the chain is extended when
+the server starts and stops, and by ``pointillist admin verify-audit``; the triggers keep
+the entries meanwhile.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ class AuditSealer:
         self, factory: sessionmaker[Session], key: bytes, *, interval_s: float = 2.0
     ) -> None:
         self._factory = factory
+        bind = factory.kw.get("bind")
+        self._sqlite = bind is not None and bind.dialect.name == "sqlite"
         self._key = key
         self._interval_s = interval_s
         self._stop = threading.Event()
@@ -53,8 +60,9 @@ class AuditSealer:
             self.seal_now()
 
     def start(self) -> None:
-        """Start the thread (once)."""
-        if self._thread is None:
+        """Chain what is pending, then start the thread (once; not on SQLite)."""
+        self.seal_now()
+        if self._thread is None and not self._sqlite:
             self._thread = threading.Thread(target=self._run, name="audit-sealer", daemon=True)
             self._thread.start()
 
