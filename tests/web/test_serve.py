@@ -105,3 +105,18 @@ def test_serve_reports_a_port_in_use_in_one_line(capsys, tmp_path, monkeypatch):
     err = capsys.readouterr().err
     assert err.startswith(f"error: cannot listen on 127.0.0.1:{port}") and err.count("\n") == 1
     assert not (tmp_path / "pointillist.sqlite3").exists()  # nothing done before the check
+
+
+def test_serve_ignores_x_forwarded_for_from_loopback_without_a_trusted_proxy(tmp_path):
+    # uvicorn believes X-Forwarded-For from 127.0.0.1 by default: every guess would then
+    # come from an address of the guesser's choosing, and the throttle would never bite.
+    with running_server([], tmp_path / "data") as base:
+        answers = [
+            httpx.post(
+                f"{base}/api/auth/login",
+                json={"email": f"guess{i}@example.org", "password": "wrong password"},
+                headers={"X-Forwarded-For": f"198.51.100.{i}"},
+            ).status_code
+            for i in range(31)
+        ]
+    assert answers[:30] == [401] * 30 and answers[30] == 429

@@ -38,7 +38,9 @@ def serve(
     upgrade_to_head(url)
     typer.echo(f"pointillist: database {_redacted(url)} is up to date", err=True)
     typer.echo(f"pointillist: serving on http://{host}:{port} (API docs at /docs)", err=True)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    # proxy_headers off: uvicorn would otherwise believe X-Forwarded-For from loopback;
+    # the app reads it only from POINTILLIST_TRUSTED_PROXIES (pointillist.web.proxies).
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", proxy_headers=False)
 
 
 def _check_can_listen(host: str, port: int) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -10,17 +11,25 @@ from importlib.metadata import PackageNotFoundError, version
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
 
 from pointillist.domain import load_policy as load_consultation_policy
 from pointillist.settings import Settings, get_settings
-from pointillist.store.db import make_engine, session_factory
+from pointillist.store.db import make_engine, session_factory, session_scope
+from pointillist.store.fsck import check_photo_store
+from pointillist.store.integrity import require_guards
 from pointillist.store.photos import PhotoStore
 from pointillist.store.policy import load_policy
 from pointillist.web.errors import install_error_handlers
 from pointillist.web.headers import ResponseHeadersMiddleware
 from pointillist.web.limits import BodyLimitMiddleware
+from pointillist.web.proxies import parse_trusted_proxies
+from pointillist.web.sealer import AuditSealer
 from pointillist.web.security import SessionSigner
 from pointillist.web.throttle import LoginThrottle
+
+log = logging.getLogger(__name__)
 
 #: JSON request bodies are forms and answers, never files: 1 MB is generous.
 JSON_BODY_LIMIT = 2**20
@@ -75,6 +84,22 @@ def _operation_id(route: APIRoute) -> str:
     return route.name
 
 
+def _report_leftover_files(factory: sessionmaker[Session], photos: PhotoStore) -> None:
+    try:
+        with session_scope(factory) as session:
+            report = check_photo_store(session, photos)
+    except OperationalError:
+        return
+    if not report.clean:
+        log.warning(
+            "%d photo files no record refers to and %d unfinished uploads in %s; "
+            "'pointillist admin fsck' removes them",
+            len(report.unreferenced),
+            len(report.temporaries),
+            photos.root,
+        )
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the API for the database and data directory in ``settings``.
 
@@ -87,10 +112,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     settings = settings or get_settings()
     engine = make_engine(settings.resolved_database_url())
+    try:
+        # Refuse to serve a database that no longer protects consents and the audit log.
+        require_guards(engine)
+    except OperationalError:
+        # Unreachable now: /healthz says so; `pointillist serve` migrates (and so reaches
+        # the database) before it gets here.
+        log.warning("database unreachable at start: its guards were not checked")
+    integrity_key = settings.integrity_key()
+    sealer = AuditSealer(
+        session_factory(engine), integrity_key, interval_s=settings.audit_chain_interval_seconds
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        sealer.start()
         yield
+        sealer.stop()
         engine.dispose()
 
     app = FastAPI(
@@ -113,8 +151,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.signer = SessionSigner(settings.secret_key(), settings.session_max_age_seconds)
     app.state.records_policy = load_policy(settings.records_override)
     app.state.photo_store = PhotoStore.from_settings(settings)
+    _report_leftover_files(app.state.session_factory, app.state.photo_store)
     app.state.consult_policy = load_consultation_policy()
-    app.state.login_throttle = LoginThrottle()
+    app.state.integrity_key = integrity_key
+    records_policy = app.state.records_policy
+    app.state.login_throttle = LoginThrottle(
+        max_per_account=records_policy.max_failures_per_account,
+        max_per_address=records_policy.max_failures_per_address,
+        window_s=records_policy.failure_window_minutes * 60,
+    )
+    app.state.trusted_proxies = parse_trusted_proxies(settings.trusted_proxies)
 
     install_error_handlers(app)
     app.add_middleware(
