@@ -59,7 +59,7 @@ def test_eye_level_hairline_sits_on_the_forehead_not_the_crown(front):
     synthetic, head = front
     line = design_hairline(synthetic.keypoints, head, seed=0)
     assert 0.45 < line.rise_share < 0.65
-    assert forehead_rise_fraction(80.0) == pytest.approx(0.55, abs=0.02)
+    assert forehead_rise_fraction(80.0) == pytest.approx(0.52, abs=0.02)
     # Past the vertex a point is out of sight of a frontal photo.
     assert forehead_rise_fraction(400.0) == pytest.approx(1.0)
 

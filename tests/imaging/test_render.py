@@ -306,7 +306,10 @@ def test_any_single_dot_matches_the_formula(x, y, a, aspect, angle, diameter, bl
 
 @settings(max_examples=30, deadline=None)
 @given(
-    mm_per_px=st.floats(0.02, 2.0),
+    # Coarser than 1 mm per pixel (a whole head under 150 px) a dot moves its pixels by
+    # a few 8-bit levels in all, and the output's rounding, not the renderer, sets the
+    # error.
+    mm_per_px=st.floats(0.02, 1.0),
     diameter=st.floats(0.45, 1.0),
     halo=st.floats(0.0, 0.15),
     seed=st.integers(0, 2**16),
