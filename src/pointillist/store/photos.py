@@ -37,6 +37,22 @@ class StoredPhoto:
     source_format: str
 
 
+@dataclass(frozen=True)
+class PreparedPhoto:
+    """A photo validated and re-encoded without metadata, not yet written to the store."""
+
+    stored: StoredPhoto
+    encoded: bytes
+
+    @property
+    def sha256(self) -> str:
+        return self.stored.sha256
+
+    @property
+    def media_type(self) -> str:
+        return self.stored.media_type
+
+
 class PhotoStore:
     """Photo files in ``root``, named by their SHA-256.
 
@@ -64,15 +80,24 @@ class PhotoStore:
             max_megapixels=settings.photo_max_pixels / 1e6,
         )
 
-    def put(self, data: bytes, *, name: str = "the photo") -> StoredPhoto:
-        """Validate, strip and store a photo; return what was stored.
-
-        PNG stays PNG (lossless); JPEG, WebP and HEIC are stored as JPEG.
+    def put(self, data: bytes | PreparedPhoto, *, name: str = "the photo") -> StoredPhoto:
+        """Validate, strip and store a photo (or one :meth:`prepare` made); return what
+        was stored.
 
         Raises
         ------
         PointillistError
             Too large, not an image, an unsupported format, damaged, or too many pixels.
+        """
+        prepared = data if isinstance(data, PreparedPhoto) else self.prepare(data, name=name)
+        self._write(self.path_for(prepared.sha256, prepared.media_type), prepared.encoded)
+        return prepared.stored
+
+    def prepare(self, data: bytes, *, name: str = "the photo") -> PreparedPhoto:
+        """Validate, decode and re-encode a photo without metadata, storing nothing yet.
+
+        The costly half of :meth:`put`, so that a server can do it before its database
+        transaction begins. PNG stays PNG (lossless); JPEG, WebP and HEIC become JPEG.
         """
         from pointillist.imaging.io import encode_jpeg, encode_png, load_image
 
@@ -92,16 +117,15 @@ class PhotoStore:
             encoded, media_type = encode_png(image.rgb), "image/png"
         else:
             encoded, media_type = encode_jpeg(image.rgb, quality=JPEG_QUALITY), "image/jpeg"
-        digest = hashlib.sha256(encoded).hexdigest()
-        self._write(self.path_for(digest, media_type), encoded)
-        return StoredPhoto(
-            sha256=digest,
+        stored = StoredPhoto(
+            sha256=hashlib.sha256(encoded).hexdigest(),
             media_type=media_type,
             width=image.width,
             height=image.height,
             byte_size=len(encoded),
             source_format=image.format,
         )
+        return PreparedPhoto(stored=stored, encoded=encoded)
 
     def path_for(self, sha256: str, media_type: str) -> Path:
         """Where the file with this digest and type lives (whether or not it exists)."""

@@ -118,6 +118,7 @@ def current_actor(
         if bearer is None or not bearer.credentials.strip():
             raise _unauthorized("send the API token as 'Authorization: Bearer <token>'")
         user = _user_from_token(db, bearer.credentials)
+        request.app.state.token_uses.note(bearer.credentials.strip())
     else:
         user = _user_from_cookie(request, session_cookie, db, signer)
     if not user.is_active:

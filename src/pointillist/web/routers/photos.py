@@ -82,13 +82,18 @@ def upload_photo(
     stripped; a file that is not a readable image, or has too many pixels, is refused
     (422, field ``file``)."""
     # A plain (threaded) endpoint: decoding a large photo must not block the event loop.
-    data = file.file.read()
+    # The sign-in check's transaction ends before decoding, and the record's begins after
+    # it, so the database (one writer at a time on SQLite) is never held by a decode.
+    db.commit()
+    store = photo_store(request)
+    with request.app.state.decode_slots.slot():
+        prepared = store.prepare(file.file.read())
     return records.add_photo(
         db,
         actor.scope,
-        photo_store(request),
+        store,
         client_id,
-        data,
+        prepared,
         kind=kind,
         session_id=session_id,
         marketing_consent=marketing_consent,
