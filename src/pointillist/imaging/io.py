@@ -116,6 +116,13 @@ def load_image(
             f"{name}: the image declares more than {max_megapixels:g} megapixels; "
             "give a smaller photo (resize it to 50 MP or less)"
         ) from None
+    except (ValueError, SyntaxError):
+        # Pillow refuses text or colour-profile chunks that inflate past its limits
+        # (zTXt/iCCP "metadata bombs") and malformed chunk structures with these.
+        raise PointillistError(
+            f"{name}: the image's metadata is oversized or malformed; "
+            "export the photo again (or as a JPEG)"
+        ) from None
     except OSError as exc:
         raise PointillistError(
             f"{name}: cannot read the image ({exc}); the file is damaged or truncated, "
@@ -139,9 +146,10 @@ def load_image(
             raise PointillistError(
                 f"{name}: the image is only {width}x{height} pixels; give a photo"
             )
+        _check_plausible_size(name, fmt, width, height, len(data))
         source_mode = image.mode
-        orientation = image.getexif().get(0x0112, 1)
         try:
+            orientation = image.getexif().get(0x0112, 1)
             # Pillow's default (ImageFile.LOAD_TRUNCATED_IMAGES off) makes truncated
             # files fail here rather than decode with a grey band.
             image.load()
@@ -154,6 +162,23 @@ def load_image(
     return LoadedImage(
         rgb=rgb, format=fmt, source_mode=source_mode, exif_rotated=orientation not in (1, None)
     )
+
+
+#: Fewest pixels a byte of each format can carry. JPEG codes every 8x8 block of the
+#: luminance at least by one bit (its DC coefficient, even in a progressive scan), so a
+#: file has at least one byte per 512 pixels; deflate (PNG) expands at most 1032-fold and a
+#: PNG pixel holds at least one bit. A header claiming more pixels than that is forged or
+#: the data is cut short; decoding it would spend memory on pixels that are not there.
+_MAX_PIXELS_PER_BYTE = {"JPEG": 512, "PNG": 8 * 1032}
+
+
+def _check_plausible_size(name: str, fmt: str, width: int, height: int, size: int) -> None:
+    per_byte = _MAX_PIXELS_PER_BYTE.get(fmt)
+    if per_byte is not None and width * height > size * per_byte:
+        raise PointillistError(
+            f"{name}: the header says {width}x{height} pixels, more than a {size}-byte "
+            f"{fmt} can hold; the file is damaged or cut short, send the photo again"
+        )
 
 
 def _read_bytes(source: str | Path | bytes) -> tuple[str, bytes]:

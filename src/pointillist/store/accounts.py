@@ -14,7 +14,7 @@ from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from pointillist.errors import PointillistError
@@ -161,6 +161,7 @@ class TokenUses:
             pending, self._pending = self._pending, {}
         if pending:
             table = ApiToken.__table__
+            assert isinstance(table, Table)
             session.connection().execute(
                 update(table)
                 .where(table.c.token_sha256 == bindparam("digest"))

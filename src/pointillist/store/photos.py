@@ -10,6 +10,7 @@ is stored once; a file is removed only when no record refers to it any more.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 import tempfile
@@ -18,6 +19,8 @@ from pathlib import Path
 
 from pointillist.errors import PointillistError
 from pointillist.settings import Settings
+
+log = logging.getLogger(__name__)
 
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
 _EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png"}
@@ -139,8 +142,11 @@ class PhotoStore:
         try:
             return path.read_bytes()
         except FileNotFoundError:
+            # The path is for the operator's log; the caller (maybe a web client) only
+            # learns which file and what to do.
+            log.error("photo file missing: %s", path)
             raise PointillistError(
-                f"photo file {path.name} is missing from {self.root}; restore it from a backup"
+                f"photo file {path.name} is missing from the photo store; restore it from a backup"
             ) from None
 
     def delete(self, sha256: str, media_type: str) -> bool:
@@ -173,6 +179,7 @@ class PhotoStore:
                 os.fsync(handle.fileno())
             os.replace(tmp, path)
         except OSError as exc:
+            log.error("cannot write photo file %s: %s", path, exc)
             raise PointillistError(
-                f"cannot store the photo in {self.root} ({exc.strerror})"
+                f"cannot store the photo ({exc.strerror}); the server log names the file"
             ) from None
