@@ -65,9 +65,10 @@ SURNAMES = ("Smith", "Jansen", "Garcia", "Nowak", "Rossi", "Dubois", "Silva", "K
 @dataclass
 class Outcome:
     action: str
-    status: int  # 0: no answer in time
+    status: int  # 0: no answer in time, -1: the connection failed
     seconds: float
     retry_after: bool
+    failure: str = ""
 
 
 @dataclass
@@ -297,6 +298,7 @@ def _summary(outcomes: list[Outcome], overload: bool) -> dict[str, Any]:
         "p95_ms": round(_percentile(served, 95), 1),
         "max_ms": round(max((o.seconds * 1000 for o in outcomes), default=0.0), 1),
         "error_statuses": sorted({o.status for o in outcomes if not ok(o)}),
+        "connection_failures": sorted({o.failure for o in outcomes if o.failure})[:5],
     }
 
 

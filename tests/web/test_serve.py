@@ -105,3 +105,19 @@ def test_serve_reports_a_port_in_use_in_one_line(capsys, tmp_path, monkeypatch):
     err = capsys.readouterr().err
     assert err.startswith(f"error: cannot listen on 127.0.0.1:{port}") and err.count("\n") == 1
     assert not (tmp_path / "pointillist.sqlite3").exists()  # nothing done before the check
+
+
+def test_serve_refuses_several_workers_on_sqlite(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("POINTILLIST_DATA", str(tmp_path))
+    monkeypatch.delenv("POINTILLIST_DATABASE_URL", raising=False)
+    assert main(["serve", "--workers", "4"]) == 2
+    assert "--workers above 1 needs PostgreSQL" in capsys.readouterr().err
+
+
+def test_serve_runs_several_workers_on_postgresql(tmp_path, empty_database_url):
+    url = empty_database_url()
+    if url.startswith("sqlite"):
+        pytest.skip("several workers need PostgreSQL")
+    with running_server(["--database-url", url, "--workers", "2"], tmp_path / "data") as base:
+        answers = [httpx.get(f"{base}/healthz").json()["database"] for _ in range(4)]
+    assert answers == ["postgresql"] * 4

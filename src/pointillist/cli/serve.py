@@ -9,6 +9,12 @@ import typer
 from pointillist.cli.app import app
 
 
+#: Idle connections are kept longer than clients keep theirs (httpx and browsers: about
+#: 5 s), so that the client, not the server, closes one: a server closing it as a request
+#: arrives makes that request fail ("server disconnected").
+KEEP_ALIVE_SECONDS = 20
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
@@ -57,7 +63,13 @@ def serve(
     typer.echo(f"pointillist: database {_redacted(url)} is up to date", err=True)
     typer.echo(f"pointillist: serving on http://{host}:{port} (API docs at /docs)", err=True)
     if workers == 1:
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+        uvicorn.run(
+            create_app(settings),
+            host=host,
+            port=port,
+            log_level="info",
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        )
         return
     # Worker processes build their own app from the environment, so pass the URL on.
     os.environ["POINTILLIST_DATABASE_URL"] = url
@@ -68,6 +80,7 @@ def serve(
         host=host,
         port=port,
         log_level="info",
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )
 
 
