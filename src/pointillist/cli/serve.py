@@ -8,7 +8,6 @@ import typer
 
 from pointillist.cli.app import app
 
-
 #: Idle connections are kept longer than clients keep theirs (httpx and browsers: about
 #: 5 s), so that the client, not the server, closes one: a server closing it as a request
 #: arrives makes that request fail ("server disconnected").
