@@ -25,22 +25,28 @@ from pointillist.store.errors import Busy
 
 
 class AuthenticateUploadsMiddleware:
-    """Answer 401/403 to an unauthenticated ``multipart/form-data`` request before its
+    """Answer 401 to an unauthenticated ``multipart/form-data`` API request before its
     body is read; an authenticated one goes on (and is authenticated again, as usual)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
+        if scope["type"] == "http" and _needs_sign_in(scope["path"]):
             content_type = dict(scope.get("headers", [])).get(b"content-type", b"")
             if content_type.lower().startswith(b"multipart/form-data"):
                 try:
-                    await run_in_threadpool(_authenticate, Request(scope))
+                    # Who is calling only: the CSRF token may travel in the form itself
+                    # (a page's upload form), so the endpoint checks it as usual.
+                    await run_in_threadpool(_authenticate, Request({**scope, "method": "GET"}))
                 except HTTPException as exc:
                     await _refuse(send, exc)
                     return
         await self.app(scope, receive, send)
+
+
+def _needs_sign_in(path: str) -> bool:
+    return path.startswith("/api/") and path != "/api/auth/login"
 
 
 def _authenticate(request: Request) -> None:
