@@ -5,7 +5,7 @@ when configured, PostgreSQL), signed in as a clinic owner with some records, and
 schemathesis generates requests from ``/openapi.json`` (examples, boundary values, then
 random fuzzing) for a bounded time. The bar is ``not_a_server_error``: every bad input
 must be a 4xx that says what to do. ``POINTILLIST_SCHEMATHESIS_SECONDS`` sets the budget
-per database (default 90 s).
+per database (default 60 s).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from tests.web.test_serve import running_server
 from pointillist.store.db import make_engine, session_factory, session_scope
 
 ST = Path(sys.executable).with_name("st")
-BUDGET_SECONDS = int(os.environ.get("POINTILLIST_SCHEMATHESIS_SECONDS", "90"))
+BUDGET_SECONDS = int(os.environ.get("POINTILLIST_SCHEMATHESIS_SECONDS", "60"))
 
 
 def _seed_owner(url: str, data_dir: Path) -> str:

@@ -177,7 +177,7 @@ def _flush_token_uses(factory: sessionmaker[Session], token_uses: TokenUses) -> 
         with session_scope(factory) as db:
             token_uses.flush(db)
     except SQLAlchemyError:
-        # "Last used" is informative only: log and let the next round write it.
+        # "Last used" is informative only: log it; the next use notes a newer time anyway.
         log.warning("could not record API token use", exc_info=True)
 
 
