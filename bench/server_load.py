@@ -180,7 +180,10 @@ def _server(url: str, data_dir: Path, port: int, workers: int) -> Iterator[subpr
     if workers > 1:
         args += ["--workers", str(workers)]
     log = (data_dir / "server.log").open("w")
-    process = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT)
+    # Its own process group, so that its worker processes end with it.
+    process = subprocess.Popen(
+        args, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
     try:
         deadline = time.monotonic() + 90
         while True:
@@ -196,11 +199,11 @@ def _server(url: str, data_dir: Path, port: int, workers: int) -> Iterator[subpr
         yield process
     finally:
         process.send_signal(signal.SIGINT)
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
         log.close()
 
 

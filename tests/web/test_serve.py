@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import httpx
@@ -38,12 +38,15 @@ def running_server(args: list[str], data_dir: Path) -> Iterator[str]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
+        # Its own process group, so that worker processes (--workers) end with it.
+        start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
         while True:
             if process.poll() is not None or time.monotonic() > deadline:
+                _stop(process)
                 raise AssertionError(f"the server did not start: {process.communicate()[1]}")
             try:
                 if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
@@ -52,12 +55,18 @@ def running_server(args: list[str], data_dir: Path) -> Iterator[str]:
                 time.sleep(0.2)
         yield base
     finally:
+        _stop(process)
+        process.communicate()
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """Stop the server as Ctrl-C would, then end whatever is left of its process group."""
+    if process.poll() is None:
         process.send_signal(signal.SIGINT)
-        try:
-            process.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.communicate()
+        with suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=20)
+    with suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
 
 
 def test_serve_runs_on_sqlite_with_no_set_up(tmp_path):
