@@ -57,7 +57,7 @@ pytest: install-dev
 
 test: lint typecheck pytest
 
-bench: install
+bench: install-dev
 	$(BIN)/python bench/run.py
 
 # The records server under load on loopback (about 2 minutes per line; PostgreSQL from

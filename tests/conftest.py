@@ -126,12 +126,23 @@ def clean_database(engine) -> Iterator[None]:
     from pointillist.store.models import Base
 
     tables = [table.name for table in reversed(Base.metadata.sorted_tables)]
+    # The guard triggers refuse to empty the audit log and signed consents, as they
+    # should; the tests step round them (PostgreSQL: replica mode fires no trigger;
+    # SQLite: drop them and put them back).
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
+            connection.execute(text("SET LOCAL session_replication_role = replica"))
             connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
         else:
+            triggers = connection.execute(
+                text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
+            ).all()
+            for name, _sql in triggers:
+                connection.execute(text(f"DROP TRIGGER {name}"))
             for table in tables:
                 connection.execute(text(f"DELETE FROM {table}"))
+            for _name, sql in triggers:
+                connection.execute(text(sql))
 
 
 @pytest.fixture
@@ -158,4 +169,6 @@ def data_dir(tmp_path: Path) -> Path:
 def settings(data_dir: Path, database_url: str):
     from pointillist.settings import Settings
 
-    return Settings(data=data_dir, database_url=database_url)
+    # The background audit chaining is a second writer: it would race the test's own
+    # session on SQLite. Chain tests call it themselves; apps chain at shutdown.
+    return Settings(data=data_dir, database_url=database_url, audit_chain_interval_seconds=3600)

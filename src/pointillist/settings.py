@@ -48,7 +48,24 @@ class Settings(BaseSettings):
         description="Largest photo accepted, in pixels (a 48 MP phone fits); stops pixel bombs.",
     )
     session_max_age_seconds: int = Field(
-        default=8 * 3600, gt=0, description="Browser session lifetime: one working day."
+        default=8 * 3600,
+        gt=0,
+        description="Absolute browser session lifetime: one working day, however active.",
+    )
+    session_idle_seconds: int = Field(
+        default=30 * 60,
+        gt=0,
+        description=(
+            "A browser session unused this long ends (OWASP Session Management Cheat Sheet: "
+            "15-30 minutes for low-risk applications; a shared clinic screen is the risk)."
+        ),
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Addresses or networks (CIDR) of reverse proxies whose X-Forwarded-For is "
+            "believed; empty: the header is ignored and the peer address is the client's."
+        ),
     )
     cookie_secure: bool = Field(
         default=True,
@@ -75,6 +92,11 @@ class Settings(BaseSettings):
         gt=0,
         description="Photos decoded at once per process: a 50 MP photo takes ~150 MB "
         "decoded and ~0.5 GB while it is converted, so more only risks running out of memory.",
+    )
+    audit_chain_interval_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        description="How often the server chains new audit entries (in the background).",
     )
     records_override: Path | None = Field(
         default=None,
@@ -107,30 +129,48 @@ class Settings(BaseSettings):
             return self.database_url
         return f"sqlite:///{self.sqlite_path}"
 
+    @property
+    def integrity_key_file(self) -> Path:
+        """File holding the key that seals signed consents and the audit log's chain.
+
+        Kept outside the database on purpose: someone who can write to the database but
+        not read this file cannot forge a seal.
+        """
+        return self.data / "integrity_key"
+
     def secret_key(self) -> str:
         """Return the cookie-signing key, creating it (mode 0600) on first use."""
-        path = self.secret_key_file
-        try:
-            key = path.read_text(encoding="ascii").strip()
-        except FileNotFoundError:
-            key = ""
-        except OSError as exc:
-            raise PointillistError(f"{path}: cannot read the secret key ({exc})") from None
-        if key:
-            return key
-        key = secrets.token_urlsafe(48)
-        try:
-            # Health data: only the account running pointillist may enter the directory.
-            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w", encoding="ascii") as handle:
-                handle.write(key + "\n")
-        except OSError as exc:
-            raise PointillistError(
-                f"{path}: cannot write the secret key ({exc}); "
-                "set POINTILLIST_DATA to a writable directory"
-            ) from None
+        return _read_or_create_key(self.secret_key_file, "secret key")
+
+    def integrity_key(self) -> bytes:
+        """Return the sealing key (see :attr:`integrity_key_file`), created on first use."""
+        return _read_or_create_key(self.integrity_key_file, "integrity key").encode("ascii")
+
+
+def _read_or_create_key(path: Path, what: str) -> str:
+    try:
+        key = path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        key = ""
+    except OSError as exc:
+        raise PointillistError(f"{path}: cannot read the {what} ({exc})") from None
+    if key:
         return key
+    key = secrets.token_urlsafe(48)
+    try:
+        # Health data: only the account running pointillist may enter the directory.
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # O_EXCL: two workers starting at once must not each write a different key.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(key + "\n")
+    except FileExistsError:
+        return _read_or_create_key(path, what)
+    except OSError as exc:
+        raise PointillistError(
+            f"{path}: cannot write the {what} ({exc}); set POINTILLIST_DATA to a writable directory"
+        ) from None
+    return key
 
 
 @cache

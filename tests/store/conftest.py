@@ -86,3 +86,7 @@ def clinic_b(db) -> World:
 @pytest.fixture
 def photo_store(data_dir) -> PhotoStore:
     return PhotoStore(data_dir / "photos", max_bytes=2 * 1024 * 1024, max_megapixels=4.0)
+
+
+#: The consent-sealing key the store tests sign with (the server's lives in its data dir).
+SEAL_KEY = b"test seal key"

@@ -82,6 +82,15 @@ def test_clinic_user_backup_and_restore_on_a_fresh_install(env, capsys):
     listed = _json(capsys, ["admin", "list-clinics", "--database-url", other, "--format", "json"])
     assert listed[0]["name"] == "Scalp Studio"
 
+    audit = _json(capsys, ["admin", "verify-audit", "--format", "json"])
+    assert audit["intact"] is True and audit["chained"] >= 3 and audit["pending"] == 0
+    stray = env / "data" / "photos" / "ab" / ("ab" + "0" * 62 + ".png")
+    stray.parent.mkdir(parents=True)
+    stray.write_bytes(b"not referenced")
+    checked = _json(capsys, ["admin", "fsck", "--format", "json"])
+    assert checked["unreferenced"] == [str(stray)] and checked["removed"] == 1
+    assert not stray.exists()
+
 
 @pytest.mark.parametrize(
     ("argv", "message"),

@@ -13,6 +13,7 @@ from pointillist.store.records import (
     record_signed_consent,
     sign_consent,
 )
+from tests.store.conftest import SEAL_KEY
 
 
 def _signed(db, w):
@@ -23,6 +24,7 @@ def _signed(db, w):
         template_id=w.treatment_template_id,
         signer_name="Alex Client",
         signer_ip="192.0.2.7",
+        seal_key=SEAL_KEY,
     )
     db.commit()
     return consent
@@ -40,7 +42,14 @@ def test_signed_copy_keeps_text_hash_signer_time_and_ip(db, clinic_a):
 def test_repository_refuses_to_sign_twice(db, clinic_a):
     consent = _signed(db, clinic_a)
     with pytest.raises(ImmutableRecord, match="cannot be changed"):
-        sign_consent(db, clinic_a.owner, consent.id, signer_name="Someone Else", signer_ip=None)
+        sign_consent(
+            db,
+            clinic_a.owner,
+            consent.id,
+            signer_name="Someone Else",
+            signer_ip=None,
+            seal_key=SEAL_KEY,
+        )
 
 
 def test_orm_refuses_to_flush_a_change_to_a_signed_consent(db, clinic_a):
@@ -67,7 +76,9 @@ def test_unsigned_consent_can_be_signed_once(db, clinic_a):
     w = clinic_a
     draft = prepare_consent(db, w.owner, w.client.id, template_id=w.treatment_template_id)
     assert draft.signed_at is None
-    signed = sign_consent(db, w.owner, draft.id, signer_name="Alex", signer_ip=None)
+    signed = sign_consent(
+        db, w.owner, draft.id, signer_name="Alex", signer_ip=None, seal_key=SEAL_KEY
+    )
     db.commit()
     assert signed.signed_at is not None
 

@@ -34,7 +34,7 @@ from pointillist.store.sessions import (
     recall_lot,
     record_bottles,
 )
-from tests.store.conftest import TODAY
+from tests.store.conftest import SEAL_KEY, TODAY
 from tests.store.test_photos import _jpeg_with_exif
 
 
@@ -67,6 +67,7 @@ def _full_record(db, w, photo_store):
         template_id=w.treatment_template_id,
         signer_name="Alpha Client",
         signer_ip="192.0.2.1",
+        seal_key=SEAL_KEY,
     )
     booked = book_session(
         db,
@@ -203,3 +204,29 @@ def test_only_owners_export_or_erase(db, clinic_a, photo_store):
             export_client(db, scope, photo_store, clinic_a.client.id, io.BytesIO())
         with pytest.raises(PermissionDenied):
             erase_client(db, scope, photo_store, clinic_a.client.id)
+
+
+def test_erasure_leaves_nothing_readable_in_the_sqlite_file_or_its_wal(
+    db, clinic_a, photo_store, database_url
+):
+    from pointillist.store.db import sqlite_file
+    from pointillist.store.records import create_client, update_client
+
+    path = sqlite_file(database_url)
+    if path is None:
+        pytest.skip("PostgreSQL: erasure there is described in the README, not tested on disk")
+    marker = "erase-me-7f3a9c"
+    client = create_client(
+        db, clinic_a.owner, name="Erased Client", email=f"{marker}@example.org", notes=marker * 3
+    )
+    db.commit()
+    update_client(db, clinic_a.owner, client.id, phone="+31 6 0000 0000")
+    db.commit()
+    wal = path.with_name(path.name + "-wal")
+    assert marker.encode() in path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+
+    erase_client(db, clinic_a.owner, photo_store, client.id)
+    db.commit()
+    db.close()
+    on_disk = path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+    assert marker.encode() not in on_disk

@@ -12,7 +12,7 @@ from pointillist.store.sessions import (
     record_bottles,
     reschedule_session,
 )
-from tests.store.conftest import TODAY
+from tests.store.conftest import SEAL_KEY, TODAY
 
 
 def _book(db, w, on=None):
@@ -35,6 +35,7 @@ def _sign(db, w):
         template_id=w.treatment_template_id,
         signer_name="C",
         signer_ip="10.0.0.1",
+        seal_key=SEAL_KEY,
     )
 
 
@@ -108,7 +109,13 @@ def test_unsigned_or_marketing_consent_does_not_open_the_gate(db, clinic_a):
     prepare_consent(db, w.owner, w.client.id, template_id=w.treatment_template_id)  # unsigned
     marketing = latest_template(db, w.owner, "photo-marketing")
     record_signed_consent(
-        db, w.owner, w.client.id, template_id=marketing.id, signer_name="C", signer_ip=None
+        db,
+        w.owner,
+        w.client.id,
+        template_id=marketing.id,
+        signer_name="C",
+        signer_ip=None,
+        seal_key=SEAL_KEY,
     )
     with pytest.raises(GateClosed, match="consent"):
         complete_session(db, w.owner, booked.id)

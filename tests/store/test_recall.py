@@ -10,7 +10,7 @@ from pointillist.store.sessions import (
     recall_lot,
     record_bottles,
 )
-from tests.store.conftest import TODAY
+from tests.store.conftest import SEAL_KEY, TODAY
 
 
 def _treat(db, w, client, bottles, *, complete=True, days=0):
@@ -30,6 +30,7 @@ def _treat(db, w, client, bottles, *, complete=True, days=0):
             template_id=w.treatment_template_id,
             signer_name="c",
             signer_ip=None,
+            seal_key=SEAL_KEY,
         )
         complete_session(db, w.owner, booked.id)
     return booked

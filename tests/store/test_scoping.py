@@ -7,7 +7,7 @@ import pytest
 from pointillist.store import accounts, clinic, export, records, sessions
 from pointillist.store.errors import NotFound
 from pointillist.store.models import Consultation, Photo, Simulation, TreatmentPlan
-from tests.store.conftest import TODAY
+from tests.store.conftest import SEAL_KEY, TODAY
 from tests.store.test_export_erase import _full_record
 
 
@@ -63,7 +63,7 @@ def test_clinic_a_cannot_reach_any_record_of_clinic_b(
         ),
         "get consent": lambda: records.get_consent(db, a, ids["consent"]),
         "sign B consent": lambda: records.sign_consent(
-            db, a, ids["consent"], signer_name="x", signer_ip=None
+            db, a, ids["consent"], signer_name="x", signer_ip=None, seal_key=SEAL_KEY
         ),
         "prepare with B template": lambda: records.prepare_consent(
             db, a, clinic_a.client.id, template_id=b.treatment_template_id

@@ -197,7 +197,7 @@ def test_a_user_reads_their_own_account_but_not_others(api, world):
 
 
 def test_repeated_failed_sign_ins_are_throttled(api, world, app):
-    app.state.login_throttle.max_failures = 3
+    app.state.login_throttle.limits["account"] = 3
     email = world.a.emails["owner"]
     for _ in range(3):
         assert login(api, email, "wrong password, again").status_code == 401
@@ -211,12 +211,29 @@ def test_repeated_failed_sign_ins_are_throttled(api, world, app):
 def test_the_throttle_forgets_failures_outside_its_window():
     from pointillist.web.throttle import LoginThrottle
 
-    throttle = LoginThrottle(max_failures=2, window_s=60)
+    throttle = LoginThrottle(max_per_account=2, max_per_address=100, window_s=60)
     throttle.failed("10.0.0.1", "A@x", now=0)
     throttle.failed("10.0.0.1", "a@x", now=10)
     assert throttle.retry_after("10.0.0.1", "a@x", now=20) == 40
-    assert throttle.retry_after("10.0.0.2", "a@x", now=20) is None
     assert throttle.retry_after("10.0.0.1", "a@x", now=61) is None
     throttle.failed("10.0.0.1", "a@x", now=62)
     throttle.succeeded("10.0.0.1", "a@x")
     assert throttle.retry_after("10.0.0.1", "a@x", now=63) is None
+
+
+def test_the_throttle_counts_per_account_from_any_address_and_per_address_for_any_account():
+    from pointillist.web.throttle import LoginThrottle
+
+    throttle = LoginThrottle(max_per_account=3, max_per_address=5, window_s=60)
+    # One account guessed at from many machines.
+    for i in range(3):
+        throttle.failed(f"10.0.0.{i}", "owner@x", now=i)
+    assert throttle.retry_after("10.9.9.9", "owner@x", now=5) is not None
+    # One machine spraying many accounts, one guess each.
+    for i in range(5):
+        throttle.failed("192.0.2.1", f"user{i}@x", now=i)
+    assert throttle.retry_after("192.0.2.1", "someone-else@x", now=6) is not None
+    assert throttle.retry_after("192.0.2.2", "someone-else@x", now=6) is None
+    # A good password clears the account, not the address's spray.
+    throttle.succeeded("192.0.2.1", "user0@x")
+    assert throttle.retry_after("192.0.2.1", "user0@x", now=7) is not None

@@ -6,10 +6,11 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from tests.web.conftest import png_bytes
 
 from pointillist.store.db import make_engine, session_factory, session_scope
@@ -66,6 +67,41 @@ def test_reading_with_a_token_writes_nothing(api, world, app):
         assert app.state.token_uses.flush(db) == 1
     with session_scope(app.state.session_factory) as db:
         assert sum(at is not None for at in db.scalars(select(ApiToken.last_used_at))) == 1
+
+
+def test_audit_chaining_in_the_background_does_not_fail_requests(settings, world):
+    # The chaining thread is a second writer in the server process. On SQLite it was kept
+    # off (its commits made requests fail "database is locked"); behind the web engine's
+    # writer lock it takes its turn like a request, on both databases.
+    from fastapi.testclient import TestClient
+
+    from pointillist.store.models import AuditEntry
+    from pointillist.web import create_app
+
+    app = create_app(settings.model_copy(update={"audit_chain_interval_seconds": 0.05}))
+    statuses: list[int] = []
+    with TestClient(app, base_url="https://testserver") as client:
+
+        def reader() -> None:
+            for _ in range(10):
+                answer = client.get("/api/clients", headers=world.a.auth("practitioner"))
+                statuses.append(answer.status_code)
+
+        threads = [threading.Thread(target=reader) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        deadline = time.monotonic() + 30
+        pending = -1
+        while pending != 0 and time.monotonic() < deadline:
+            time.sleep(0.1)
+            with session_scope(app.state.session_factory) as db:
+                pending = db.scalar(
+                    select(func.count()).select_from(AuditEntry).where(AuditEntry.seq.is_(None))
+                )
+    assert statuses == [200] * 40
+    assert pending == 0  # chained while the server ran, not only at its shutdown
 
 
 def test_overload_is_answered_503_with_retry_after_never_a_stall():

@@ -130,3 +130,18 @@ def test_serve_runs_several_workers_on_postgresql(tmp_path, empty_database_url):
     with running_server(["--database-url", url, "--workers", "2"], tmp_path / "data") as base:
         answers = [httpx.get(f"{base}/healthz").json()["database"] for _ in range(4)]
     assert answers == ["postgresql"] * 4
+
+
+def test_serve_ignores_x_forwarded_for_from_loopback_without_a_trusted_proxy(tmp_path):
+    # uvicorn believes X-Forwarded-For from 127.0.0.1 by default: every guess would then
+    # come from an address of the guesser's choosing, and the throttle would never bite.
+    with running_server([], tmp_path / "data") as base:
+        answers = [
+            httpx.post(
+                f"{base}/api/auth/login",
+                json={"email": f"guess{i}@example.org", "password": "wrong password"},
+                headers={"X-Forwarded-For": f"198.51.100.{i}"},
+            ).status_code
+            for i in range(31)
+        ]
+    assert answers[:30] == [401] * 30 and answers[30] == 429

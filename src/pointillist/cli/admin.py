@@ -1,5 +1,5 @@
-"""Operator commands: ``pointillist admin create-clinic|create-user|set-password|list-clinics``,
-``pointillist backup PATH`` and ``pointillist restore PATH``.
+"""Operator commands: ``pointillist admin create-clinic|create-user|set-password|list-clinics|
+verify-audit|fsck``, ``pointillist backup PATH`` and ``pointillist restore PATH``.
 
 Each opens the database named by ``--database-url`` (else ``POINTILLIST_DATABASE_URL``,
 else SQLite in the data directory) and brings it to the newest schema first, so they work
@@ -261,17 +261,89 @@ def list_clinics(database_url: DatabaseUrl = None, output: Format = OutputFormat
     console.print(table)
 
 
+@admin_app.command("verify-audit")
+def verify_audit(database_url: DatabaseUrl = None, output: Format = OutputFormat.text) -> None:
+    """Check that the audit log is whole: chain new entries, then walk the chain and
+    report every entry deleted, moved or changed. Exits 1 if the log was tampered with."""
+    from pointillist.store.db import session_scope
+    from pointillist.store.integrity import seal_audit_log, verify_audit_log
+
+    settings = _settings(database_url)
+    factory = _open(settings)
+    key = settings.integrity_key()
+    while True:
+        with session_scope(factory) as session:
+            if seal_audit_log(session, key) == 0:
+                break
+    with session_scope(factory) as session:
+        report = verify_audit_log(session, key)
+    if output is OutputFormat.json:
+        print_json({"intact": report.intact, **report.__dict__})
+    elif report.intact:
+        console.print(f"The audit log is intact: {report.chained} entries chained.")
+    else:
+        console.print(f"The audit log was tampered with ({report.chained} entries checked):")
+        for problem in report.problems:
+            console.print(f"- {problem}", markup=False)
+    if not report.intact:
+        raise typer.Exit(1)
+
+
+@admin_app.command("fsck")
+def fsck(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only list what would be removed.")
+    ] = False,
+    database_url: DatabaseUrl = None,
+    output: Format = OutputFormat.text,
+) -> None:
+    """Remove photo files that no record refers to (health data no export or erasure
+    would reach) and uploads a crash left half-written. Safe while the server runs."""
+    from pointillist.store.db import session_scope
+    from pointillist.store.fsck import check_photo_store
+    from pointillist.store.photos import PhotoStore
+
+    settings = _settings(database_url)
+    with session_scope(_open(settings)) as session:
+        report = check_photo_store(session, PhotoStore.from_settings(settings), remove=not dry_run)
+    if output is OutputFormat.json:
+        print_json(
+            {
+                "unreferenced": [str(p) for p in report.unreferenced],
+                "temporaries": [str(p) for p in report.temporaries],
+                "removed": report.removed,
+            }
+        )
+        return
+    if report.clean:
+        console.print("The photo store is clean: every file belongs to a record.")
+        return
+    verb = "Would remove" if dry_run else "Removed"
+    console.print(
+        f"{verb} {len(report.unreferenced)} photo files no record refers to and "
+        f"{len(report.temporaries)} unfinished uploads:"
+    )
+    for path in (*report.unreferenced, *report.temporaries):
+        console.print(f"- {path}", markup=False)
+
+
 @app.command()
 def backup(
     path: Annotated[Path, typer.Argument(help="Backup file to write, e.g. pointillist.tar.")],
     database_url: DatabaseUrl = None,
     output: Format = OutputFormat.text,
 ) -> None:
-    """Back up the database and the photos into one file (safe while the server runs)."""
+    """Back up the database, the photos it refers to and the sealing key into one file, all
+    from one point in time (safe while the server runs)."""
     from pointillist.store.backup import backup as run_backup
 
     settings = _settings(database_url)
-    summary = run_backup(settings.resolved_database_url(), settings.photo_dir, path)
+    summary = run_backup(
+        settings.resolved_database_url(),
+        settings.photo_dir,
+        path,
+        key_file=settings.integrity_key_file,
+    )
     if output is OutputFormat.json:
         print_json(summary.__dict__)
         return
@@ -292,11 +364,18 @@ def restore(
     database_url: DatabaseUrl = None,
     output: Format = OutputFormat.text,
 ) -> None:
-    """Restore a backup into the database and photo store (stop the server first)."""
+    """Restore a backup into the database and photo store (stop the server first). An
+    incomplete or damaged backup is refused before anything is changed."""
     from pointillist.store.backup import restore as run_restore
 
     settings = _settings(database_url)
-    summary = run_restore(settings.resolved_database_url(), settings.photo_dir, path, force=force)
+    summary = run_restore(
+        settings.resolved_database_url(),
+        settings.photo_dir,
+        path,
+        force=force,
+        key_file=settings.integrity_key_file,
+    )
     if output is OutputFormat.json:
         print_json(summary.__dict__)
         return

@@ -61,6 +61,9 @@ def serve(
     upgrade_to_head(url)
     typer.echo(f"pointillist: database {_redacted(url)} is up to date", err=True)
     typer.echo(f"pointillist: serving on http://{host}:{port} (API docs at /docs)", err=True)
+    # proxy_headers off: uvicorn would otherwise believe X-Forwarded-For from loopback;
+    # the app reads it only from POINTILLIST_TRUSTED_PROXIES (pointillist.web.proxies).
+    # Each worker's app checks the database's guards (triggers) as it starts.
     if workers == 1:
         uvicorn.run(
             create_app(settings),
@@ -68,6 +71,7 @@ def serve(
             port=port,
             log_level="info",
             timeout_keep_alive=KEEP_ALIVE_SECONDS,
+            proxy_headers=False,
         )
         return
     # Worker processes build their own app from the environment, so pass the URL on.
@@ -80,6 +84,7 @@ def serve(
         port=port,
         log_level="info",
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        proxy_headers=False,
     )
 
 

@@ -395,6 +395,29 @@ class _Gates(_Table):
 class _Passwords(_Table):
     min_length: Annotated[int, Field(ge=8, le=128)]
     source: Text
+    min_zxcvbn_score: Annotated[int, Field(ge=0, le=4)]
+    score_source: Text
+
+
+class _SignIn(_Table):
+    max_failures_per_account: Annotated[int, Field(ge=1)]
+    max_failures_per_address: Annotated[int, Field(ge=1)]
+    window_minutes: Annotated[int, Field(ge=1)]
+    source: Text
+
+
+class _Tokens(_Table):
+    default_days: Annotated[int, Field(ge=1)]
+    max_days: Annotated[int, Field(ge=1)]
+    source: Text
+
+    @model_validator(mode="after")
+    def _default_within_max(self) -> _Tokens:
+        if self.default_days > self.max_days:
+            raise ValueError(
+                f"tokens.default_days {self.default_days} is over tokens.max_days {self.max_days}"
+            )
+        return self
 
 
 class _Role(_Table):
@@ -418,14 +441,16 @@ class _ConsentTemplate(_Table):
 
 
 class RecordsFile(_Table):
-    """``records.toml``: retention, licences, accepted dates, gates, passwords, roles and
-    consent templates."""
+    """``records.toml``: retention, licences, accepted dates, gates, passwords, sign-in
+    throttling, token lifetimes, roles and consent templates."""
 
     retention: _Retention
     licences: _Licences
     dates: _Dates
     gates: _Gates
     passwords: _Passwords
+    sign_in: _SignIn
+    tokens: _Tokens
     roles: _Roles
     permissions: dict[str, Text]
     consent_templates: list[_ConsentTemplate]

@@ -123,6 +123,7 @@ class _Survey:
     peak: float
     min_radius_px: float
     tile_max: NDArray[np.float64]
+    tile_density: NDArray[np.float64]
 
 
 def _survey(
@@ -131,7 +132,7 @@ def _survey(
     density = _check_density(density_per_mm2)
     metric = metric_field(metric_mm2_per_px2, density.shape)
     peak = float(density.max())
-    expected, _area, min_radius_px, tile_max = _kernels.surface_measure(
+    expected, _area, min_radius_px, tile_max, tile_density = _kernels.surface_measure(
         density, metric, PACKING, peak * DENSITY_FLOOR_FRACTION
     )
     if peak > 0 and not (math.isfinite(min_radius_px) and math.isfinite(expected)):
@@ -139,7 +140,9 @@ def _survey(
             "metric field: must be finite and positive definite (g11 g22 > g12^2, g11 > 0) "
             "wherever the density is positive"
         )
-    return _Survey(density, metric, float(expected), peak, float(min_radius_px), tile_max)
+    return _Survey(
+        density, metric, float(expected), peak, float(min_radius_px), tile_max, tile_density
+    )
 
 
 def _count_inside(survey: _Survey, points: NDArray[np.float64]) -> int:
@@ -184,6 +187,7 @@ def _sample(
         # the smallest distance in pixels shrinks as the density grows
         max(survey.min_radius_px / math.sqrt(scale), 1.0),
         survey.tile_max,
+        survey.tile_density,
         scale,
         int(np.random.SeedSequence(seed).generate_state(1)[0]),
     )

@@ -10,18 +10,20 @@ import hashlib
 import re
 import secrets
 import threading
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
+from zxcvbn import zxcvbn
 
 from pointillist.errors import PointillistError
 from pointillist.store import audit
 from pointillist.store.errors import NotFound
-from pointillist.store.models import ApiToken, User, utcnow
+from pointillist.store.models import ApiToken, User, WebSession, utcnow
+from pointillist.store.policy import RecordsPolicy
 from pointillist.store.scope import Scope
 
 TOKEN_PREFIX = "ptl_"
@@ -38,12 +40,29 @@ def _dummy_hash() -> str:
     return _hasher().hash(secrets.token_urlsafe(16))
 
 
-def check_password_strength(password: str, min_length: int) -> None:
-    """Refuse a password shorter than ``min_length`` characters (policy in records.toml)."""
-    if len(password) < min_length:
+def check_password_strength(
+    password: str, policy: RecordsPolicy, user_inputs: tuple[str, ...] = ()
+) -> None:
+    """Refuse a password that is too short or too easy to guess (``records.toml``).
+
+    zxcvbn estimates the guesses needed from its lists of common passwords, names and
+    words, keyboard patterns, repeats and dates, and from ``user_inputs`` (the user's
+    e-mail and name), so ``password1234`` and ``aaaaaaaaaaaa`` fail however long.
+    """
+    if len(password) < policy.min_password_length:
         raise PointillistError(
-            f"the password has {len(password)} characters; use at least {min_length} "
-            "(a passphrase of several words is easy to remember)",
+            f"the password has {len(password)} characters; use at least "
+            f"{policy.min_password_length} (a passphrase of several words is easy to remember)",
+            field="password",
+        )
+    # zxcvbn's cost grows with length; past 100 characters only the first 100 are scored.
+    result = zxcvbn(password[:100], user_inputs=[i for i in user_inputs if i])
+    if result["score"] < policy.min_password_score:
+        feedback = result["feedback"]
+        why = feedback.get("warning") or "it is too easy to guess"
+        advice = " ".join(feedback.get("suggestions") or []) or ("Use a few unrelated words.")
+        raise PointillistError(
+            f"the password is too easy to guess: {why.rstrip('.').lower()}. {advice}",
             field="password",
         )
 
@@ -61,18 +80,34 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
-def authenticate(session: Session, email: str, password: str) -> User | None:
-    """The active user with this e-mail and password, or None; records the sign-in."""
+def authenticate(
+    session: Session, email: str, password: str, *, address: str | None = None
+) -> User | None:
+    """The active user with this e-mail and password, or None; records the sign-in.
+
+    A failure against a known account is audited in its clinic (with the address it came
+    from); the caller must commit even though it answers 401.
+    """
     user = session.scalar(select(User).where(User.email == normalise_email(email)))
     if user is None:
         verify_password(_dummy_hash(), password)
         return None
     if not user.is_active or not verify_password(user.password_hash, password):
+        reason = "deactivated" if not user.is_active else "wrong password"
+        audit.record(
+            session,
+            Scope.for_user(user),
+            "login_failed",
+            "user",
+            user.id,
+            reason=reason,
+            address=address,
+        )
         return None
     if _hasher().check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = utcnow()
-    audit.record(session, Scope.for_user(user), "login", "user", user.id)
+    audit.record(session, Scope.for_user(user), "login", "user", user.id, address=address)
     return user
 
 
@@ -107,9 +142,20 @@ def issue_token(
 ) -> tuple[str, ApiToken]:
     """Create an API token for a user of the caller's clinic.
 
-    A user may create tokens for themselves; owners for anyone in their clinic. Returns
-    the token (shown once, never stored) and its record.
+    A user may create tokens for themselves; owners for anyone in their clinic. Every
+    token expires: ``expires_at`` defaults to, and may not be later than, the lifetimes
+    in ``records.toml`` [tokens]. Returns the token (shown once, never stored) and its
+    record.
     """
+    now = utcnow()
+    policy = scope.policy
+    if expires_at is None:
+        expires_at = now + timedelta(days=policy.token_default_days)
+    if expires_at <= now or expires_at > now + timedelta(days=policy.token_max_days, hours=1):
+        raise PointillistError(
+            f"a token must expire within {policy.token_max_days} days; ask for fewer days",
+            field="expires_in_days",
+        )
     user = session.get(User, user_id)
     if user is None or user.clinic_id != scope.clinic_id:
         raise NotFound(f"no user {user_id} in this clinic")
@@ -123,6 +169,7 @@ def issue_token(
         user_id=user_id,
         name=name.strip(),
         token_sha256=token_digest(token),
+        created_by_user_id=scope.user_id,
         expires_at=expires_at,
     )
     session.add(record)
@@ -131,8 +178,8 @@ def issue_token(
     return token, record
 
 
-def user_for_token(session: Session, token: str, *, now: datetime | None = None) -> User | None:
-    """The active user a valid (known, unexpired, unrevoked) token belongs to, or None.
+def active_token(session: Session, token: str, *, now: datetime | None = None) -> ApiToken | None:
+    """The record of a valid (known, unexpired, unrevoked) token of an active user.
 
     Reads only: the caller notes the use in a :class:`TokenUses`, written in batches, so
     that a read request never waits for the database's writer.
@@ -143,10 +190,33 @@ def user_for_token(session: Session, token: str, *, now: datetime | None = None)
         return None
     if record.expires_at is not None and record.expires_at <= now:
         return None
-    user = record.user
-    if not user.is_active:
+    if not record.user.is_active:
         return None
-    return user
+    return record
+
+
+def user_for_token(session: Session, token: str, *, now: datetime | None = None) -> User | None:
+    """The active user a valid (known, unexpired, unrevoked) token belongs to, or None."""
+    record = active_token(session, token, now=now)
+    return None if record is None else record.user
+
+
+def end_credentials(session: Session, user_id: int) -> None:
+    """Revoke every API token and end every browser session of a user: their password
+    changed or their account was deactivated. Reactivating does not bring them back."""
+    now = utcnow()
+    session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+        .execution_options(synchronize_session="fetch")
+    )
+    session.execute(
+        update(WebSession)
+        .where(WebSession.user_id == user_id, WebSession.ended_at.is_(None))
+        .values(ended_at=now)
+        .execution_options(synchronize_session="fetch")
+    )
 
 
 class TokenUses:
@@ -206,3 +276,55 @@ def revoke_token(session: Session, scope: Scope, token_id: int) -> ApiToken:
         record.revoked_at = utcnow()
         audit.record(session, scope, "update", "api_token", record.id, revoked=True)
     return record
+
+
+def start_web_session(
+    session: Session, user: User, nonce: str, *, lifetime_s: int, address: str | None
+) -> WebSession:
+    """Record a browser session that just signed in (the cookie carries ``nonce``)."""
+    now = utcnow()
+    record = WebSession(
+        user_id=user.id,
+        nonce_sha256=token_digest(nonce),
+        address=address,
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + timedelta(seconds=lifetime_s),
+    )
+    session.add(record)
+    return record
+
+
+def user_for_web_session(
+    session: Session, nonce: str, *, idle_s: int, now: datetime | None = None
+) -> User | None:
+    """The user of a live browser session, or None if it ended, expired or sat idle.
+
+    Notes its use at most once a minute (``last_seen_at`` is for the idle timeout, and a
+    write on every read would make readers queue for the database's write lock).
+    """
+    now = now or utcnow()
+    record = session.scalar(
+        select(WebSession).where(WebSession.nonce_sha256 == token_digest(nonce))
+    )
+    if record is None or record.ended_at is not None or record.expires_at <= now:
+        return None
+    if record.last_seen_at + timedelta(seconds=idle_s) <= now:
+        record.ended_at = now
+        return None
+    if now - record.last_seen_at >= _SEEN_RESOLUTION:
+        record.last_seen_at = now
+    user = session.get(User, record.user_id)
+    return user if user is not None and user.is_active else None
+
+
+def end_web_session(session: Session, nonce: str) -> None:
+    """Sign out: the session's cookie, and every copy of it, stops working."""
+    session.execute(
+        update(WebSession)
+        .where(WebSession.nonce_sha256 == token_digest(nonce), WebSession.ended_at.is_(None))
+        .values(ended_at=utcnow())
+    )
+
+
+_SEEN_RESOLUTION = timedelta(minutes=1)

@@ -18,6 +18,7 @@ from pointillist.store.scope import Scope
 
 ACTIONS = (
     "read",
+    "list",
     "create",
     "update",
     "delete",
@@ -28,6 +29,7 @@ ACTIONS = (
     "export",
     "erase",
     "login",
+    "login_failed",
 )
 
 
@@ -53,6 +55,7 @@ def record(
         entity=entity,
         entity_id=entity_id,
         detail=detail,
+        api_token_id=scope.api_token_id,
     )
     session.add(entry)
     return entry

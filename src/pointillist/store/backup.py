@@ -1,19 +1,29 @@
 """Backups of the records: the database and the photo files, in one tar archive.
 
 SQLite is copied with its online backup API (consistent while the server runs); a
-PostgreSQL database with ``pg_dump --format=custom`` and restored with ``pg_restore``.
-Photos are content-addressed, so a restore adds the files that are missing and checks
-every file against its name.
+PostgreSQL database with ``pg_dump --format=custom`` from an exported snapshot and
+restored with ``pg_restore``.
+
+Database and files are from one point in time: the files copied are exactly those the
+dumped database refers to (read from the copy, or from the same PostgreSQL snapshot), so
+an upload that commits during the backup is either wholly in it or wholly out of it. A
+referenced file missing from the store fails the backup rather than making a backup that
+cannot be restored whole. ``restore`` checks, before it touches anything, that the
+archive holds every file the database refers to and that each matches its SHA-256, and
+refuses an incomplete backup. Restored files are readable by their owner only (0600 in
+0700 directories), like the originals.
 
 Archive layout::
 
-    manifest.json          format, backend, schema revision, counts, time
+    manifest.json          format, backend, schema revision, counts, time, files
     database.sqlite3       or database.pgdump
-    photos/ab/abcd....jpg  the photo store, as on disk
+    integrity_key          the key that seals consents and the audit chain
+    photos/ab/abcd....jpg  every file the database refers to
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -28,7 +38,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import func, inspect, pool, select
+from sqlalchemy import func, inspect, pool, select, text
 from sqlalchemy.exc import OperationalError
 
 from pointillist.errors import PointillistError
@@ -36,7 +46,8 @@ from pointillist.store.db import is_sqlite, make_engine, parse_database_url, sql
 from pointillist.store.migrate import current_revision, unreachable_error, upgrade_to_head
 from pointillist.store.models import Clinic
 
-BACKUP_FORMAT = "pointillist-backup/1"
+BACKUP_FORMAT = "pointillist-backup/2"
+_KEY_MEMBER = "integrity_key"
 _PHOTO_MEMBER = re.compile(r"^photos/([0-9a-f]{2})/([0-9a-f]{64})\.(jpg|png)$")
 _DATABASE_MEMBERS = {"sqlite": "database.sqlite3", "postgresql": "database.pgdump"}
 
@@ -52,6 +63,7 @@ class BackupSummary:
     photos: int
     database_bytes: int
     created_at: str
+    files: list[str]
 
 
 @dataclass(frozen=True)
@@ -66,8 +78,9 @@ class RestoreSummary:
     photos_present: int
 
 
-def backup(url: str, photo_dir: Path, path: Path) -> BackupSummary:
-    """Write a backup of the database at ``url`` and the photos in ``photo_dir`` to ``path``."""
+def backup(url: str, photo_dir: Path, path: Path, *, key_file: Path | None = None) -> BackupSummary:
+    """Write a backup of the database at ``url``, the files it refers to in ``photo_dir``
+    and the sealing key ``key_file`` (if given and present) to ``path``."""
     path = Path(path)
     if path.is_dir():
         raise PointillistError(
@@ -80,8 +93,6 @@ def backup(url: str, photo_dir: Path, path: Path) -> BackupSummary:
             "the database has never been set up, so there is nothing to back up; "
             "check --database-url"
         )
-    clinics = _count_clinics(url)
-    photos = _photo_files(photo_dir)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -90,10 +101,26 @@ def backup(url: str, photo_dir: Path, path: Path) -> BackupSummary:
         ) from None
     with tempfile.TemporaryDirectory(prefix="pointillist-backup-") as tmp:
         dump = Path(tmp) / _DATABASE_MEMBERS[backend]
-        if backend == "sqlite":
-            _sqlite_copy(_sqlite_path(url), dump)
+        # A file can be missing for a moment: its row committed an instant before it was
+        # moved into place, or an erasure removed it after the snapshot. A new snapshot
+        # then agrees with the files; a file missing three times over is lost.
+        for _attempt in range(3):
+            if backend == "sqlite":
+                _sqlite_copy(_sqlite_path(url), dump)
+                clinics, referenced = _sqlite_contents(dump)
+            else:
+                clinics, referenced = _pg_dump(url, dump)
+            missing = [name for name in sorted(referenced) if not (photo_dir / name).is_file()]
+            if not missing:
+                break
+            dump.unlink(missing_ok=True)
         else:
-            _pg_dump(url, dump)
+            raise PointillistError(
+                f"{len(missing)} photo files the database refers to are missing from "
+                f"{photo_dir} (first: {Path(missing[0]).name}); restore them from an older "
+                "backup, then back up again"
+            )
+        photos = [photo_dir / name for name in sorted(referenced)]
         created = datetime.now(UTC).isoformat(timespec="seconds")
         summary = BackupSummary(
             path=str(path),
@@ -103,6 +130,7 @@ def backup(url: str, photo_dir: Path, path: Path) -> BackupSummary:
             photos=len(photos),
             database_bytes=dump.stat().st_size,
             created_at=created,
+            files=sorted(referenced),
         )
         manifest = json.dumps({"format": BACKUP_FORMAT, **summary.__dict__}, indent=2).encode()
         partial = path.with_name(path.name + ".partial")
@@ -116,6 +144,8 @@ def backup(url: str, photo_dir: Path, path: Path) -> BackupSummary:
                 info.mtime = int(datetime.now(UTC).timestamp())
                 archive.addfile(info, io.BytesIO(manifest))
                 archive.add(dump, arcname=dump.name)
+                if key_file is not None and key_file.is_file():
+                    archive.add(key_file, arcname=_KEY_MEMBER)
                 for file in photos:
                     archive.add(file, arcname=f"photos/{file.parent.name}/{file.name}")
             os.replace(partial, path)
@@ -125,12 +155,22 @@ def backup(url: str, photo_dir: Path, path: Path) -> BackupSummary:
     return summary
 
 
-def restore(url: str, photo_dir: Path, path: Path, *, force: bool = False) -> RestoreSummary:
-    """Restore a backup into the database at ``url`` and the photo store ``photo_dir``.
+def restore(
+    url: str,
+    photo_dir: Path,
+    path: Path,
+    *,
+    force: bool = False,
+    key_file: Path | None = None,
+) -> RestoreSummary:
+    """Restore a backup into the database at ``url``, the photo store ``photo_dir`` and
+    the sealing key ``key_file``.
 
-    Refuses to overwrite a database that already holds clinics unless ``force``. The
-    database must be of the same kind (SQLite or PostgreSQL) as the one backed up.
-    Afterwards the schema is brought to the newest revision (a backup may be older).
+    Refuses, before changing anything, a backup that lacks a file its database refers
+    to or holds a damaged one, and a database that already holds clinics unless
+    ``force``. The database must be of the same kind (SQLite or PostgreSQL) as the one
+    backed up. Afterwards the schema is brought to the newest revision (a backup may be
+    older).
     """
     path = Path(path)
     backend = parse_database_url(url).get_backend_name()
@@ -155,11 +195,17 @@ def restore(url: str, photo_dir: Path, path: Path, *, force: bool = False) -> Re
             raise PointillistError(f"{path}: the backup has no database; it is damaged")
         with member, dump.open("wb") as out:
             shutil.copyfileobj(member, out)
+        referenced = (
+            _sqlite_contents(dump)[1] if backend == "sqlite" else set(_listed(manifest, path))
+        )
+        photos = _checked_photos(archive, path, referenced)
         if backend == "sqlite":
             _sqlite_restore(dump, _sqlite_path(url))
         else:
             _pg_restore(url, dump)
-        added, present = _restore_photos(archive, path, photo_dir)
+        added, present = _restore_photos(archive, photos, photo_dir)
+        if key_file is not None:
+            _restore_key(archive, key_file)
     upgrade_to_head(url)
     return RestoreSummary(
         path=str(path),
@@ -169,6 +215,61 @@ def restore(url: str, photo_dir: Path, path: Path, *, force: bool = False) -> Re
         photos_added=added,
         photos_present=present,
     )
+
+
+def _listed(manifest: dict[str, object], path: Path) -> list[str]:
+    files = manifest.get("files")
+    if not isinstance(files, list):
+        raise PointillistError(f"{path}: the manifest does not list the backup's files")
+    return [str(f) for f in files]
+
+
+def _checked_photos(
+    archive: tarfile.TarFile, path: Path, referenced: set[str]
+) -> dict[str, tarfile.TarInfo]:
+    """Every referenced file, found in the archive and matching its hash, by relative path."""
+    members: dict[str, tarfile.TarInfo] = {}
+    for member in archive.getmembers():
+        match = _PHOTO_MEMBER.match(member.name)
+        if match and member.isfile():
+            members[f"{match[1]}/{match[2]}.{match[3]}"] = member
+    missing = sorted(referenced - set(members))
+    if missing:
+        raise PointillistError(
+            f"{path} is incomplete: {len(missing)} photo files its database refers to are "
+            f"not in it (first: {Path(missing[0]).name}); nothing was restored. Use another "
+            "backup"
+        )
+    for name in sorted(referenced):
+        source = archive.extractfile(members[name])
+        assert source is not None
+        digest = hashlib.sha256()
+        with source:
+            for block in iter(functools.partial(source.read, 2**20), b""):
+                digest.update(block)
+        if digest.hexdigest() != Path(name).stem:
+            raise PointillistError(
+                f"{path}: photo {Path(name).name} is damaged (its hash differs); nothing was "
+                "restored. Use another backup"
+            )
+    return {name: members[name] for name in referenced}
+
+
+def _restore_key(archive: tarfile.TarFile, key_file: Path) -> None:
+    try:
+        member = archive.extractfile(_KEY_MEMBER)
+    except KeyError:
+        return
+    if member is None:
+        return
+    with member:
+        key = member.read()
+    key_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    partial = key_file.with_name("." + key_file.name + ".partial")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(key)
+    os.replace(partial, key_file)
 
 
 def _open_backup(path: Path) -> tarfile.TarFile:
@@ -198,37 +299,50 @@ def _manifest(archive: tarfile.TarFile, path: Path) -> dict[str, object]:
     return manifest
 
 
-def _restore_photos(archive: tarfile.TarFile, path: Path, photo_dir: Path) -> tuple[int, int]:
+def _restore_photos(
+    archive: tarfile.TarFile, photos: dict[str, tarfile.TarInfo], photo_dir: Path
+) -> tuple[int, int]:
     added = present = 0
-    for member in archive.getmembers():
-        match = _PHOTO_MEMBER.match(member.name)
-        if not match or not member.isfile():
-            continue
-        target = photo_dir / match[1] / f"{match[2]}.{match[3]}"
+    # Health data: only the account running pointillist may enter or read.
+    photo_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for name, member in sorted(photos.items()):
+        target = photo_dir / name
         if target.exists():
             present += 1
             continue
         source = archive.extractfile(member)
         assert source is not None
-        data = source.read()
-        if hashlib.sha256(data).hexdigest() != match[2]:
-            raise PointillistError(f"{path}: photo {member.name} is damaged (its hash differs)")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name("." + target.name + ".partial")
-        partial.write_bytes(data)
+        target.parent.mkdir(mode=0o700, exist_ok=True)
+        partial = target.with_name(".upload-restore-" + target.name)
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with source, os.fdopen(fd, "wb") as out:
+            shutil.copyfileobj(source, out)
         os.replace(partial, target)
         added += 1
     return added, present
 
 
-def _photo_files(photo_dir: Path) -> list[Path]:
-    if not photo_dir.is_dir():
-        return []
-    return sorted(
-        p
-        for p in photo_dir.glob("??/*")
-        if p.is_file() and _PHOTO_MEMBER.match(f"photos/{p.parent.name}/{p.name}")
-    )
+def _sqlite_contents(database: Path) -> tuple[int, set[str]]:
+    """Clinics in a copied SQLite database, and the photo files (``ab/abcd....jpg``) it
+    refers to."""
+    connection = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+    try:
+        clinics = connection.execute("SELECT count(*) FROM clinics").fetchone()[0]
+        rows = connection.execute("SELECT sha256, media_type FROM photos").fetchall()
+        outputs = connection.execute("SELECT outputs FROM simulations").fetchall()
+    except sqlite3.Error as exc:
+        raise PointillistError(f"{database.name}: cannot read the database copy ({exc})") from None
+    finally:
+        connection.close()
+    files = {(sha, media) for sha, media in rows}
+    for (document,) in outputs:
+        files.update((o["sha256"], o["media_type"]) for o in json.loads(document))
+    return int(clinics), {_relative(sha, media) for sha, media in files}
+
+
+def _relative(sha256: str, media_type: str) -> str:
+    extension = {"image/jpeg": "jpg", "image/png": "png"}[media_type]
+    return f"{sha256[:2]}/{sha256}.{extension}"
 
 
 def _sqlite_path(url: str) -> Path:
@@ -256,7 +370,10 @@ def _sqlite_copy(source: Path, target: Path) -> None:
 
 
 def _sqlite_restore(source: Path, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
+    target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # Created 0600 before SQLite opens it (its -wal and -shm files take the same mode).
+    os.close(os.open(target, os.O_WRONLY | os.O_CREAT, 0o600))
+    target.chmod(0o600)
     src = sqlite3.connect(source)
     dst = sqlite3.connect(target, timeout=10)
     try:
@@ -301,20 +418,44 @@ def _run_pg(args: list[str], env: dict[str, str], what: str) -> None:
         raise PointillistError(f"{what} failed: {reason}")
 
 
-def _pg_dump(url: str, target: Path) -> None:
+def _pg_dump(url: str, target: Path) -> tuple[int, set[str]]:
+    """Dump the database from an exported snapshot, and read in that same snapshot the
+    clinics and the photo files the dump refers to."""
     database, env = _pg_target(url)
-    _run_pg(
-        [
-            _pg_tool("pg_dump"),
-            "--format=custom",
-            "--no-owner",
-            "--no-privileges",
-            f"--file={target}",
-            f"--dbname={database}",
-        ],
-        env,
-        "pg_dump",
-    )
+    engine = make_engine(url, poolclass=pool.NullPool)
+    try:
+        with engine.connect() as connection:
+            connection = connection.execution_options(isolation_level="REPEATABLE READ")
+            with connection.begin():
+                snapshot = connection.scalar(text("SELECT pg_export_snapshot()"))
+                clinics = int(connection.scalar(select(func.count()).select_from(Clinic)) or 0)
+                files = {
+                    (str(sha), str(media))
+                    for sha, media in connection.execute(
+                        text("SELECT sha256, media_type FROM photos")
+                    )
+                }
+                for (outputs,) in connection.execute(text("SELECT outputs FROM simulations")):
+                    files.update((o["sha256"], o["media_type"]) for o in outputs)
+                # pg_dump joins the snapshot, which lives as long as this transaction.
+                _run_pg(
+                    [
+                        _pg_tool("pg_dump"),
+                        "--format=custom",
+                        "--no-owner",
+                        "--no-privileges",
+                        f"--snapshot={snapshot}",
+                        f"--file={target}",
+                        f"--dbname={database}",
+                    ],
+                    env,
+                    "pg_dump",
+                )
+    except OperationalError as exc:
+        raise unreachable_error(url, exc) from None
+    finally:
+        engine.dispose()
+    return clinics, {_relative(sha, media) for sha, media in files}
 
 
 def _pg_restore(url: str, source: Path) -> None:

@@ -19,9 +19,11 @@ from pointillist.store import audit
 from pointillist.store.accounts import (
     EMAIL_HINT,
     check_password_strength,
+    end_credentials,
     hash_password,
     is_email_address,
     normalise_email,
+    verify_password,
 )
 from pointillist.store.errors import Conflict, GateClosed, NotFound
 from pointillist.store.models import ROLES, Clinic, ConsentTemplate, Practitioner, User
@@ -146,7 +148,7 @@ def create_user(
     email = normalise_email(email)
     if not is_email_address(email):
         raise PointillistError(f"{email!r} is not an e-mail address: {EMAIL_HINT}", field="email")
-    check_password_strength(password, scope.policy.min_password_length)
+    check_password_strength(password, scope.policy, (email, name))
     if session.scalar(select(User.id).where(User.email == email)) is not None:
         raise Conflict(
             f"a user with e-mail {email} already exists; choose another address", field="email"
@@ -214,6 +216,8 @@ def update_user(
     if is_active is not None:
         if not is_active and user.role == "owner":
             _keep_an_owner(session, scope, user)
+        if not is_active:
+            end_credentials(session, user.id)
         user.is_active = is_active
         fields.append("is_active")
     audit.record(session, scope, "update", "user", user.id, fields=fields)
@@ -228,17 +232,24 @@ def set_password(
     *,
     current_password: str | None = None,
 ) -> User:
-    """Set a user's password: their own (with the current one) or, for owners, anyone's."""
-    from pointillist.store.accounts import verify_password
+    """Set a user's password: one's own with the current one, or (owners) another's.
 
+    Every API token and browser session of the user ends: whoever held them may be the
+    reason for the change.
+    """
     user = get_user(session, scope, user_id)
-    if user.id == scope.user_id and not scope.can("manage_users"):
+    if user.id == scope.user_id:
+        # Even an owner: a session left open on a shared screen must not be enough.
         if current_password is None or not verify_password(user.password_hash, current_password):
-            raise PointillistError("the current password is wrong", field="current_password")
-    elif user.id != scope.user_id:
+            raise PointillistError(
+                "the current password is missing or wrong; give it to set a new one",
+                field="current_password",
+            )
+    else:
         scope.require("manage_users")
-    check_password_strength(password, scope.policy.min_password_length)
+    check_password_strength(password, scope.policy, (user.email, user.name))
     user.password_hash = hash_password(password)
+    end_credentials(session, user.id)
     audit.record(session, scope, "update", "user", user.id, fields=["password"])
     return user
 

@@ -97,6 +97,9 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    # Deleted rows are overwritten with zeros, not just marked free: an erased client's
+    # details must not stay readable in the file's free pages.
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 
@@ -155,6 +158,24 @@ def make_engine(url: str, *, serialise_writes: bool = False, **kwargs: Any) -> E
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(parsed, **kwargs)
+
+
+def checkpoint_wal(engine: Engine) -> bool:
+    """Copy SQLite's write-ahead log into the database file and empty the log.
+
+    After an erasure the deleted rows' old pages still sit in the WAL until a checkpoint;
+    ``TRUNCATE`` waits (busy timeout) for readers, writes every frame back and cuts the
+    log to zero bytes. Returns False if readers kept it from completing (the next
+    automatic checkpoint finishes the job); True on completion or for PostgreSQL.
+    """
+    if engine.dialect.name != "sqlite":
+        return True
+    connection = engine.raw_connection()
+    try:
+        busy, _frames, _done = connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    finally:
+        connection.close()
+    return not busy
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -9,15 +9,17 @@ not who the client was.
 from __future__ import annotations
 
 import json
+import logging
 import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import IO, Any
 
-from sqlalchemy import String, cast, delete, event, func, select
+from sqlalchemy import Engine, String, cast, delete, event, func, select
 from sqlalchemy.orm import Session
 
 from pointillist.store import audit
+from pointillist.store.db import checkpoint_wal
 from pointillist.store.models import (
     Base,
     Client,
@@ -35,6 +37,8 @@ from pointillist.store.models import (
 from pointillist.store.photos import PhotoStore
 from pointillist.store.records import scoped_get
 from pointillist.store.scope import Scope
+
+log = logging.getLogger(__name__)
 
 EXPORT_FORMAT = "pointillist-client-export/1"
 _EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png"}
@@ -231,36 +235,41 @@ def erase_client(
     )
     session.execute(delete(session_bottles).where(session_bottles.c.session_id.in_(session_ids)))
     deleted: dict[str, int] = {}
-    for model in (
-        Reminder,
-        Simulation,
-        Photo,
-        TreatmentSession,
-        TreatmentPlan,
-        Consent,
-        Consultation,
-    ):
+
+    def delete_rows(model: type[Any]) -> None:
         result = session.execute(
             delete(model).where(model.clinic_id == scope.clinic_id, model.client_id == client_id),
             execution_options={"synchronize_session": "fetch"},
         )
         deleted[model.__tablename__] = int(getattr(result, "rowcount", 0) or 0)
-    session.delete(client)
-    deleted["clients"] = 1
-    session.flush()
 
+    for model in (Reminder, Simulation, Photo, TreatmentSession, TreatmentPlan, Consultation):
+        delete_rows(model)
+    session.flush()
+    consents = session.scalar(
+        select(func.count()).where(
+            Consent.clinic_id == scope.clinic_id, Consent.client_id == client_id
+        )
+    )
     orphaned = [f for f in sorted(files) if not _file_in_use(session, f[0])]
-    _delete_files_after_commit(session, photos, orphaned)
+    _after_erasure_commits(session, photos, orphaned)
+    # Logged before the consents go: the database lets a signed consent be deleted only
+    # once the append-only log holds its client's erasure (migration 0002).
     audit.record(
         session,
         scope,
         "erase",
         "client",
         client_id,
-        deleted=deleted,
+        deleted={**deleted, "consents": int(consents or 0), "clients": 1},
         files=len(orphaned),
         within_retention=today < ends,
     )
+    session.flush()
+    delete_rows(Consent)
+    session.delete(client)
+    deleted["clients"] = 1
+    session.flush()
     return ErasureReport(
         client_id=client_id,
         deleted=deleted,
@@ -279,16 +288,20 @@ def _file_in_use(session: Session, sha256: str) -> bool:
     return in_simulation is not None
 
 
-def _delete_files_after_commit(
+def _after_erasure_commits(
     session: Session, photos: PhotoStore, files: list[tuple[str, str]]
 ) -> None:
     state = {"pending": True}
 
-    def on_commit(_session: Session) -> None:
+    def on_commit(committed: Session) -> None:
         if state["pending"]:
             state["pending"] = False
             for sha256, media_type in files:
                 photos.delete(sha256, media_type)
+            # SQLite keeps the erased rows' old pages in its WAL until a checkpoint.
+            bind = committed.get_bind()
+            if not checkpoint_wal(bind if isinstance(bind, Engine) else bind.engine):
+                log.warning("erasure: readers delayed the WAL checkpoint; it completes later")
 
     def on_rollback(_session: Session) -> None:
         state["pending"] = False

@@ -138,12 +138,32 @@ class ApiToken(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(100))
     token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    # Who minted it: an owner may mint a token for someone else, and the audit log
+    # must say so rather than show the holder alone.
+    created_by_user_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime | None]
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship()
+
+
+class WebSession(Base):
+    """A browser session: the cookie is signed, but only a row here keeps it alive, so
+    that signing out, an idle spell or a password change ends it on the server."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # SHA-256 of the cookie's random nonce: a copy of the table opens no session.
+    nonce_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    address: Mapped[str | None] = mapped_column(String(45))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
 
 
 class Practitioner(Base):
@@ -222,6 +242,11 @@ class Consent(Base):
     signer_name: Mapped[str | None] = mapped_column(String(200))
     signer_ip: Mapped[str | None] = mapped_column(String(45))
     signed_at: Mapped[datetime | None]
+    # The signature drawn on the screen, kept verbatim (an SVG path or a data: URL).
+    drawn_signature: Mapped[str | None] = mapped_column(Text)
+    # HMAC-SHA256 over what was signed, with the key in the data directory (see
+    # pointillist.store.integrity): a row rewritten in the database no longer matches.
+    seal: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     template: Mapped[ConsentTemplate] = relationship()
@@ -357,7 +382,10 @@ class AuditEntry(Base):
     """Who read or changed which record, when. Holds identifiers, never client data."""
 
     __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_log_entity", "clinic_id", "entity", "entity_id"),)
+    __table_args__ = (
+        Index("ix_audit_log_entity", "clinic_id", "entity", "entity_id"),
+        Index("uq_audit_log_seq", "seq", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     clinic_id: Mapped[int] = _clinic_fk()
@@ -369,6 +397,12 @@ class AuditEntry(Base):
     entity_id: Mapped[int | None] = mapped_column(Integer)
     detail: Mapped[dict[str, Any]] = mapped_column(JSONDocument, default=dict)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # The API token the action came with, if any (its minter is named in ``actor``).
+    api_token_id: Mapped[int | None] = mapped_column(Integer)
+    # Position in the chain and HMAC over the previous link and this entry, filled in
+    # by pointillist.store.integrity.seal_audit_log shortly after the entry commits.
+    seq: Mapped[int | None] = mapped_column(Integer)
+    chain_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 @event.listens_for(Consent, "before_update")

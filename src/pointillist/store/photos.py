@@ -5,6 +5,10 @@ format, size, truncation and decompression-bomb checks, EXIF orientation applied
 re-encoded without any metadata (no EXIF, GPS or camera serial), then stored under the
 SHA-256 of the stored bytes: ``photos/ab/abcdef....jpg``. The same picture uploaded twice
 is stored once; a file is removed only when no record refers to it any more.
+
+A file that belongs to a database row is written under a temporary name first and moved
+into place only when the row's transaction commits (``put(..., on_commit_of=session)``):
+a failed or rolled-back request leaves no health data behind that no record knows of.
 """
 
 from __future__ import annotations
@@ -16,6 +20,9 @@ import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from pointillist.errors import PointillistError
 from pointillist.settings import Settings
@@ -83,9 +90,18 @@ class PhotoStore:
             max_megapixels=settings.photo_max_pixels / 1e6,
         )
 
-    def put(self, data: bytes | PreparedPhoto, *, name: str = "the photo") -> StoredPhoto:
+    def put(
+        self,
+        data: bytes | PreparedPhoto,
+        *,
+        name: str = "the photo",
+        on_commit_of: Session | None = None,
+    ) -> StoredPhoto:
         """Validate, strip and store a photo (or one :meth:`prepare` made); return what
         was stored.
+
+        With ``on_commit_of``, the file takes its name only when that session commits, and
+        is removed if it rolls back.
 
         Raises
         ------
@@ -93,7 +109,11 @@ class PhotoStore:
             Too large, not an image, an unsupported format, damaged, or too many pixels.
         """
         prepared = data if isinstance(data, PreparedPhoto) else self.prepare(data, name=name)
-        self._write(self.path_for(prepared.sha256, prepared.media_type), prepared.encoded)
+        path = self.path_for(prepared.sha256, prepared.media_type)
+        if on_commit_of is None:
+            self._write(path, prepared.encoded)
+        elif not path.exists():
+            self._stage(on_commit_of, path, prepared.encoded)
         return prepared.stored
 
     def prepare(self, data: bytes, *, name: str = "the photo") -> PreparedPhoto:
@@ -165,9 +185,26 @@ class PhotoStore:
             p for p in self.root.glob("??/*") if p.is_file() and not p.name.startswith(".")
         )
 
+    def temporaries(self) -> list[Path]:
+        """Files being written, or left half-written by a crash (hidden: ``.upload-*``)."""
+        if not self.root.is_dir():
+            return []
+        return sorted(p for p in self.root.glob("??/.upload-*") if p.is_file())
+
     def _write(self, path: Path, data: bytes) -> None:
         if path.exists():
             return
+        tmp = self._write_temporary(path, data)
+        try:
+            os.replace(tmp, path)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            log.error("cannot move photo file into place %s: %s", path, exc)
+            raise PointillistError(
+                f"cannot store the photo ({exc.strerror}); the server log names the file"
+            ) from None
+
+    def _write_temporary(self, path: Path, data: bytes) -> Path:
         try:
             self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
             path.parent.mkdir(mode=0o700, exist_ok=True)
@@ -177,9 +214,24 @@ class PhotoStore:
                 handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
-            os.replace(tmp, path)
         except OSError as exc:
             log.error("cannot write photo file %s: %s", path, exc)
             raise PointillistError(
                 f"cannot store the photo ({exc.strerror}); the server log names the file"
             ) from None
+        return Path(tmp)
+
+    def _stage(self, session: Session, path: Path, data: bytes) -> None:
+        tmp = self._write_temporary(path, data)
+
+        def on_commit(_session: Session) -> None:
+            os.replace(tmp, path)
+
+        def on_rollback(_session: Session) -> None:
+            tmp.unlink(missing_ok=True)
+            # Whichever comes first ends the other's purpose.
+            if event.contains(session, "after_commit", on_commit):
+                event.remove(session, "after_commit", on_commit)
+
+        event.listen(session, "after_commit", on_commit, once=True)
+        event.listen(session, "after_rollback", on_rollback, once=True)

@@ -26,6 +26,12 @@ class RecordsPolicy:
         Name of the consent template a client must have signed before a session completes.
     min_password_length
         Shortest password accepted for a user.
+    min_password_score
+        Lowest zxcvbn score (0-4) accepted for a password.
+    max_failures_per_account, max_failures_per_address, failure_window_minutes
+        Sign-in throttling: failures allowed within the window, per account and address.
+    token_default_days, token_max_days
+        API token lifetime when none is asked for, and the longest allowed.
     role_permissions
         Role name to the permissions it has.
     permission_labels
@@ -39,6 +45,12 @@ class RecordsPolicy:
     min_pigment_lots: int
     required_consent: str
     min_password_length: int
+    min_password_score: int
+    max_failures_per_account: int
+    max_failures_per_address: int
+    failure_window_minutes: int
+    token_default_days: int
+    token_max_days: int
     role_permissions: dict[str, frozenset[str]]
     permission_labels: dict[str, str]
     consent_templates: tuple[dict[str, Any], ...]
@@ -67,6 +79,12 @@ def load_policy(override: str | Path | None = None) -> RecordsPolicy:
         min_pigment_lots=int(table["gates"]["min_pigment_lots_per_completed_session"]),
         required_consent=str(table["gates"]["required_consent"]),
         min_password_length=int(table["passwords"]["min_length"]),
+        min_password_score=int(table["passwords"]["min_zxcvbn_score"]),
+        max_failures_per_account=int(table["sign_in"]["max_failures_per_account"]),
+        max_failures_per_address=int(table["sign_in"]["max_failures_per_address"]),
+        failure_window_minutes=int(table["sign_in"]["window_minutes"]),
+        token_default_days=int(table["tokens"]["default_days"]),
+        token_max_days=int(table["tokens"]["max_days"]),
         role_permissions={role: frozenset(roles[role]["may"]) for role in ROLES},
         permission_labels={str(k): str(v) for k, v in table["permissions"].items()},
         consent_templates=tuple(

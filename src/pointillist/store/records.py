@@ -2,7 +2,8 @@
 
 Every function takes the acting :class:`~pointillist.store.scope.Scope` and only ever
 sees that clinic's rows: another clinic's record raises :class:`NotFound`, exactly like
-a record that does not exist. Single-record reads and every change are audited.
+a record that does not exist. Reads (single records and lists) and every change are
+audited.
 Functions flush but never commit: the caller (a web request, a CLI command) owns the
 transaction, so a change and its audit entry are kept or lost together.
 """
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 from pointillist.errors import PointillistError
 from pointillist.store import audit
 from pointillist.store.errors import ImmutableRecord, NotFound
+from pointillist.store.integrity import consent_seal
 from pointillist.store.models import (
     PHOTO_KINDS,
     Base,
@@ -131,7 +133,10 @@ def list_clients(
             )
         )
     query = query.order_by(func.lower(Client.name), Client.id).limit(limit).offset(offset)
-    return list(session.scalars(query))
+    found = list(session.scalars(query))
+    # The search text may be a name: the log says a search was made, not what it was.
+    audit.record(session, scope, "list", "client", None, count=len(found), searched=bool(search))
+    return found
 
 
 def update_client(session: Session, scope: Scope, client_id: int, **changes: Any) -> Client:
@@ -227,7 +232,11 @@ def list_for_client(session: Session, scope: Scope, model: type[Row], client_id:
         .where(column.clinic_id == scope.clinic_id, column.client_id == client_id)
         .order_by(column.id)
     )
-    return list(session.scalars(query))
+    found = list(session.scalars(query))
+    audit.record(
+        session, scope, "list", entity_name(model), None, client_id=client_id, count=len(found)
+    )
+    return found
 
 
 # --- photos and simulations ----------------------------------------------------------
@@ -255,7 +264,7 @@ def add_photo(
     scoped_get(session, scope, Client, client_id)
     if session_id is not None:
         _same_client(scoped_get(session, scope, TreatmentSession, session_id), client_id)
-    stored = photos.put(data)
+    stored = photos.put(data, on_commit_of=session)
     photo = Photo(
         clinic_id=scope.clinic_id,
         client_id=client_id,
@@ -303,7 +312,7 @@ def add_simulation(
         _same_client(scoped_get(session, scope, Photo, photo_id), client_id)
     files = []
     for file_name, data in outputs.items():
-        stored = photos.put(data, name=file_name)
+        stored = photos.put(data, name=file_name, on_commit_of=session)
         files.append({"name": file_name, "sha256": stored.sha256, "media_type": stored.media_type})
     simulation = Simulation(
         clinic_id=scope.clinic_id,
@@ -400,9 +409,15 @@ def sign_consent(
     *,
     signer_name: str,
     signer_ip: str | None,
+    seal_key: bytes,
     signed_at: datetime | None = None,
+    drawn_signature: str | None = None,
 ) -> Consent:
-    """Sign a prepared consent; from then on it can never change."""
+    """Sign a prepared consent; from then on it can never change.
+
+    ``seal_key`` (``Settings.integrity_key()``) seals what was signed, so that a row
+    rewritten in the database later no longer verifies (:mod:`pointillist.store.integrity`).
+    """
     scope.require("manage_consents")
     consent = scoped_get(session, scope, Consent, consent_id)
     if consent.signed_at is not None:
@@ -419,6 +434,9 @@ def sign_consent(
     consent.signer_name = signer_name.strip()
     consent.signer_ip = signer_ip
     consent.signed_at = (signed_at or utcnow()).astimezone(UTC)
+    consent.drawn_signature = drawn_signature
+    # Sealed in the same UPDATE: once signed_at is set, the row can never change again.
+    consent.seal = consent_seal(seal_key, consent)
     session.flush()
     audit.record(session, scope, "sign", "consent", consent.id, client_id=consent.client_id)
     return consent
@@ -432,7 +450,9 @@ def record_signed_consent(
     template_id: int,
     signer_name: str,
     signer_ip: str | None,
+    seal_key: bytes,
     signed_at: datetime | None = None,
+    drawn_signature: str | None = None,
 ) -> Consent:
     """Prepare and sign in one step (a consent signed on the clinic's tablet)."""
     consent = prepare_consent(session, scope, client_id, template_id=template_id)
@@ -442,7 +462,9 @@ def record_signed_consent(
         consent.id,
         signer_name=signer_name,
         signer_ip=signer_ip,
+        seal_key=seal_key,
         signed_at=signed_at,
+        drawn_signature=drawn_signature,
     )
 
 

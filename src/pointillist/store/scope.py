@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from functools import cache
 
 from pointillist.store.errors import PermissionDenied
-from pointillist.store.models import ROLES, User
+from pointillist.store.models import ROLES, ApiToken, User
 from pointillist.store.policy import RecordsPolicy, load_policy
 
 
@@ -33,7 +33,10 @@ class Scope:
     user_id
         The acting user, or None for the operator's CLI.
     actor
-        Who, in words, for the audit log: the user's e-mail or ``"admin-cli"``.
+        Who, in words, for the audit log: the user's e-mail or ``"admin-cli"``; with a
+        token someone else minted, also the token and its minter.
+    api_token_id
+        The API token the user acts with, if any (kept in the audit log).
     policy
         Roles and permissions (the packaged ``records.toml`` unless a clinic overrides it).
     """
@@ -42,6 +45,7 @@ class Scope:
     role: str
     user_id: int | None = None
     actor: str = "admin-cli"
+    api_token_id: int | None = None
     policy: RecordsPolicy = field(default_factory=default_policy, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -49,13 +53,28 @@ class Scope:
             raise ValueError(f"unknown role {self.role!r}; expected one of {ROLES}")
 
     @classmethod
-    def for_user(cls, user: User, policy: RecordsPolicy | None = None) -> Scope:
-        """The scope of a signed-in user."""
+    def for_user(
+        cls,
+        user: User,
+        policy: RecordsPolicy | None = None,
+        *,
+        token: ApiToken | None = None,
+        token_minter: str | None = None,
+    ) -> Scope:
+        """The scope of a signed-in user, or of a user's API ``token``.
+
+        ``token_minter`` is the e-mail of whoever minted the token when that was not the
+        user: the log then says so, since the minter also held the secret.
+        """
+        actor = user.email
+        if token is not None and token_minter is not None and token_minter != user.email:
+            actor = f"{user.email} (token {token.id} minted by {token_minter})"
         return cls(
             clinic_id=user.clinic_id,
             role=user.role,
             user_id=user.id,
-            actor=user.email,
+            actor=actor[:320],
+            api_token_id=token.id if token is not None else None,
             policy=policy or default_policy(),
         )
 

@@ -173,7 +173,18 @@ def list_sessions(
     if status is not None:
         query = query.where(TreatmentSession.status == status)
     query = query.order_by(TreatmentSession.scheduled_on, TreatmentSession.id)
-    return list(session.scalars(query))
+    found = list(session.scalars(query))
+    filters = {"client_id": client_id, "practitioner_id": practitioner_id}
+    audit.record(
+        session,
+        scope,
+        "list",
+        "session",
+        None,
+        count=len(found),
+        **{k: v for k, v in filters.items() if v is not None},
+    )
+    return found
 
 
 def reschedule_session(
@@ -502,7 +513,9 @@ def due_reminders(
     query = select(Reminder).where(Reminder.clinic_id == scope.clinic_id, Reminder.due_on <= day)
     if not include_sent:
         query = query.where(Reminder.sent_at.is_(None))
-    return list(session.scalars(query.order_by(Reminder.due_on, Reminder.id)))
+    found = list(session.scalars(query.order_by(Reminder.due_on, Reminder.id)))
+    audit.record(session, scope, "list", "reminder", None, count=len(found))
+    return found
 
 
 def mark_reminder_sent(session: Session, scope: Scope, reminder_id: int) -> Reminder:

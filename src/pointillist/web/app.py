@@ -13,7 +13,7 @@ from importlib.metadata import PackageNotFoundError, version
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
@@ -21,11 +21,15 @@ from pointillist.domain import load_policy as load_consultation_policy
 from pointillist.settings import Settings, get_settings
 from pointillist.store.accounts import TokenUses
 from pointillist.store.db import make_engine, session_factory, session_scope
+from pointillist.store.fsck import check_photo_store
+from pointillist.store.integrity import require_guards
 from pointillist.store.photos import PhotoStore
 from pointillist.store.policy import load_policy
 from pointillist.web.errors import install_error_handlers
 from pointillist.web.headers import ResponseHeadersMiddleware
 from pointillist.web.limits import AdmissionMiddleware, BodyLimitMiddleware
+from pointillist.web.proxies import parse_trusted_proxies
+from pointillist.web.sealer import AuditSealer
 from pointillist.web.security import SessionSigner
 from pointillist.web.throttle import LoginThrottle
 from pointillist.web.uploads import AuthenticateUploadsMiddleware, DecodeSlots
@@ -92,6 +96,22 @@ def _operation_id(route: APIRoute) -> str:
     return route.name
 
 
+def _report_leftover_files(factory: sessionmaker[Session], photos: PhotoStore) -> None:
+    try:
+        with session_scope(factory) as session:
+            report = check_photo_store(session, photos)
+    except OperationalError:
+        return
+    if not report.clean:
+        log.warning(
+            "%d photo files no record refers to and %d unfinished uploads in %s; "
+            "'pointillist admin fsck' removes them",
+            len(report.unreferenced),
+            len(report.temporaries),
+            photos.root,
+        )
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the API for the database and data directory in ``settings``.
 
@@ -112,17 +132,28 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_overflow=0,
         pool_timeout=settings.queue_wait_seconds,
     )
+    try:
+        # Refuse to serve a database that no longer protects consents and the audit log.
+        require_guards(engine)
+    except OperationalError:
+        # Unreachable now: /healthz says so; `pointillist serve` migrates (and so reaches
+        # the database) before it gets here.
+        log.warning("database unreachable at start: its guards were not checked")
     factory = session_factory(engine)
     token_uses = TokenUses()
+    integrity_key = settings.integrity_key()
+    sealer = AuditSealer(factory, integrity_key, interval_s=settings.audit_chain_interval_seconds)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        sealer.start()
         writer = asyncio.create_task(_write_token_uses(factory, token_uses))
         yield
         writer.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await writer
         await run_in_threadpool(_flush_token_uses, factory, token_uses)
+        sealer.stop()
         engine.dispose()
 
     app = FastAPI(
@@ -149,8 +180,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.signer = SessionSigner(settings.secret_key(), settings.session_max_age_seconds)
     app.state.records_policy = load_policy(settings.records_override)
     app.state.photo_store = PhotoStore.from_settings(settings)
+    _report_leftover_files(app.state.session_factory, app.state.photo_store)
     app.state.consult_policy = load_consultation_policy()
-    app.state.login_throttle = LoginThrottle()
+    app.state.integrity_key = integrity_key
+    records_policy = app.state.records_policy
+    app.state.login_throttle = LoginThrottle(
+        max_per_account=records_policy.max_failures_per_account,
+        max_per_address=records_policy.max_failures_per_address,
+        window_s=records_policy.failure_window_minutes * 60,
+    )
+    app.state.trusted_proxies = parse_trusted_proxies(settings.trusted_proxies)
 
     install_error_handlers(app)
     app.add_middleware(

@@ -20,10 +20,10 @@ from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBea
 
 from pointillist.store import accounts
 from pointillist.store.clinic import clinic_licence_warning
-from pointillist.store.models import Clinic, User
+from pointillist.store.models import ApiToken, Clinic, User
 from pointillist.store.policy import RecordsPolicy
 from pointillist.store.scope import Scope
-from pointillist.web.deps import DbSession, Signer
+from pointillist.web.deps import AppSettings, DbSession, Signer
 from pointillist.web.security import CSRF_COOKIE, CSRF_HEADER, SAFE_METHODS, SESSION_COOKIE
 from pointillist.web.security import password_stamp as _password_stamp
 
@@ -73,21 +73,33 @@ _SESSION = APIKeyCookie(
 )
 
 
-def _user_from_token(db: DbSession, token: str) -> User:
-    user = accounts.user_for_token(db, token.strip())
-    if user is None:
+def _token_actor(db: DbSession, token: str) -> tuple[User, ApiToken, str | None]:
+    record = accounts.active_token(db, token.strip())
+    if record is None:
         raise _unauthorized("the API token is unknown, expired or revoked; create a new one")
-    return user
+    minter = None
+    if record.created_by_user_id is not None and record.created_by_user_id != record.user_id:
+        minted_by = db.get(User, record.created_by_user_id)
+        minter = minted_by.email if minted_by is not None else f"user {record.created_by_user_id}"
+    return record.user, record, minter
 
 
-def _user_from_cookie(request: Request, cookie: str | None, db: DbSession, signer: Signer) -> User:
+def _user_from_cookie(
+    request: Request, cookie: str | None, db: DbSession, signer: Signer, settings: AppSettings
+) -> User:
     if not cookie:
         raise _unauthorized(
             "sign in first (POST /api/auth/login) or send 'Authorization: Bearer <token>'"
         )
     claims = signer.read(cookie)
-    user = db.get(User, int(claims.user_id)) if claims and claims.user_id.isdigit() else None
-    if claims is None or user is None or claims.stamp != password_stamp(user):
+    user = (
+        accounts.user_for_web_session(db, claims.nonce, idle_s=settings.session_idle_seconds)
+        if claims is not None
+        else None
+    )
+    if claims is None or user is None or str(user.id) != claims.user_id:
+        raise _unauthorized("your session has expired or was ended; sign in again")
+    if claims.stamp != password_stamp(user):
         raise _unauthorized("your session has expired or was ended; sign in again")
     if request.method not in SAFE_METHODS and not signer.csrf_matches(
         claims, request.headers.get(CSRF_HEADER)
@@ -106,25 +118,29 @@ def current_actor(
     request: Request,
     db: DbSession,
     signer: Signer,
+    settings: AppSettings,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)],
     session_cookie: Annotated[str | None, Depends(_SESSION)],
 ) -> Actor:
     """Authenticate the request: a bearer token if an Authorization header is sent, else
-    the session cookie.
+    the session cookie (a live server-side session, see :mod:`pointillist.web.security`).
 
     Also queues the clinic-licence warning for the response header.
     """
+    token: ApiToken | None = None
+    minter: str | None = None
     if "authorization" in request.headers:
         if bearer is None or not bearer.credentials.strip():
             raise _unauthorized("send the API token as 'Authorization: Bearer <token>'")
-        user = _user_from_token(db, bearer.credentials)
+        user, token, minter = _token_actor(db, bearer.credentials)
         request.app.state.token_uses.note(bearer.credentials.strip())
     else:
-        user = _user_from_cookie(request, session_cookie, db, signer)
+        user = _user_from_cookie(request, session_cookie, db, signer, settings)
     if not user.is_active:
         raise _unauthorized("this account is deactivated; ask the clinic owner")
     set_clinic_warning(request, user.clinic)
-    return Actor(user=user, scope=Scope.for_user(user, records_policy(request)))
+    scope = Scope.for_user(user, records_policy(request), token=token, token_minter=minter)
+    return Actor(user=user, scope=scope)
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]

@@ -4,8 +4,10 @@ A browser signs in once and then carries two cookies:
 
 ``pointillist_session``
     HttpOnly, Secure, SameSite=Strict. Holds the user id, an expiry, a random nonce and a
-    *stamp* derived from the user's password hash, signed with HMAC-SHA256. Changing a
-    password or deactivating a user changes the stamp and so ends every session at once.
+    *stamp* derived from the user's password hash, signed with HMAC-SHA256. The signature
+    alone is not enough: the nonce must also name a live session record on the server
+    (:func:`pointillist.store.accounts.user_for_web_session`), which signing out, idling,
+    the absolute lifetime, a password change or a deactivation ends.
 ``pointillist_csrf``
     Readable by the page's script (not HttpOnly), Secure, SameSite=Strict. Its value is
     ``HMAC(secret, "csrf" + nonce)``: a synchronizer token bound to the session, which a

@@ -61,7 +61,12 @@ def _authenticate(request: Request) -> None:
         bearer = HTTPAuthorizationCredentials(scheme=scheme, credentials=credentials)
     with session_scope(request.app.state.session_factory) as db:
         current_actor(
-            request, db, request.app.state.signer, bearer, request.cookies.get(SESSION_COOKIE)
+            request,
+            db,
+            request.app.state.signer,
+            request.app.state.settings,
+            bearer,
+            request.cookies.get(SESSION_COOKIE),
         )
 
 

@@ -6,7 +6,7 @@ import math
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Cookie, HTTPException, Query, Request, Response
 from pydantic import Field
 
 from pointillist.store import accounts, clinic
@@ -14,6 +14,7 @@ from pointillist.store.models import ApiToken, User, utcnow
 from pointillist.store.policy import RecordsPolicy
 from pointillist.web.auth import CurrentActor, password_stamp, records_policy, set_clinic_warning
 from pointillist.web.deps import AppSettings, DbSession, Signer
+from pointillist.web.proxies import client_address
 from pointillist.web.routers._common import MAX_ID, NOT_FOUND, BodyId, In, Out, PathId, Problem
 from pointillist.web.routers.clinic import ClinicOut
 from pointillist.web.routers.users import UserOut
@@ -48,7 +49,7 @@ class LoginOut(Me):
 class PasswordIn(In):
     new_password: str = Field(description="The new password (at least 12 characters).")
     current_password: str | None = Field(
-        default=None, description="The current password (needed unless you are an owner)."
+        default=None, description="The current password (always needed)."
     )
 
 
@@ -59,7 +60,11 @@ class TokenIn(In):
         description="Where the token is used, e.g. 'front-desk tablet'.",
     )
     expires_in_days: int | None = Field(
-        default=None, ge=1, le=3650, description="Days until the token stops working; none: never."
+        default=None,
+        ge=1,
+        le=3650,
+        description="Days until the token stops working (records.toml [tokens]: 90 by "
+        "default, 365 at most).",
     )
     user_id: BodyId | None = Field(
         default=None, description="Owner only: create the token for another user of the clinic."
@@ -119,23 +124,30 @@ def login(
     ``X-CSRF-Token`` header. API clients should use a bearer token instead.
     """
     throttle: LoginThrottle = request.app.state.login_throttle
-    address = request.client.host if request.client else "unknown"
-    wait = throttle.retry_after(address, body.email)
+    address = client_address(request)
+    wait = throttle.retry_after(address or "unknown", body.email)
     if wait is not None:
         raise HTTPException(
             status_code=429,
             detail=f"too many failed sign-ins; try again in {math.ceil(wait / 60)} minutes",
             headers={"Retry-After": str(wait)},
         )
-    user = accounts.authenticate(db, body.email, body.password)
+    user = accounts.authenticate(db, body.email, body.password, address=address)
     if user is None:
-        throttle.failed(address, body.email)
+        throttle.failed(address or "unknown", body.email)
+        # Keep the audit entry of the failure: the 401 below would roll it back.
+        db.commit()
         raise HTTPException(
             status_code=401, detail="wrong e-mail or password, or the account is deactivated"
         )
-    throttle.succeeded(address, body.email)
+    throttle.succeeded(address or "unknown", body.email)
     set_clinic_warning(request, user.clinic)
     session_cookie, csrf = signer.issue(str(user.id), password_stamp(user))
+    claims = signer.read(session_cookie)
+    assert claims is not None
+    accounts.start_web_session(
+        db, user, claims.nonce, lifetime_s=signer.lifetime_s, address=address
+    )
     for name, value, httponly in (
         (SESSION_COOKIE, session_cookie, True),
         # Readable by the page's script, which echoes it in the X-CSRF-Token header.
@@ -154,13 +166,19 @@ def login(
 
 
 @router.post("/logout", status_code=204, summary="Sign out (browser session)")
-def logout(actor: CurrentActor) -> Response:
-    """Clear the session cookies. (A bearer token is revoked with DELETE /api/auth/tokens/{id}.)
-
-    Sessions are signed cookies, not server records: a copy of the cookie taken before
-    sign-out stays valid until it expires (``POINTILLIST_SESSION_MAX_AGE_SECONDS``) or
-    the password is changed, which ends every session of the user at once.
-    """
+def logout(
+    actor: CurrentActor,
+    db: DbSession,
+    signer: Signer,
+    session_cookie: Annotated[
+        str | None, Cookie(alias=SESSION_COOKIE, include_in_schema=False)
+    ] = None,
+) -> Response:
+    """End the browser session on the server and clear its cookies: a copy of the cookie
+    stops working too. (A bearer token is revoked with DELETE /api/auth/tokens/{id}.)"""
+    claims = signer.read(session_cookie) if session_cookie else None
+    if claims is not None:
+        accounts.end_web_session(db, claims.nonce)
     response = Response(status_code=204)
     response.delete_cookie(SESSION_COOKIE, path="/")
     response.delete_cookie(CSRF_COOKIE, path="/")
@@ -175,7 +193,8 @@ def me(actor: CurrentActor, request: Request) -> dict[str, Any]:
 
 @router.post("/password", status_code=204, summary="Change your password")
 def change_password(body: PasswordIn, actor: CurrentActor, db: DbSession) -> Response:
-    """Change your own password. Every browser session of yours ends (sign in again)."""
+    """Change your own password; the current one is needed. Every browser session and API
+    token of yours ends (sign in again, create new tokens)."""
     clinic.set_password(
         db,
         actor.scope,

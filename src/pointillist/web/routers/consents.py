@@ -1,9 +1,11 @@
 """Consent templates (versioned) and clients' consents (immutable once signed).
 
 A consent is prepared from a template version (the clinic's name filled in, the text's
-SHA-256 kept), then signed: the signer's name, the time and the IP address are recorded
-and from then on the consent can never change, neither through the API (409) nor in the
-database (triggers refuse the update).
+SHA-256 kept), then signed: the signer's name, the time, the IP address and the drawn
+signature are recorded and sealed (HMAC with a key outside the database), and from then
+on the consent can never change, neither through the API (409) nor in the database
+(triggers refuse the update, the delete and the replacement). Every answer says whether
+the seal still matches (``verified``).
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ from fastapi import APIRouter, Query, Request
 from pydantic import Field
 
 from pointillist.store import records
+from pointillist.store.integrity import consent_verified
 from pointillist.store.models import Consent, ConsentTemplate
 from pointillist.web.auth import CurrentActor
 from pointillist.web.deps import DbSession
+from pointillist.web.proxies import client_address
 from pointillist.web.routers._common import NOT_FOUND, BodyId, In, Out, PathId, Problem
 
 router = APIRouter(tags=["consents"])
@@ -53,6 +57,12 @@ class ConsentOut(Out):
     signer_name: str | None
     signer_ip: str | None
     signed_at: datetime | None = Field(description="null while unsigned.")
+    drawn_signature: str | None = Field(description="The signature drawn on the screen.")
+    verified: bool | None = Field(
+        description="Whether the signed consent still matches its seal: false means the "
+        "record was changed outside pointillist (or was signed before seals existed); "
+        "null while unsigned."
+    )
     created_at: datetime
 
 
@@ -62,6 +72,26 @@ class ConsentIn(In):
 
 class SignatureIn(In):
     signer_name: str = Field(min_length=1, max_length=200, description="Who signs.")
+    drawn_signature: str | None = Field(
+        default=None,
+        max_length=500_000,
+        description="The signature drawn on the screen, as an SVG path or a data: URL; "
+        "kept verbatim and sealed with the rest.",
+    )
+
+
+def _out(request: Request, consent: Consent) -> ConsentOut:
+    key: bytes = request.app.state.integrity_key
+    return ConsentOut.model_validate(
+        {
+            **{
+                name: getattr(consent, name)
+                for name in ConsentOut.model_fields
+                if name != "verified"
+            },
+            "verified": consent_verified(key, consent),
+        }
+    )
 
 
 @router.get(
@@ -108,10 +138,11 @@ def get_template(template_id: PathId, actor: CurrentActor, db: DbSession) -> Con
     responses=NOT_FOUND,
 )
 def prepare_consent(
-    client_id: PathId, body: ConsentIn, actor: CurrentActor, db: DbSession
-) -> Consent:
+    client_id: PathId, body: ConsentIn, actor: CurrentActor, db: DbSession, request: Request
+) -> ConsentOut:
     """An unsigned copy of a template version, to show the client and then sign."""
-    return records.prepare_consent(db, actor.scope, client_id, template_id=body.template_id)
+    consent = records.prepare_consent(db, actor.scope, client_id, template_id=body.template_id)
+    return _out(request, consent)
 
 
 @router.get(
@@ -120,9 +151,11 @@ def prepare_consent(
     summary="A client's consents",
     responses=NOT_FOUND,
 )
-def list_consents(client_id: PathId, actor: CurrentActor, db: DbSession) -> list[Consent]:
+def list_consents(
+    client_id: PathId, actor: CurrentActor, db: DbSession, request: Request
+) -> list[ConsentOut]:
     """Signed and unsigned, oldest first."""
-    return records.list_for_client(db, actor.scope, Consent, client_id)
+    return [_out(request, c) for c in records.list_for_client(db, actor.scope, Consent, client_id)]
 
 
 @router.get(
@@ -131,9 +164,11 @@ def list_consents(client_id: PathId, actor: CurrentActor, db: DbSession) -> list
     summary="A consent",
     responses=NOT_FOUND,
 )
-def get_consent(consent_id: PathId, actor: CurrentActor, db: DbSession) -> Consent:
+def get_consent(
+    consent_id: PathId, actor: CurrentActor, db: DbSession, request: Request
+) -> ConsentOut:
     """One consent (the read is audited)."""
-    return records.get_consent(db, actor.scope, consent_id)
+    return _out(request, records.get_consent(db, actor.scope, consent_id))
 
 
 @router.post(
@@ -144,13 +179,17 @@ def get_consent(consent_id: PathId, actor: CurrentActor, db: DbSession) -> Conse
 )
 def sign_consent(
     consent_id: PathId, body: SignatureIn, actor: CurrentActor, db: DbSession, request: Request
-) -> Consent:
-    """Record the signature: signer, time (UTC) and the IP address the request came from.
-    A signed consent cannot be signed again or changed (409); prepare a new one."""
-    return records.sign_consent(
+) -> ConsentOut:
+    """Record the signature: signer, time (UTC), the client's IP address (as the peer or
+    a trusted proxy gives it) and the drawn signature, all sealed. A signed consent cannot
+    be signed again or changed (409); prepare a new one."""
+    consent = records.sign_consent(
         db,
         actor.scope,
         consent_id,
         signer_name=body.signer_name,
-        signer_ip=request.client.host if request.client else None,
+        signer_ip=client_address(request),
+        seal_key=request.app.state.integrity_key,
+        drawn_signature=body.drawn_signature,
     )
+    return _out(request, consent)
