@@ -12,7 +12,7 @@ STAMP  := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 PIP    := $(BIN)/python -m pip
 
-.PHONY: install install-dev run test lint typecheck pytest bench clean
+.PHONY: install install-dev run test lint typecheck pytest bench bench-server clean
 
 install: $(STAMP)
 
@@ -59,6 +59,19 @@ test: lint typecheck pytest
 
 bench: install-dev
 	$(BIN)/python bench/run.py
+
+# The records server under load on loopback (about 2 minutes per line; PostgreSQL from
+# POINTILLIST_BENCH_POSTGRES_URL, default postgresql://postgres@127.0.0.1:5432/postgres).
+# Each line is a goal of issue 11; the second of each pair is twice the users, which must
+# be turned away with 503 + Retry-After, never left hanging. Figures: bench/server_results.json.
+LOAD := $(BIN)/python bench/server_load.py
+bench-server: install
+	status=0; \
+	$(LOAD) --database sqlite --users 50 --think 1 --p95-ms 300 || status=1; \
+	$(LOAD) --database sqlite --users 100 --think 1 --overload || status=1; \
+	$(LOAD) --database postgresql --workers 4 --users 200 --think 2 --p95-ms 500 || status=1; \
+	$(LOAD) --database postgresql --workers 4 --users 400 --think 2 --overload || status=1; \
+	exit $$status
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -71,6 +71,28 @@ class Settings(BaseSettings):
         default=True,
         description="Send the session cookie over HTTPS only (browsers allow http://localhost).",
     )
+    max_concurrent_requests: int = Field(
+        default=16,
+        gt=0,
+        description="Requests one server process works on at once; the others queue. "
+        "The database pool is sized to match, so no request waits for a connection.",
+    )
+    max_queued_requests: int = Field(
+        default=64,
+        ge=0,
+        description="Requests one process lets wait for a turn; past that, 503 at once.",
+    )
+    queue_wait_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="Longest wait for a turn before the answer is 503 with Retry-After.",
+    )
+    max_concurrent_decodes: int = Field(
+        default=2,
+        gt=0,
+        description="Photos decoded at once per process: a 50 MP photo takes ~150 MB "
+        "decoded and ~0.5 GB while it is converted, so more only risks running out of memory.",
+    )
     audit_chain_interval_seconds: float = Field(
         default=2.0,
         gt=0,

@@ -187,3 +187,40 @@ def test_sixteen_bit_colour_png():
     rgb = load_image(buffer.tobytes()).rgb
     assert rgb[0, 0].tolist() == [255, 0, 0]
     assert rgb[0, 15].tolist() == [0, 128, 0]
+
+
+def _png_with_chunk(kind: bytes, payload: bytes) -> bytes:
+    """A small valid PNG with one extra chunk placed before its image data."""
+    data = _bytes(Image.new("RGB", (32, 32), (120, 90, 80)), "PNG")
+    chunk = struct.pack(">I", len(payload)) + kind + payload
+    chunk += struct.pack(">I", zlib.crc32(kind + payload) & 0xFFFFFFFF)
+    return data[:33] + chunk + data[33:]
+
+
+@pytest.mark.parametrize(
+    ("kind", "payload"),
+    [
+        (b"zTXt", b"Comment\x00\x00" + zlib.compress(b"\x00" * 50_000_000, 9)),
+        (b"iCCP", b"icc\x00\x00" + zlib.compress(b"\x00" * 50_000_000, 9)),
+    ],
+)
+def test_png_metadata_bombs_are_refused_in_one_line(kind, payload):
+    # A few kB of chunk inflating to 50 MB of text or colour profile: was a 500.
+    with pytest.raises(PointillistError, match="metadata is oversized or malformed"):
+        load_image(_png_with_chunk(kind, payload))
+
+
+def _jpeg_declaring(width: int, height: int) -> bytes:
+    """A small JPEG whose frame header claims ``width`` x ``height`` pixels."""
+    data = bytearray(_bytes(Image.new("RGB", (64, 64), (120, 90, 80)), "JPEG"))
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5 : sof + 9] = struct.pack(">HH", height, width)
+    return bytes(data)
+
+
+def test_a_header_claiming_more_pixels_than_the_file_holds_is_refused_before_decoding():
+    # 7000 x 7000 fits the 50 MP limit, but a 1 kB file cannot hold it: Pillow would
+    # decode 147 MB of grey ("premature end of data") and the store would keep it.
+    with pytest.raises(PointillistError, match=r"more than a \d+-byte JPEG can hold"):
+        load_image(_jpeg_declaring(7000, 7000))
+    assert load_image(_jpeg_declaring(64, 64)).width == 64

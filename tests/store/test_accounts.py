@@ -78,7 +78,6 @@ def test_tokens_are_stored_as_hashes_and_can_expire_or_be_revoked(db, clinic_a):
     stored = [getattr(r, c.key) for r in db.query(ApiToken) for c in ApiToken.__table__.columns]
     assert token not in [str(v) for v in stored]
     assert accounts.user_for_token(db, token).id == user.id
-    assert record.last_used_at is not None
     assert accounts.user_for_token(db, token + "x") is None
 
     short_lived, _ = accounts.issue_token(
@@ -91,6 +90,22 @@ def test_tokens_are_stored_as_hashes_and_can_expire_or_be_revoked(db, clinic_a):
     other = _user(db, clinic_a, email="other@alpha.example")
     with pytest.raises(PermissionDenied):
         accounts.issue_token(db, me, other.id, "not mine")
+
+
+def test_token_use_is_written_in_batches_not_on_every_read(db, clinic_a):
+    user = _user(db, clinic_a)
+    token, record = accounts.issue_token(db, Scope.for_user(user), user.id, "script")
+    db.commit()
+    uses = accounts.TokenUses()
+    assert accounts.user_for_token(db, token).id == user.id
+    assert not db.dirty and not db.new  # authenticating wrote nothing
+    uses.note(token)
+    uses.note(token)
+    assert uses.flush(db) == 1
+    db.commit()
+    db.refresh(record)
+    assert record.last_used_at is not None
+    assert uses.flush(db) == 0
 
 
 def test_scope_for_user_carries_clinic_role_and_actor(db, clinic_a):

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import httpx
@@ -38,12 +38,15 @@ def running_server(args: list[str], data_dir: Path) -> Iterator[str]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
+        # Its own process group, so that worker processes (--workers) end with it.
+        start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
         while True:
             if process.poll() is not None or time.monotonic() > deadline:
+                _stop(process)
                 raise AssertionError(f"the server did not start: {process.communicate()[1]}")
             try:
                 if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
@@ -52,12 +55,18 @@ def running_server(args: list[str], data_dir: Path) -> Iterator[str]:
                 time.sleep(0.2)
         yield base
     finally:
+        _stop(process)
+        process.communicate()
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """Stop the server as Ctrl-C would, then end whatever is left of its process group."""
+    if process.poll() is None:
         process.send_signal(signal.SIGINT)
-        try:
-            process.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.communicate()
+        with suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=20)
+    with suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
 
 
 def test_serve_runs_on_sqlite_with_no_set_up(tmp_path):
@@ -105,6 +114,22 @@ def test_serve_reports_a_port_in_use_in_one_line(capsys, tmp_path, monkeypatch):
     err = capsys.readouterr().err
     assert err.startswith(f"error: cannot listen on 127.0.0.1:{port}") and err.count("\n") == 1
     assert not (tmp_path / "pointillist.sqlite3").exists()  # nothing done before the check
+
+
+def test_serve_refuses_several_workers_on_sqlite(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("POINTILLIST_DATA", str(tmp_path))
+    monkeypatch.delenv("POINTILLIST_DATABASE_URL", raising=False)
+    assert main(["serve", "--workers", "4"]) == 2
+    assert "--workers above 1 needs PostgreSQL" in capsys.readouterr().err
+
+
+def test_serve_runs_several_workers_on_postgresql(tmp_path, empty_database_url):
+    url = empty_database_url()
+    if url.startswith("sqlite"):
+        pytest.skip("several workers need PostgreSQL")
+    with running_server(["--database-url", url, "--workers", "2"], tmp_path / "data") as base:
+        answers = [httpx.get(f"{base}/healthz").json()["database"] for _ in range(4)]
+    assert answers == ["postgresql"] * 4
 
 
 def test_serve_ignores_x_forwarded_for_from_loopback_without_a_trusted_proxy(tmp_path):

@@ -8,6 +8,11 @@ import typer
 
 from pointillist.cli.app import app
 
+#: Idle connections are kept longer than clients keep theirs (httpx and browsers: about
+#: 5 s), so that the client, not the server, closes one: a server closing it as a request
+#: arrives makes that request fail ("server disconnected").
+KEEP_ALIVE_SECONDS = 20
+
 
 @app.command()
 def serve(
@@ -21,26 +26,66 @@ def serve(
             "default: $POINTILLIST_DATABASE_URL, else SQLite in the data directory.",
         ),
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Server processes (PostgreSQL only; SQLite has one writer, so one process). "
+            "About two per CPU core.",
+        ),
+    ] = 1,
 ) -> None:
     """Apply database migrations, then serve the records API.
 
     The sign-in page is at /, the API documentation at /docs, the schema at /openapi.json.
     """
+    import os
+
     import uvicorn
 
+    from pointillist.errors import PointillistError
     from pointillist.settings import Settings
+    from pointillist.store.db import is_sqlite
     from pointillist.store.migrate import upgrade_to_head
     from pointillist.web import create_app
 
     settings = Settings() if database_url is None else Settings(database_url=database_url)
-    _check_can_listen(host, port)
     url = settings.resolved_database_url()
+    if workers > 1 and is_sqlite(url):
+        raise PointillistError(
+            "--workers above 1 needs PostgreSQL: SQLite serves one writer at a time, which "
+            "one process already queues in order; give --database-url postgresql://..."
+        )
+    _check_can_listen(host, port)
     upgrade_to_head(url)
     typer.echo(f"pointillist: database {_redacted(url)} is up to date", err=True)
     typer.echo(f"pointillist: serving on http://{host}:{port} (API docs at /docs)", err=True)
     # proxy_headers off: uvicorn would otherwise believe X-Forwarded-For from loopback;
     # the app reads it only from POINTILLIST_TRUSTED_PROXIES (pointillist.web.proxies).
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", proxy_headers=False)
+    # Each worker's app checks the database's guards (triggers) as it starts.
+    if workers == 1:
+        uvicorn.run(
+            create_app(settings),
+            host=host,
+            port=port,
+            log_level="info",
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
+            proxy_headers=False,
+        )
+        return
+    # Worker processes build their own app from the environment, so pass the URL on.
+    os.environ["POINTILLIST_DATABASE_URL"] = url
+    uvicorn.run(
+        "pointillist.web:create_app",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        log_level="info",
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        proxy_headers=False,
+    )
 
 
 def _check_can_listen(host: str, port: int) -> None:

@@ -380,6 +380,12 @@ class _Licences(_Table):
     source: Text
 
 
+class _Dates(_Table):
+    earliest: dt.date
+    latest_years_ahead: PositiveCount
+    source: Text
+
+
 class _Gates(_Table):
     min_pigment_lots_per_completed_session: Count
     required_consent: Text
@@ -435,11 +441,12 @@ class _ConsentTemplate(_Table):
 
 
 class RecordsFile(_Table):
-    """``records.toml``: retention, gates, passwords, sign-in throttling, token lifetimes,
-    roles and consent templates."""
+    """``records.toml``: retention, licences, accepted dates, gates, passwords, sign-in
+    throttling, token lifetimes, roles and consent templates."""
 
     retention: _Retention
     licences: _Licences
+    dates: _Dates
     gates: _Gates
     passwords: _Passwords
     sign_in: _SignIn

@@ -100,8 +100,8 @@ def load_image(
     name, image, fmt = _open_checked(source, max_megapixels)
     with image:
         source_mode = image.mode
-        orientation = image.getexif().get(0x0112, 1)
         oriented = _decode(name, image)
+        orientation = image.getexif().get(0x0112, 1)
         rgb = _to_rgb8(oriented)
     return LoadedImage(
         rgb=rgb, format=fmt, source_mode=source_mode, exif_rotated=orientation not in (1, None)
@@ -167,6 +167,13 @@ def _open_checked(
             f"{name}: the image declares more than {max_megapixels:g} megapixels; "
             "give a smaller photo (resize it to 50 MP or less)"
         ) from None
+    except (ValueError, SyntaxError):
+        # Pillow refuses text or colour-profile chunks that inflate past its limits
+        # (zTXt/iCCP "metadata bombs") and malformed chunk structures with these.
+        raise PointillistError(
+            f"{name}: the image's metadata is oversized or malformed; "
+            "export the photo again (or as a JPEG)"
+        ) from None
     except OSError as exc:
         raise PointillistError(
             f"{name}: cannot read the image ({exc}); the file is damaged or truncated, "
@@ -175,6 +182,7 @@ def _open_checked(
     fmt = _FORMATS.get(str(image.format))
     width, height = image.size
     megapixels = width * height / 1e6
+    per_byte = _MAX_PIXELS_PER_BYTE.get(str(fmt))
     problem = None
     if fmt is None:
         problem = f"{image.format} images are not supported; give a {_SUPPORTED_TEXT} photo"
@@ -185,6 +193,11 @@ def _open_checked(
         )
     elif width < 16 or height < 16:
         problem = f"the image is only {width}x{height} pixels; give a photo"
+    elif per_byte is not None and width * height > len(data) * per_byte:
+        problem = (
+            f"the header says {width}x{height} pixels, more than a {len(data)}-byte {fmt} "
+            "can hold; the file is damaged or cut short, send the photo again"
+        )
     if problem is not None:
         image.close()
         raise PointillistError(f"{name}: {problem}")
@@ -202,6 +215,14 @@ def _decode(name: str, image: Image.Image) -> Image.Image:
         raise PointillistError(
             f"{name}: the image data is damaged or truncated ({exc}); send the photo again"
         ) from None
+
+
+#: Fewest pixels a byte of each format can carry. JPEG codes every 8x8 block of the
+#: luminance at least by one bit (its DC coefficient, even in a progressive scan), so a
+#: file has at least one byte per 512 pixels; deflate (PNG) expands at most 1032-fold and a
+#: PNG pixel holds at least one bit. A header claiming more pixels than that is forged or
+#: the data is cut short; decoding it would spend memory on pixels that are not there.
+_MAX_PIXELS_PER_BYTE = {"JPEG": 512, "PNG": 8 * 1032}
 
 
 def _read_bytes(source: str | Path | bytes) -> tuple[str, bytes]:

@@ -9,12 +9,13 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import threading
 from datetime import datetime, timedelta
 from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 from zxcvbn import zxcvbn
 
@@ -178,7 +179,11 @@ def issue_token(
 
 
 def active_token(session: Session, token: str, *, now: datetime | None = None) -> ApiToken | None:
-    """The record of a valid (known, unexpired, unrevoked) token of an active user."""
+    """The record of a valid (known, unexpired, unrevoked) token of an active user.
+
+    Reads only: the caller notes the use in a :class:`TokenUses`, written in batches, so
+    that a read request never waits for the database's writer.
+    """
     record = session.scalar(select(ApiToken).where(ApiToken.token_sha256 == token_digest(token)))
     now = now or utcnow()
     if record is None or record.revoked_at is not None:
@@ -187,7 +192,6 @@ def active_token(session: Session, token: str, *, now: datetime | None = None) -
         return None
     if not record.user.is_active:
         return None
-    record.last_used_at = now
     return record
 
 
@@ -213,6 +217,40 @@ def end_credentials(session: Session, user_id: int) -> None:
         .values(ended_at=now)
         .execution_options(synchronize_session="fetch")
     )
+
+
+class TokenUses:
+    """When each API token was last used, kept in memory and written in one batch.
+
+    Writing ``last_used_at`` on every request made every read a write, and SQLite serves
+    one writer at a time; the time is only shown to owners ("last used"), so a minute's
+    delay costs nothing. Thread-safe: requests note uses from worker threads.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pending: dict[str, datetime] = {}
+
+    def note(self, token: str, at: datetime | None = None) -> None:
+        """Remember that ``token`` was used ``at`` (now by default)."""
+        digest = token_digest(token)
+        with self._lock:
+            self._pending[digest] = at or utcnow()
+
+    def flush(self, session: Session) -> int:
+        """Write the noted uses in the caller's transaction; return how many tokens."""
+        with self._lock:
+            pending, self._pending = self._pending, {}
+        if pending:
+            table = ApiToken.__table__
+            assert isinstance(table, Table)
+            session.connection().execute(
+                update(table)
+                .where(table.c.token_sha256 == bindparam("digest"))
+                .values(last_used_at=bindparam("at")),
+                [{"digest": digest, "at": at} for digest, at in pending.items()],
+            )
+        return len(pending)
 
 
 def list_tokens(session: Session, scope: Scope, user_id: int | None = None) -> list[ApiToken]:

@@ -282,7 +282,7 @@ def create_practitioner(
     """Add a practitioner (owners); ``user_id`` links their sign-in account."""
     scope.require("manage_practitioners")
     if user_id is not None:
-        get_user(session, scope, user_id)
+        _check_account_free(session, scope, user_id)
     if impressions_per_minute is not None and impressions_per_minute <= 0:
         raise PointillistError(
             "impressions per minute must be positive", field="impressions_per_minute"
@@ -301,6 +301,24 @@ def create_practitioner(
     session.flush()
     audit.record(session, scope, "create", "practitioner", practitioner.id)
     return practitioner
+
+
+def _check_account_free(
+    session: Session, scope: Scope, user_id: int, practitioner_id: int | None = None
+) -> None:
+    """Refuse to link a sign-in account that is not the clinic's or already is someone's."""
+    get_user(session, scope, user_id)
+    linked = session.scalar(
+        select(Practitioner.id).where(
+            Practitioner.user_id == user_id, Practitioner.id != (practitioner_id or 0)
+        )
+    )
+    if linked is not None:
+        raise Conflict(
+            f"user {user_id} is already practitioner {linked}'s sign-in account; "
+            "link another user or change that practitioner first",
+            field="user_id",
+        )
 
 
 def get_practitioner(session: Session, scope: Scope, practitioner_id: int) -> Practitioner:
@@ -330,7 +348,7 @@ def update_practitioner(
     scope.require("manage_practitioners")
     practitioner = get_practitioner(session, scope, practitioner_id)
     if changes.get("user_id") is not None:
-        get_user(session, scope, changes["user_id"])
+        _check_account_free(session, scope, changes["user_id"], practitioner_id)
     _apply(practitioner, changes, PRACTITIONER_FIELDS)
     audit.record(session, scope, "update", "practitioner", practitioner.id, fields=sorted(changes))
     return practitioner

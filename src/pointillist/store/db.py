@@ -3,10 +3,20 @@
 A URL as people write it, ``postgresql://user@host/db`` or ``postgres://...``, is
 normalised to the psycopg 3 driver. SQLite connections get foreign keys, WAL and a busy
 timeout on every connect, so that the web server and a CLI command can share the file.
+
+SQLite has one writer at a time. A transaction that reads first and writes later (every
+request: the sign-in check reads, the audit entry writes) cannot wait for the lock once
+another writer has committed after its read began: SQLite answers "database is locked" at
+once, whatever the busy timeout. So the web server's engine (``serialise_writes=True``)
+starts every SQLite transaction with ``BEGIN IMMEDIATE`` behind one lock per engine:
+threads queue in order on that lock (no polling), other processes (a CLI command) on
+SQLite's busy timeout. Transactions are kept short (photos are decoded before theirs
+begins), so the queue moves.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +28,7 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
 from pointillist.errors import PointillistError
+from pointillist.store.errors import Busy
 
 _POSTGRES_NAMES = {"postgres", "postgresql", "postgresql+psycopg", "postgresql+psycopg2"}
 
@@ -72,6 +83,12 @@ def libpq_url(url: str) -> str:
     return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+#: How long a transaction waits for the engine's writer lock before giving up (the web app
+#: turns the error into 503 + Retry-After); SQLite's own busy timeout, for other processes.
+WRITER_WAIT_SECONDS = 10.0
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
+
 def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     # Let SQLAlchemy, not the sqlite3 module, say where transactions begin, so that DDL
     # (migrations) and SAVEPOINTs are transactional too (SQLAlchemy's documented recipe).
@@ -79,7 +96,7 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     # Deleted rows are overwritten with zeros, not just marked free: an erased client's
     # details must not stay readable in the file's free pages.
     cursor.execute("PRAGMA secure_delete=ON")
@@ -90,8 +107,36 @@ def _on_sqlite_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN")
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Create an engine for ``url``; a SQLite file's directory is created if missing."""
+def _serialise_writes(engine: Engine) -> None:
+    writer = threading.Lock()
+
+    def begin(connection: Any) -> None:
+        if not writer.acquire(timeout=WRITER_WAIT_SECONDS):
+            raise Busy(
+                f"the database was busy for {WRITER_WAIT_SECONDS:g} s; try again in a moment"
+            )
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            writer.release()
+            raise
+        connection.info["holds_writer_lock"] = True
+
+    def end(connection: Any) -> None:
+        if connection.info.pop("holds_writer_lock", False):
+            writer.release()
+
+    event.listen(engine, "begin", begin)
+    event.listen(engine, "commit", end)
+    event.listen(engine, "rollback", end)
+
+
+def make_engine(url: str, *, serialise_writes: bool = False, **kwargs: Any) -> Engine:
+    """Create an engine for ``url``; a SQLite file's directory is created if missing.
+
+    ``serialise_writes`` (SQLite only; the web server's engine): every transaction takes
+    the write lock as it begins, one thread at a time (see the module's docstring).
+    """
     parsed = parse_database_url(url)
     if parsed.get_backend_name() == "sqlite":
         path = sqlite_file(url)
@@ -106,7 +151,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         kwargs.setdefault("connect_args", {}).setdefault("check_same_thread", False)
         engine = create_engine(parsed, **kwargs)
         event.listen(engine, "connect", _on_sqlite_connect)
-        event.listen(engine, "begin", _on_sqlite_begin)
+        if serialise_writes:
+            _serialise_writes(engine)
+        else:
+            event.listen(engine, "begin", _on_sqlite_begin)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(parsed, **kwargs)

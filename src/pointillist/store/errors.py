@@ -27,3 +27,8 @@ class ImmutableRecord(PointillistError):
 
 class Conflict(PointillistError):
     """The record clashes with another one (a user e-mail already taken)."""
+
+
+class Busy(PointillistError):
+    """The server cannot take this now (its database writer or photo decoders are all
+    taken): try again in a moment. The API answers 503 with ``Retry-After``."""

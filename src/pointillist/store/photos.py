@@ -14,6 +14,7 @@ a failed or rolled-back request leaves no health data behind that no record know
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 import tempfile
@@ -25,6 +26,8 @@ from sqlalchemy.orm import Session
 
 from pointillist.errors import PointillistError
 from pointillist.settings import Settings
+
+log = logging.getLogger(__name__)
 
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
 _EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png"}
@@ -42,6 +45,22 @@ class StoredPhoto:
     height: int
     byte_size: int
     source_format: str
+
+
+@dataclass(frozen=True)
+class PreparedPhoto:
+    """A photo validated and re-encoded without metadata, not yet written to the store."""
+
+    stored: StoredPhoto
+    encoded: bytes
+
+    @property
+    def sha256(self) -> str:
+        return self.stored.sha256
+
+    @property
+    def media_type(self) -> str:
+        return self.stored.media_type
 
 
 class PhotoStore:
@@ -72,18 +91,36 @@ class PhotoStore:
         )
 
     def put(
-        self, data: bytes, *, name: str = "the photo", on_commit_of: Session | None = None
+        self,
+        data: bytes | PreparedPhoto,
+        *,
+        name: str = "the photo",
+        on_commit_of: Session | None = None,
     ) -> StoredPhoto:
-        """Validate, strip and store a photo; return what was stored.
+        """Validate, strip and store a photo (or one :meth:`prepare` made); return what
+        was stored.
 
-        PNG stays PNG (lossless); JPEG, WebP and HEIC are stored as JPEG. With
-        ``on_commit_of``, the file takes its name only when that session commits, and is
-        removed if it rolls back.
+        With ``on_commit_of``, the file takes its name only when that session commits, and
+        is removed if it rolls back.
 
         Raises
         ------
         PointillistError
             Too large, not an image, an unsupported format, damaged, or too many pixels.
+        """
+        prepared = data if isinstance(data, PreparedPhoto) else self.prepare(data, name=name)
+        path = self.path_for(prepared.sha256, prepared.media_type)
+        if on_commit_of is None:
+            self._write(path, prepared.encoded)
+        elif not path.exists():
+            self._stage(on_commit_of, path, prepared.encoded)
+        return prepared.stored
+
+    def prepare(self, data: bytes, *, name: str = "the photo") -> PreparedPhoto:
+        """Validate, decode and re-encode a photo without metadata, storing nothing yet.
+
+        The costly half of :meth:`put`, so that a server can do it before its database
+        transaction begins. PNG stays PNG (lossless); JPEG, WebP and HEIC become JPEG.
         """
         from pointillist.imaging.io import encode_jpeg, encode_png, load_image
 
@@ -103,20 +140,15 @@ class PhotoStore:
             encoded, media_type = encode_png(image.rgb), "image/png"
         else:
             encoded, media_type = encode_jpeg(image.rgb, quality=JPEG_QUALITY), "image/jpeg"
-        digest = hashlib.sha256(encoded).hexdigest()
-        path = self.path_for(digest, media_type)
-        if on_commit_of is None:
-            self._write(path, encoded)
-        elif not path.exists():
-            self._stage(on_commit_of, path, encoded)
-        return StoredPhoto(
-            sha256=digest,
+        stored = StoredPhoto(
+            sha256=hashlib.sha256(encoded).hexdigest(),
             media_type=media_type,
             width=image.width,
             height=image.height,
             byte_size=len(encoded),
             source_format=image.format,
         )
+        return PreparedPhoto(stored=stored, encoded=encoded)
 
     def path_for(self, sha256: str, media_type: str) -> Path:
         """Where the file with this digest and type lives (whether or not it exists)."""
@@ -130,8 +162,11 @@ class PhotoStore:
         try:
             return path.read_bytes()
         except FileNotFoundError:
+            # The path is for the operator's log; the caller (maybe a web client) only
+            # learns which file and what to do.
+            log.error("photo file missing: %s", path)
             raise PointillistError(
-                f"photo file {path.name} is missing from {self.root}; restore it from a backup"
+                f"photo file {path.name} is missing from the photo store; restore it from a backup"
             ) from None
 
     def delete(self, sha256: str, media_type: str) -> bool:
@@ -164,8 +199,9 @@ class PhotoStore:
             os.replace(tmp, path)
         except OSError as exc:
             tmp.unlink(missing_ok=True)
+            log.error("cannot move photo file into place %s: %s", path, exc)
             raise PointillistError(
-                f"cannot store the photo in {self.root} ({exc.strerror})"
+                f"cannot store the photo ({exc.strerror}); the server log names the file"
             ) from None
 
     def _write_temporary(self, path: Path, data: bytes) -> Path:
@@ -179,8 +215,9 @@ class PhotoStore:
                 handle.flush()
                 os.fsync(handle.fileno())
         except OSError as exc:
+            log.error("cannot write photo file %s: %s", path, exc)
             raise PointillistError(
-                f"cannot store the photo in {self.root} ({exc.strerror})"
+                f"cannot store the photo ({exc.strerror}); the server log names the file"
             ) from None
         return Path(tmp)
 

@@ -37,7 +37,7 @@ from pointillist.store.models import (
     TreatmentSession,
     utcnow,
 )
-from pointillist.store.photos import PhotoStore
+from pointillist.store.photos import PhotoStore, PreparedPhoto
 from pointillist.store.scope import Scope
 
 Row = TypeVar("Row", bound=Base)
@@ -247,14 +247,15 @@ def add_photo(
     scope: Scope,
     photos: PhotoStore,
     client_id: int,
-    data: bytes,
+    data: bytes | PreparedPhoto,
     *,
     kind: str,
     session_id: int | None = None,
     marketing_consent: bool = False,
     taken_at: datetime | None = None,
 ) -> Photo:
-    """Store a client photo (validated, metadata stripped) and its record."""
+    """Store a client photo (validated, metadata stripped, or already prepared by
+    :meth:`PhotoStore.prepare`) and its record."""
     scope.require("clinical")
     if kind not in PHOTO_KINDS:
         raise PointillistError(

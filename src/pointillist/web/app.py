@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,11 +13,13 @@ from importlib.metadata import PackageNotFoundError, version
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
 from pointillist.domain import load_policy as load_consultation_policy
 from pointillist.settings import Settings, get_settings
+from pointillist.store.accounts import TokenUses
 from pointillist.store.db import make_engine, session_factory, session_scope
 from pointillist.store.fsck import check_photo_store
 from pointillist.store.integrity import require_guards
@@ -23,16 +27,24 @@ from pointillist.store.photos import PhotoStore
 from pointillist.store.policy import load_policy
 from pointillist.web.errors import install_error_handlers
 from pointillist.web.headers import ResponseHeadersMiddleware
-from pointillist.web.limits import BodyLimitMiddleware
+from pointillist.web.limits import AdmissionMiddleware, BodyLimitMiddleware
 from pointillist.web.proxies import parse_trusted_proxies
 from pointillist.web.sealer import AuditSealer
 from pointillist.web.security import SessionSigner
 from pointillist.web.throttle import LoginThrottle
+from pointillist.web.uploads import AuthenticateUploadsMiddleware, DecodeSlots
 
 log = logging.getLogger(__name__)
 
 #: JSON request bodies are forms and answers, never files: 1 MB is generous.
 JSON_BODY_LIMIT = 2**20
+
+#: How often the API tokens' last use is written (one short transaction for all of them).
+TOKEN_USE_FLUSH_SECONDS = 60.0
+
+#: Connections beyond one per request in progress: /healthz (outside the queue), the
+#: upload sign-in check and the token-use writer.
+POOL_HEADROOM = 4
 
 DESCRIPTION = """\
 Records of a scalp micropigmentation clinic: clients, consultations, consents, photos,
@@ -111,7 +123,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from pointillist.web.routers._common import COMMON_ERRORS
 
     settings = settings or get_settings()
-    engine = make_engine(settings.resolved_database_url())
+    engine = make_engine(
+        settings.resolved_database_url(),
+        serialise_writes=True,
+        # One connection per request being worked on (the admission queue's bound) and a
+        # few more: no request ever waits for a connection, so none stalls on the pool.
+        pool_size=settings.max_concurrent_requests + POOL_HEADROOM,
+        max_overflow=0,
+        pool_timeout=settings.queue_wait_seconds,
+    )
     try:
         # Refuse to serve a database that no longer protects consents and the audit log.
         require_guards(engine)
@@ -119,15 +139,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Unreachable now: /healthz says so; `pointillist serve` migrates (and so reaches
         # the database) before it gets here.
         log.warning("database unreachable at start: its guards were not checked")
+    factory = session_factory(engine)
+    token_uses = TokenUses()
     integrity_key = settings.integrity_key()
-    sealer = AuditSealer(
-        session_factory(engine), integrity_key, interval_s=settings.audit_chain_interval_seconds
-    )
+    sealer = AuditSealer(factory, integrity_key, interval_s=settings.audit_chain_interval_seconds)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         sealer.start()
+        writer = asyncio.create_task(_write_token_uses(factory, token_uses))
         yield
+        writer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await writer
+        await run_in_threadpool(_flush_token_uses, factory, token_uses)
         sealer.stop()
         engine.dispose()
 
@@ -147,7 +172,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = engine
-    app.state.session_factory = session_factory(engine)
+    app.state.session_factory = factory
+    app.state.token_uses = token_uses
+    app.state.decode_slots = DecodeSlots(
+        settings.max_concurrent_decodes, settings.queue_wait_seconds
+    )
     app.state.signer = SessionSigner(settings.secret_key(), settings.session_max_age_seconds)
     app.state.records_policy = load_policy(settings.records_override)
     app.state.photo_store = PhotoStore.from_settings(settings)
@@ -166,10 +195,32 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         BodyLimitMiddleware, upload_limit=settings.upload_max_bytes, json_limit=JSON_BODY_LIMIT
     )
-    # Added last, so outermost: its headers also go on the body limit's own 413 answers.
+    app.add_middleware(AuthenticateUploadsMiddleware)
+    app.add_middleware(
+        AdmissionMiddleware,
+        concurrent=settings.max_concurrent_requests,
+        queued=settings.max_queued_requests,
+        wait_seconds=settings.queue_wait_seconds,
+    )
+    # Added last, so outermost: its headers also go on the other middlewares' own answers.
     app.add_middleware(ResponseHeadersMiddleware)
     for router in ROUTERS:
         app.include_router(router, responses=COMMON_ERRORS if router is not health.router else None)
     static = resources.files("pointillist.web").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     return app
+
+
+def _flush_token_uses(factory: sessionmaker[Session], token_uses: TokenUses) -> None:
+    try:
+        with session_scope(factory) as db:
+            token_uses.flush(db)
+    except SQLAlchemyError:
+        # "Last used" is informative only: log it; the next use notes a newer time anyway.
+        log.warning("could not record API token use", exc_info=True)
+
+
+async def _write_token_uses(factory: sessionmaker[Session], token_uses: TokenUses) -> None:
+    while True:
+        await asyncio.sleep(TOKEN_USE_FLUSH_SECONDS)
+        await run_in_threadpool(_flush_token_uses, factory, token_uses)

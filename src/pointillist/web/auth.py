@@ -133,6 +133,7 @@ def current_actor(
         if bearer is None or not bearer.credentials.strip():
             raise _unauthorized("send the API token as 'Authorization: Bearer <token>'")
         user, token, minter = _token_actor(db, bearer.credentials)
+        request.app.state.token_uses.note(bearer.credentials.strip())
     else:
         user = _user_from_cookie(request, session_cookie, db, signer, settings)
     if not user.is_active:

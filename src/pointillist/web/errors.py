@@ -15,7 +15,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pointillist.errors import PointillistError
@@ -103,6 +104,41 @@ async def _on_data_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def _busy_response(detail: str) -> JSONResponse:
+    from pointillist.web.limits import RETRY_AFTER_SECONDS
+
+    return _error_response(503, detail, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
+async def _on_busy(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, store_errors.Busy)
+    return _busy_response(exc.message)
+
+
+async def _on_pool_timeout(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("no database connection free in time on %s %s", request.method, request.url.path)
+    return _busy_response("the server is busy; try again in a moment")
+
+
+async def _on_operational_error(request: Request, exc: Exception) -> JSONResponse:
+    # Another process (a CLI command, a backup) held SQLite's write lock past the busy
+    # timeout, or the connection to the database broke: both pass. Anything else is a bug.
+    assert isinstance(exc, OperationalError)
+    if not (exc.connection_invalidated or "database is locked" in str(exc.orig)):
+        return await _on_unexpected_error(request, exc)
+    log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+    return _busy_response("the database is busy or unreachable; try again in a moment")
+
+
+async def _on_integrity_error(request: Request, exc: Exception) -> JSONResponse:
+    # The store checks the constraints it knows of first; this is the net under a race
+    # (two requests creating the same record at once) so it still is the caller's 409.
+    log.info("constraint refused a change on %s %s: %s", request.method, request.url.path, exc)
+    return _error_response(
+        409, "this change conflicts with another record (it may exist already); reload and check"
+    )
+
+
 async def _on_unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     # A bug, not a user error: log the traceback for the operator, tell the client little.
     log.exception("unhandled error on %s %s", request.method, request.url.path)
@@ -115,4 +151,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(PointillistError, _on_user_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(DataError, _on_data_error)
+    app.add_exception_handler(store_errors.Busy, _on_busy)
+    app.add_exception_handler(PoolTimeout, _on_pool_timeout)
+    app.add_exception_handler(OperationalError, _on_operational_error)
+    app.add_exception_handler(IntegrityError, _on_integrity_error)
     app.add_exception_handler(Exception, _on_unexpected_error)

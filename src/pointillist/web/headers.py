@@ -6,7 +6,8 @@ soon) and leaves the sentence in ``request.state.warnings``; this middleware add
 so an API client or a page sees it on every answer.
 
 The fixed headers keep browsers from guessing content types, from framing the pages
-(clickjacking), and from sending the address of a client's record to other sites.
+(clickjacking), and from sending the address of a client's record to other sites; every
+answer but the static files says ``Cache-Control: no-store``, since any may hold health data.
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ class ResponseHeadersMiddleware:
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
                 headers.extend(h for h in SECURITY_HEADERS if h[0] not in present)
+                if b"cache-control" not in present and not scope["path"].startswith("/static/"):
+                    # Answers hold health data: no browser or proxy may keep a copy.
+                    headers.append((b"cache-control", b"no-store"))
                 # Header values must be latin-1; warnings are plain ASCII sentences.
                 headers.extend(
                     (WARNING_HEADER.lower().encode(), w.encode("latin-1", "replace"))

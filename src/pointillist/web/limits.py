@@ -9,6 +9,7 @@ Starlette's multipart parser spools file parts to a temporary file on disk beyon
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from starlette.exceptions import HTTPException
@@ -99,6 +100,73 @@ async def _reject(send: Send, message: str) -> None:
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
                 (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+#: What a 503 asks the client to wait before trying again: long enough for a queue of
+#: short requests to drain, short enough that a person at the desk barely notices.
+RETRY_AFTER_SECONDS = 2
+
+#: Paths answered outside the queue: monitoring must learn that the server is alive (and
+#: whether its database answers) even when every turn is taken.
+_UNQUEUED = ("/healthz", "/static/")
+
+
+class AdmissionMiddleware:
+    """Work on at most ``concurrent`` requests at once, let ``queued`` more wait up to
+    ``wait_seconds`` for a turn, and answer 503 with ``Retry-After`` past that.
+
+    Without it an overloaded server takes every connection, starves its threads and its
+    database pool, and clients wait until they time out; with it, the requests it takes
+    finish in time and the rest learn at once to come back shortly.
+    """
+
+    def __init__(self, app: ASGIApp, *, concurrent: int, queued: int, wait_seconds: float) -> None:
+        self.app = app
+        self.turns = asyncio.Semaphore(concurrent)
+        self.queued = queued
+        self.waiting = 0
+        self.wait_seconds = wait_seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(_UNQUEUED):
+            await self.app(scope, receive, send)
+            return
+        if self.turns.locked():
+            if self.waiting >= self.queued:
+                await _busy(send)
+                return
+            self.waiting += 1
+            try:
+                await asyncio.wait_for(self.turns.acquire(), self.wait_seconds)
+            except TimeoutError:
+                await _busy(send)
+                return
+            finally:
+                self.waiting -= 1
+        else:
+            await self.turns.acquire()
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.turns.release()
+
+
+async def _busy(send: Send) -> None:
+    body = json.dumps(
+        {"detail": f"the server is busy; try again in {RETRY_AFTER_SECONDS} seconds"}
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 503,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"retry-after", str(RETRY_AFTER_SECONDS).encode()),
             ],
         }
     )

@@ -4,11 +4,10 @@ Chaining inside each request would make every writer wait for the previous one's
 one thread per server process does it instead, off the request path. Several processes
 (workers) may run one each: an advisory lock lets one extend the chain at a time.
 
-On SQLite the thread does not run: while SQLite transactions begin deferred, a second
-writer committing between a request's first read and its first write makes that request
-fail ("database is locked", whatever the busy timeout). There the chain is extended when
-the server starts and stops, and by ``pointillist admin verify-audit``; the triggers keep
-the entries meanwhile.
+On SQLite the thread needs the server's engine (``make_engine(serialise_writes=True)``):
+with transactions begun deferred, its commits between a request's first read and first
+write would make that request fail ("database is locked", whatever the busy timeout);
+behind the engine's writer lock it simply takes its turn.
 """
 
 from __future__ import annotations
@@ -20,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from pointillist.store.db import session_scope
+from pointillist.store.errors import Busy
 from pointillist.store.integrity import seal_audit_log
 
 log = logging.getLogger(__name__)
@@ -32,8 +32,6 @@ class AuditSealer:
         self, factory: sessionmaker[Session], key: bytes, *, interval_s: float = 2.0
     ) -> None:
         self._factory = factory
-        bind = factory.kw.get("bind")
-        self._sqlite = bind is not None and bind.dialect.name == "sqlite"
         self._key = key
         self._interval_s = interval_s
         self._stop = threading.Event()
@@ -49,7 +47,7 @@ class AuditSealer:
                 chained += done
                 if done == 0:
                     return chained
-        except SQLAlchemyError as exc:
+        except (SQLAlchemyError, Busy) as exc:
             # Busy database, or another process chained the same entries first: the
             # next round picks up whatever is still pending.
             log.debug("audit chaining deferred: %s", exc)
@@ -60,9 +58,9 @@ class AuditSealer:
             self.seal_now()
 
     def start(self) -> None:
-        """Chain what is pending, then start the thread (once; not on SQLite)."""
+        """Chain what is pending, then start the thread (once)."""
         self.seal_now()
-        if self._thread is None and not self._sqlite:
+        if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="audit-sealer", daemon=True)
             self._thread.start()
 

@@ -16,7 +16,15 @@ from pointillist.store.accounts import EMAIL_HINT, is_email_address
 from pointillist.store.models import Client
 from pointillist.web.auth import Actor, CurrentActor
 from pointillist.web.deps import DbSession
-from pointillist.web.routers._common import MAX_ID, NOT_FOUND, In, Out, PathId, refuse_null
+from pointillist.web.routers._common import (
+    MAX_ID,
+    NOT_FOUND,
+    In,
+    Out,
+    PathId,
+    not_in_future,
+    refuse_null,
+)
 
 router = APIRouter(prefix="/api/clients", tags=["clients"])
 
@@ -50,6 +58,8 @@ class ClientIn(In):
     phone: str | None = Field(default=None, max_length=50)
     notes: str = Field(default="", description="Clinical notes (owner and practitioner only).")
 
+    _born = not_in_future("date_of_birth")
+
 
 class ClientPatch(In):
     name: str | None = Field(default=None, min_length=1, max_length=200)
@@ -59,6 +69,7 @@ class ClientPatch(In):
     notes: str | None = Field(default=None, description="Clinical notes (owner and practitioner).")
 
     _not_null = refuse_null("name", "notes")
+    _born = not_in_future("date_of_birth")
 
 
 class ErasureOut(Out):

@@ -16,12 +16,21 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse
 from pydantic import Field
 
+from pointillist.errors import PointillistError
 from pointillist.store import records
 from pointillist.store.models import Photo
 from pointillist.store.photos import PhotoStore
 from pointillist.web.auth import CurrentActor
 from pointillist.web.deps import DbSession
-from pointillist.web.routers._common import MAX_ID, NOT_FOUND, In, Out, PathId, Problem
+from pointillist.web.routers._common import (
+    MAX_ID,
+    NOT_FOUND,
+    In,
+    Out,
+    PathId,
+    Problem,
+    check_date,
+)
 
 router = APIRouter(tags=["photos"])
 
@@ -82,13 +91,23 @@ def upload_photo(
     stripped; a file that is not a readable image, or has too many pixels, is refused
     (422, field ``file``)."""
     # A plain (threaded) endpoint: decoding a large photo must not block the event loop.
-    data = file.file.read()
+    # The sign-in check's transaction ends before decoding, and the record's begins after
+    # it, so the database (one writer at a time on SQLite) is never held by a decode.
+    if taken_at is not None:
+        try:
+            check_date(taken_at, not_after_today=True)
+        except ValueError as exc:
+            raise PointillistError(f"taken_at {exc}", field="taken_at") from None
+    db.commit()
+    store = photo_store(request)
+    with request.app.state.decode_slots.slot():
+        prepared = store.prepare(file.file.read())
     return records.add_photo(
         db,
         actor.scope,
-        photo_store(request),
+        store,
         client_id,
-        data,
+        prepared,
         kind=kind,
         session_id=session_id,
         marketing_consent=marketing_consent,
