@@ -193,7 +193,7 @@ def test_demo_consults_and_simulates(capsys, tmp_path):
     assert code == 0 and set(data) >= CONTRACT and data["sessions"]
     assert data["previews"] == [
         str(tmp_path),
-        str(tmp_path / "frontal"),
+        str(tmp_path / "front-bald-n6-dark"),
         str(tmp_path / "top_view"),
     ]
     for folder in data["previews"]:

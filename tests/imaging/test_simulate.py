@@ -231,16 +231,30 @@ def test_frontal_scale_from_head_width_without_iris(front_head):
         simulate(front_head.rgb, landmarks=keypoints)
 
 
-def test_demo_writes_astronaut_a_frontal_and_a_top_view(tmp_path):
+def test_demo_shows_two_bald_clients_and_a_top_view(tmp_path):
+    """`pointillist demo`: real bald heads, light and dark, with a visible result."""
     from pointillist.imaging.simulate import demo_simulation
 
     sim = demo_simulation(tmp_path)
     assert sim.keypoints is not None and sim.scale.source == "iris"
     assert (tmp_path / "simulation.json").is_file() and (tmp_path / "overlay.png").is_file()
+    dark = json.loads((tmp_path / "front-bald-n6-dark" / "simulation.json").read_text())
+    for payload in (json.loads((tmp_path / "simulation.json").read_text()), dark):
+        assert payload["landmarks_found"] and payload["treatment_area_cm2"] > 50
+        assert payload["sessions"][-1]["impressions"] > 3000
+    # The treated dome reads clearly darker after the course.
+    mask = sim.treatment_share > 0.9
+    cell = sim.regions.cell_px
+    rows, cols = np.nonzero(mask)
+    y, x = (
+        np.rint((rows + 0.5) * cell - 0.5).astype(int),
+        np.rint((cols + 0.5) * cell - 0.5).astype(int),
+    )
+    before = sim.image[y, x].astype(float).mean()
+    after = sim.session_images[-1][y, x].astype(float).mean()
+    assert before - after > 8  # sRGB levels
     top = json.loads((tmp_path / "top_view" / "simulation.json").read_text())
     assert top["treatment_area_cm2"] > 100 and top["sessions"][-1]["impressions"] > 10_000
-    front = json.loads((tmp_path / "frontal" / "simulation.json").read_text())
-    assert front["landmarks_found"] and len(front["hairline"]) > 20
 
 
 def test_close_up_needs_a_mask_and_is_flat():

@@ -966,38 +966,37 @@ def _measure(
     return measure_skin(sub, mask)
 
 
-DEMO_SUBJECTS = ("astronaut", "frontal", "top_view")
-"""What :func:`demo_simulation` simulates, in order; the last two are written to
-sub-folders of the same name."""
+DEMO_SUBJECTS = ("front-bald-n6-light", "front-bald-n6-dark", "top_view")
+"""What :func:`demo_simulation` simulates, in order; the first is written to the output
+folder itself, the others to sub-folders of the same name."""
 
 
 def demo_simulation(outdir: Path, *, progress: Progress | None = None) -> Simulation:
-    """The demo: scikit-image's ``astronaut`` and two synthetic balding heads.
+    """The demo: two bald clients, light and dark skin, and a crown photo.
 
-    ``astronaut`` (public domain, 512 px) shows the face side of the pipeline: landmarks,
-    scale from the iris, hairline design, skin colour. She has a full head of hair, so
-    almost nothing is treated, and at 1.35 mm per pixel a 0.45 mm impression would be a
-    third of a pixel anyway. Two synthetic heads drawn at phone-photo resolution show
-    the impressions: a frontal view with its landmarks (the designed hairline), written
-    to ``outdir / "frontal"``, and a top view with a known scale, written to
-    ``outdir / "top_view"``. ``progress`` is called for each of the three runs in the
-    order of :data:`DEMO_SUBJECTS`, each ending with ``"done"``.
+    The two frontal photos are official portraits, public domain (US federal government
+    works), shipped in ``pointillist/data/demo`` (credits there): face, scale from the
+    iris, every region, the hairline on the head, the dots for each skin. There is no
+    public-domain crown photo, so the top view is the project's synthetic head, with its
+    known scale. ``progress`` is called for each run in the order of
+    :data:`DEMO_SUBJECTS`, each ending with ``"done"``.
 
-    Returns the astronaut simulation; all three are written with :meth:`Simulation.write`.
+    Returns the first simulation; all are written with :meth:`Simulation.write`.
     """
-    from skimage import data
+    from importlib import resources
 
-    from pointillist.imaging.synthetic import synthetic_frontal, synthetic_top_view
+    from pointillist.imaging.synthetic import synthetic_top_view
 
     outdir = Path(outdir)
-    sim = simulate(data.astronaut(), seed=1, progress=progress)  # type: ignore[no-untyped-call]
-    sim.write(outdir)
-    front = synthetic_frontal(width=1400, height=1800, mm_per_px=0.15, seed=2)
-    simulate(front.rgb, landmarks=front.keypoints, seed=5, progress=progress).write(
-        outdir / "frontal"
-    )
+    demo = resources.files("pointillist") / "data" / "demo"
+    first: Simulation | None = None
+    for k, name in enumerate(DEMO_SUBJECTS[:2]):
+        sim = simulate(demo.joinpath(f"{name}.jpg").read_bytes(), seed=1, progress=progress)
+        sim.write(outdir if k == 0 else outdir / name)
+        first = first or sim
     top = synthetic_top_view(width=1500, height=1800, mm_per_px=0.14, seed=4)
     simulate(top.rgb, mm_per_px=top.mm_per_px, detect_face=False, seed=1, progress=progress).write(
         outdir / "top_view"
     )
-    return sim
+    assert first is not None
+    return first
