@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from pointillist.web.pages import auth, clients
+from pointillist.web.pages import auth, clients, consultation
 
 PAGE_ROUTERS: list[APIRouter] = [
     auth.router,
     clients.router,
+    consultation.router,
 ]
