@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from pointillist.web.pages import auth, clients, consultation
+from pointillist.web.pages import auth, clients, consultation, photos
 
 PAGE_ROUTERS: list[APIRouter] = [
     auth.router,
     clients.router,
     consultation.router,
+    photos.router,
 ]
