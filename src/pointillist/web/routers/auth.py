@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from pydantic import Field
 
+from pointillist.settings import Settings
 from pointillist.store import accounts, clinic
 from pointillist.store.models import ApiToken, User, utcnow
 from pointillist.store.policy import RecordsPolicy
@@ -92,6 +93,16 @@ def _me(user: User, policy: RecordsPolicy) -> dict[str, Any]:
     }
 
 
+def cookie_secure(request: Request, settings: Settings) -> bool:
+    """Whether the session cookies are marked Secure: as configured, else (``auto``) when the
+    sign-in came over HTTPS. A browser drops a Secure cookie set over plain HTTP (bar
+    localhost), so forcing it on the clinic's http:// network would make sign-in look done
+    while every later request is unauthenticated."""
+    if settings.cookie_secure is not None:
+        return settings.cookie_secure
+    return request.url.scheme == "https"
+
+
 @router.post(
     "/login",
     response_model=LoginOut,
@@ -146,7 +157,7 @@ def login(
             value,
             max_age=signer.lifetime_s,
             httponly=httponly,
-            secure=settings.cookie_secure,
+            secure=cookie_secure(request, settings),
             samesite="strict",
             path="/",
         )

@@ -15,11 +15,11 @@ from fastapi import APIRouter, Request
 from pydantic import Field
 
 from pointillist.domain import PlanRequest, client_from_mapping, consult
-from pointillist.domain.policy import ClinicPolicy
+from pointillist.domain.policy import ClinicPolicy, with_clinic_settings
 from pointillist.reports.plan_json import plan_to_dict
 from pointillist.store import clinic as clinics
 from pointillist.store import records
-from pointillist.store.models import Consultation
+from pointillist.store.models import Clinic, Consultation
 from pointillist.web.auth import CurrentActor
 from pointillist.web.deps import DbSession
 from pointillist.web.routers._common import NOT_FOUND, BodyId, In, Out, PathId
@@ -64,10 +64,16 @@ class ConsultationResult(Out):
     plan: PlanOut = Field(description="The plan and quote snapshot kept with it.")
 
 
-def domain_policy(request: Request) -> ClinicPolicy:
-    """The consultation policy (packaged tables) loaded once per app."""
+def served_policy(request: Request) -> ClinicPolicy:
+    """The policy files ``serve`` was given (or the packaged tables), loaded once per app."""
     policy: ClinicPolicy = request.app.state.consult_policy
     return policy
+
+
+def domain_policy(request: Request, clinic: Clinic) -> ClinicPolicy:
+    """The consultation policy in force for ``clinic``: the served policy with the clinic's
+    own settings (hours, currency, tax, prices) laid over it."""
+    return with_clinic_settings(served_policy(request), clinic.settings or {})
 
 
 @router.post(
@@ -103,7 +109,7 @@ def create_consultation(
             experience=experience or "standard",
             clinic_tier=body.clinic_tier,
         ),
-        domain_policy(request),
+        domain_policy(request, actor.user.clinic),
     )
     snapshot = plan_to_dict(plan)
     consultation = records.add_consultation(
