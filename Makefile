@@ -26,7 +26,7 @@ $(STAMP): pyproject.toml Makefile
 	touch $(STAMP)
 
 run: install
-	$(BIN)/pointillist demo
+	$(BIN)/pointillist demo-clinic
 
 lint: install
 	$(BIN)/ruff check src tests bench

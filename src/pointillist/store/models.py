@@ -225,6 +225,8 @@ class Consent(Base):
     content_sha256: Mapped[str] = mapped_column(String(64))
     signer_name: Mapped[str | None] = mapped_column(String(200))
     signer_ip: Mapped[str | None] = mapped_column(String(45))
+    # The drawn signature (PNG) in the photo store, by SHA-256; None for a typed name only.
+    signature_sha256: Mapped[str | None] = mapped_column(String(64))
     signed_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

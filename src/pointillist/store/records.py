@@ -400,8 +400,12 @@ def sign_consent(
     signer_name: str,
     signer_ip: str | None,
     signed_at: datetime | None = None,
+    signature_sha256: str | None = None,
 ) -> Consent:
-    """Sign a prepared consent; from then on it can never change."""
+    """Sign a prepared consent; from then on it can never change.
+
+    ``signature_sha256`` names the drawn signature (PNG) already put in the photo store.
+    """
     scope.require("manage_consents")
     consent = scoped_get(session, scope, Consent, consent_id)
     if consent.signed_at is not None:
@@ -417,6 +421,7 @@ def sign_consent(
         )
     consent.signer_name = signer_name.strip()
     consent.signer_ip = signer_ip
+    consent.signature_sha256 = signature_sha256
     consent.signed_at = (signed_at or utcnow()).astimezone(UTC)
     session.flush()
     audit.record(session, scope, "sign", "consent", consent.id, client_id=consent.client_id)
@@ -432,6 +437,7 @@ def record_signed_consent(
     signer_name: str,
     signer_ip: str | None,
     signed_at: datetime | None = None,
+    signature_sha256: str | None = None,
 ) -> Consent:
     """Prepare and sign in one step (a consent signed on the clinic's tablet)."""
     consent = prepare_consent(session, scope, client_id, template_id=template_id)
@@ -442,6 +448,7 @@ def record_signed_consent(
         signer_name=signer_name,
         signer_ip=signer_ip,
         signed_at=signed_at,
+        signature_sha256=signature_sha256,
     )
 
 

@@ -83,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     migrations before it starts the app).
     """
     # Imported here: the routers import pointillist.web.auth, whose package imports this.
+    from pointillist.web.pages import PAGE_ROUTERS
     from pointillist.web.routers import ROUTERS, health
     from pointillist.web.routers._common import COMMON_ERRORS
 
@@ -128,6 +129,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(ResponseHeadersMiddleware)
     for router in ROUTERS:
         app.include_router(router, responses=COMMON_ERRORS if router is not health.router else None)
+    for router in PAGE_ROUTERS:
+        app.include_router(router, include_in_schema=False)
     static = resources.files("pointillist.web").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     return app

@@ -15,16 +15,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Request, Response
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
+from pointillist.settings import Settings
 from pointillist.store import accounts
 from pointillist.store.clinic import clinic_licence_warning
 from pointillist.store.models import Clinic, User
 from pointillist.store.policy import RecordsPolicy
 from pointillist.store.scope import Scope
 from pointillist.web.deps import DbSession, Signer
-from pointillist.web.security import CSRF_COOKIE, CSRF_HEADER, SAFE_METHODS, SESSION_COOKIE
+from pointillist.web.security import (
+    CSRF_COOKIE,
+    CSRF_HEADER,
+    SAFE_METHODS,
+    SESSION_COOKIE,
+    SessionSigner,
+)
 from pointillist.web.security import password_stamp as _password_stamp
 
 
@@ -52,6 +59,42 @@ def set_clinic_warning(request: Request, clinic: Clinic) -> None:
     again after the licence is changed, so the answer to the change is already current."""
     warning = clinic_licence_warning(clinic, policy=records_policy(request))
     request.state.warnings = [warning] if warning is not None else []
+
+
+def cookie_secure(request: Request, settings: Settings) -> bool:
+    """Whether the session cookies are marked Secure: as configured, else (``auto``) when the
+    sign-in came over HTTPS. A browser drops a Secure cookie set over plain HTTP (bar
+    localhost), so forcing it on the clinic's http:// network would make sign-in look done
+    while every later request is unauthenticated."""
+    if settings.cookie_secure is not None:
+        return settings.cookie_secure
+    return request.url.scheme == "https"
+
+
+def start_session(response: Response, user: User, signer: SessionSigner, *, secure: bool) -> str:
+    """Set the session and CSRF cookies of a user who just signed in; return the token."""
+    session_cookie, csrf = signer.issue(str(user.id), password_stamp(user))
+    for name, value, httponly in (
+        (SESSION_COOKIE, session_cookie, True),
+        # Readable by the page's script, which echoes it in the X-CSRF-Token header.
+        (CSRF_COOKIE, csrf, False),
+    ):
+        response.set_cookie(
+            name,
+            value,
+            max_age=signer.lifetime_s,
+            httponly=httponly,
+            secure=secure,
+            samesite="strict",
+            path="/",
+        )
+    return csrf
+
+
+def end_session(response: Response) -> None:
+    """Clear the session cookies (sign-out)."""
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(CSRF_COOKIE, path="/")
 
 
 def _unauthorized(message: str) -> HTTPException:

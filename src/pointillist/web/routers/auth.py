@@ -9,16 +9,21 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from pydantic import Field
 
-from pointillist.settings import Settings
 from pointillist.store import accounts, clinic
 from pointillist.store.models import ApiToken, User, utcnow
 from pointillist.store.policy import RecordsPolicy
-from pointillist.web.auth import CurrentActor, password_stamp, records_policy, set_clinic_warning
+from pointillist.web.auth import (
+    CurrentActor,
+    cookie_secure,
+    end_session,
+    records_policy,
+    set_clinic_warning,
+    start_session,
+)
 from pointillist.web.deps import AppSettings, DbSession, Signer
 from pointillist.web.routers._common import MAX_ID, NOT_FOUND, BodyId, In, Out, PathId, Problem
 from pointillist.web.routers.clinic import ClinicOut
 from pointillist.web.routers.users import UserOut
-from pointillist.web.security import CSRF_COOKIE, SESSION_COOKIE
 from pointillist.web.throttle import LoginThrottle
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
@@ -93,16 +98,6 @@ def _me(user: User, policy: RecordsPolicy) -> dict[str, Any]:
     }
 
 
-def cookie_secure(request: Request, settings: Settings) -> bool:
-    """Whether the session cookies are marked Secure: as configured, else (``auto``) when the
-    sign-in came over HTTPS. A browser drops a Secure cookie set over plain HTTP (bar
-    localhost), so forcing it on the clinic's http:// network would make sign-in look done
-    while every later request is unauthenticated."""
-    if settings.cookie_secure is not None:
-        return settings.cookie_secure
-    return request.url.scheme == "https"
-
-
 @router.post(
     "/login",
     response_model=LoginOut,
@@ -146,21 +141,7 @@ def login(
         )
     throttle.succeeded(address, body.email)
     set_clinic_warning(request, user.clinic)
-    session_cookie, csrf = signer.issue(str(user.id), password_stamp(user))
-    for name, value, httponly in (
-        (SESSION_COOKIE, session_cookie, True),
-        # Readable by the page's script, which echoes it in the X-CSRF-Token header.
-        (CSRF_COOKIE, csrf, False),
-    ):
-        response.set_cookie(
-            name,
-            value,
-            max_age=signer.lifetime_s,
-            httponly=httponly,
-            secure=cookie_secure(request, settings),
-            samesite="strict",
-            path="/",
-        )
+    csrf = start_session(response, user, signer, secure=cookie_secure(request, settings))
     return {**_me(user, records_policy(request)), "csrf_token": csrf}
 
 
@@ -173,8 +154,7 @@ def logout(actor: CurrentActor) -> Response:
     the password is changed, which ends every session of the user at once.
     """
     response = Response(status_code=204)
-    response.delete_cookie(SESSION_COOKIE, path="/")
-    response.delete_cookie(CSRF_COOKIE, path="/")
+    end_session(response)
     return response
 
 

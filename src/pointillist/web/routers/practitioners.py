@@ -15,7 +15,7 @@ from pointillist.store.models import Practitioner
 from pointillist.web.auth import CurrentActor
 from pointillist.web.deps import DbSession
 from pointillist.web.routers._common import NOT_FOUND, BodyId, In, Out, PathId, refuse_null
-from pointillist.web.routers.consultations import served_policy
+from pointillist.web.routers.consultations import domain_policy
 
 router = APIRouter(prefix="/api/practitioners", tags=["practitioners"])
 
@@ -65,7 +65,7 @@ class PractitionerPatch(In):
 def _check_tier(tier: str | None, request: Request) -> None:
     # The tier prices the quote of every consultation this practitioner gives: refuse a
     # typo now rather than fail at the next consultation.
-    levels = experience_levels(served_policy(request).pricing)
+    levels = experience_levels(domain_policy(request).pricing)
     if tier is not None and tier not in levels:
         raise PointillistError(
             f"experience tier {tier!r} is unknown; use one of {', '.join(levels)}",

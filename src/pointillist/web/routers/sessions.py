@@ -25,7 +25,7 @@ from pointillist.web.auth import Actor, CurrentActor
 from pointillist.web.deps import DbSession
 from pointillist.web.routers._common import MAX_ID, NOT_FOUND, BodyId, In, Out, PathId, Problem
 from pointillist.web.routers.bottles import BottleOut
-from pointillist.web.routers.consultations import served_policy
+from pointillist.web.routers.consultations import domain_policy
 
 router = APIRouter(prefix="/api/sessions", tags=["sessions"])
 
@@ -93,7 +93,7 @@ class BottlesIn(In):
 
 def clinic_hours(request: Request, actor: Actor) -> ClinicHours:
     """The caller's clinic's opening hours (served policy and the clinic's settings)."""
-    return clinics.opening_hours(actor.user.clinic, served_policy(request))
+    return clinics.opening_hours(actor.user.clinic, domain_policy(request))
 
 
 def session_out(treated: TreatmentSession, actor: Actor, db: DbSession) -> SessionOut:
