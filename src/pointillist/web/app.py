@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
+from pointillist.color.dot import catalogue
 from pointillist.domain import load_policy as load_consultation_policy
 from pointillist.settings import Settings, get_settings
 from pointillist.store.db import make_engine, session_factory
@@ -114,7 +115,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.signer = SessionSigner(settings.secret_key(), settings.session_max_age_seconds)
     app.state.records_policy = load_policy(settings.records_override)
     app.state.photo_store = PhotoStore.from_settings(settings)
-    app.state.consult_policy = load_consultation_policy()
+    # The clinic's policy files are read and checked now: a misspelt key or an impossible
+    # value stops the server with one clear error instead of failing a consultation later.
+    app.state.consult_policy = load_consultation_policy(settings.clinic_file, settings.rules_file)
+    app.state.pigment_catalogue = catalogue(settings.pigments_file)
     app.state.login_throttle = LoginThrottle()
 
     install_error_handlers(app)

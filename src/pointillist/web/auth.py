@@ -18,6 +18,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, Response
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
+from pointillist.settings import Settings
 from pointillist.store import accounts
 from pointillist.store.clinic import clinic_licence_warning
 from pointillist.store.models import Clinic, User
@@ -58,6 +59,16 @@ def set_clinic_warning(request: Request, clinic: Clinic) -> None:
     again after the licence is changed, so the answer to the change is already current."""
     warning = clinic_licence_warning(clinic, policy=records_policy(request))
     request.state.warnings = [warning] if warning is not None else []
+
+
+def cookie_secure(request: Request, settings: Settings) -> bool:
+    """Whether the session cookies are marked Secure: as configured, else (``auto``) when the
+    sign-in came over HTTPS. A browser drops a Secure cookie set over plain HTTP (bar
+    localhost), so forcing it on the clinic's http:// network would make sign-in look done
+    while every later request is unauthenticated."""
+    if settings.cookie_secure is not None:
+        return settings.cookie_secure
+    return request.url.scheme == "https"
 
 
 def start_session(response: Response, user: User, signer: SessionSigner, *, secure: bool) -> str:

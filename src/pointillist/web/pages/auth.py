@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from pointillist.store import accounts
-from pointillist.web.auth import end_session, start_session
+from pointillist.web.auth import cookie_secure, end_session, start_session
 from pointillist.web.deps import AppSettings, DbSession, Signer
 from pointillist.web.pages._common import (
     FormErrors,
@@ -84,7 +84,7 @@ async def sign_in(
         )
     throttle.succeeded(address, email)
     response = RedirectResponse(target, status_code=303)
-    start_session(response, user, signer, secure=settings.cookie_secure)
+    start_session(response, user, signer, secure=cookie_secure(request, settings))
     return response
 
 

@@ -14,6 +14,7 @@ from pointillist.store.models import ApiToken, User, utcnow
 from pointillist.store.policy import RecordsPolicy
 from pointillist.web.auth import (
     CurrentActor,
+    cookie_secure,
     end_session,
     records_policy,
     set_clinic_warning,
@@ -140,7 +141,7 @@ def login(
         )
     throttle.succeeded(address, body.email)
     set_clinic_warning(request, user.clinic)
-    csrf = start_session(response, user, signer, secure=settings.cookie_secure)
+    csrf = start_session(response, user, signer, secure=cookie_secure(request, settings))
     return {**_me(user, records_policy(request)), "csrf_token": csrf}
 
 

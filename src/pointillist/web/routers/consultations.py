@@ -67,7 +67,9 @@ class ConsultationResult(Out):
 
 
 def domain_policy(request: Request) -> ClinicPolicy:
-    """The consultation policy (packaged tables) loaded once per app."""
+    """The consultation policy ``serve`` was given (its --clinic and --rules files, or the
+    packaged tables), loaded and checked once per app. Each clinic's own settings are laid
+    over it where it is used (:func:`keep_consultation`)."""
     policy: ClinicPolicy = request.app.state.consult_policy
     return policy
 
@@ -123,6 +125,8 @@ def keep_consultation(
     """Run the consultation pipeline on ``body`` and keep the consultation and its plan
     snapshot (the API and the app's consultation page both come here)."""
     scope.require("clinical")
+    # The clinic's settings page (hours, currency, tax, prices) has the last word.
+    policy = clinics.clinic_policy(clinics.get_clinic(db, scope), policy)
     experience = body.experience
     if body.practitioner_id is not None:
         practitioner = clinics.get_practitioner(db, scope, body.practitioner_id)
