@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from pointillist.web.pages import auth, clients, consultation, photos
+from pointillist.web.pages import auth, clients, consultation, photos, plan
 
 PAGE_ROUTERS: list[APIRouter] = [
     auth.router,
     clients.router,
     consultation.router,
     photos.router,
+    plan.router,
 ]
