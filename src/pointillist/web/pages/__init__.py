@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from pointillist.web.pages import auth, clients, consultation, photos, plan
+from pointillist.web.pages import auth, clients, consents, consultation, photos, plan
 
 PAGE_ROUTERS: list[APIRouter] = [
     auth.router,
@@ -13,4 +13,5 @@ PAGE_ROUTERS: list[APIRouter] = [
     consultation.router,
     photos.router,
     plan.router,
+    consents.router,
 ]
