@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from pointillist.web.pages import auth, clients, consents, consultation, photos, plan
+from pointillist.web.pages import auth, clients, consents, consultation, photos, plan, preview
 
 PAGE_ROUTERS: list[APIRouter] = [
     auth.router,
@@ -14,4 +14,5 @@ PAGE_ROUTERS: list[APIRouter] = [
     photos.router,
     plan.router,
     consents.router,
+    preview.router,
 ]
