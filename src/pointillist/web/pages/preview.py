@@ -1,11 +1,14 @@
 """The preview editor: the simulation of a stored photo, with the automatic hairline and
 treatment area drawn over it, that the practitioner adjusts with the client.
 
-Each edit re-renders at screen resolution (the photo scaled to :data:`SCREEN_WIDTH_PX`),
-from an editor state kept in memory for the open page: the photo, its face landmarks and
-head model are found once, so an edit only re-runs the design and what follows. The
-full-resolution render runs in a background thread with its progress polled by the page,
-and is kept as a simulation of the client (a *saved preview*) with its parameters.
+Each edit re-renders at screen resolution (the photo scaled to :data:`SCREEN_WIDTH_PX`):
+the open page keeps one :class:`~pointillist.imaging.simulate.Simulation` in memory and
+each edit is a :meth:`~pointillist.imaging.simulate.Simulation.update`, which re-runs
+only the stages that read the changed options (a moved point: hairline and what follows;
+years: skin, render and compose). The full-resolution render runs the same options,
+rescaled to the photo (:meth:`~pointillist.imaging.simulate.SimulationOptions.rescaled`),
+in a background thread whose progress the page polls, and is kept as a simulation of the
+client (a *saved preview*) with its parameters.
 
 Geometry crosses the wire in screen pixels of the scaled photo; the full render scales
 it to the photo's own pixels.
@@ -23,6 +26,7 @@ from typing import Any
 
 import numpy as np
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -46,7 +50,10 @@ EDITORS_KEPT = 8
 HEIGHT_RANGE_CM = (6.0, 11.0)
 BAND_RANGE_MM = (3.0, 30.0)
 YEARS_RANGE = (0.0, 10.0)
+DENSITY_RANGE = (0.2, 1.5)
 SESSIONS_RANGE = (1, 5)
+#: The hairline's key points, in the order of ``SimulationOptions.hairline_anchors``.
+ANCHORS = ("mid_frontal", "temple_right", "temple_left")
 
 
 class Point(BaseModel):
@@ -63,6 +70,7 @@ class EditIn(BaseModel):
     height_cm: float = Field(ge=HEIGHT_RANGE_CM[0], le=HEIGHT_RANGE_CM[1])
     transition_band_mm: float = Field(ge=BAND_RANGE_MM[0], le=BAND_RANGE_MM[1])
     years: float = Field(ge=YEARS_RANGE[0], le=YEARS_RANGE[1])
+    density: float = Field(ge=DENSITY_RANGE[0], le=DENSITY_RANGE[1])
     sessions: int = Field(ge=SESSIONS_RANGE[0], le=SESSIONS_RANGE[1])
     session: int = Field(ge=1, le=SESSIONS_RANGE[1])
     points: dict[str, Point] | None = Field(
@@ -77,17 +85,13 @@ class EditIn(BaseModel):
 
 @dataclass
 class EditorState:
-    """What one open editor keeps between edits."""
+    """What one open editor keeps between edits: the screen-sized simulation."""
 
     client_id: int
     photo_id: int
     clinic_id: int
-    screen_rgb: np.ndarray
-    scale_to_photo: float
-    keypoints: Any
-    head: Any
-    auto_mask: np.ndarray | None = None
-    design_points: dict[str, tuple[float, float]] = field(default_factory=dict)
+    sim: Any
+    photo_size: tuple[int, int]
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -142,13 +146,14 @@ def editor_page(
             "client": client,
             "photo": photo,
             "editor_id": editor_id,
-            "width": state.screen_rgb.shape[1],
-            "height": state.screen_rgb.shape[0],
+            "width": state.sim.image.shape[1],
+            "height": state.sim.image.shape[0],
             "ranges": {
                 "height": HEIGHT_RANGE_CM,
                 "band": BAND_RANGE_MM,
                 "years": YEARS_RANGE,
                 "sessions": SESSIONS_RANGE,
+                "density": DENSITY_RANGE,
             },
             "defaults": _defaults(),
         },
@@ -165,6 +170,7 @@ def _defaults() -> dict[str, float | int]:
         "height_cm": float(table["default_height_cm"]),
         "transition_band_mm": float(table["transition_band_mm"]),
         "years": 0.0,
+        "density": 1.0,
         "sessions": sessions,
         "session": sessions,
     }
@@ -173,24 +179,25 @@ def _defaults() -> dict[str, float | int]:
 def _open_editor(
     request: Request, page: Page, client_id: int, photo_id: int, data: bytes
 ) -> tuple[str, EditorState]:
-    """Scale the photo to the screen and find the face once for every later edit."""
+    """Scale the photo to the screen and run the whole pipeline on it once."""
     import cv2
 
     from pointillist.imaging.io import load_image
-    from pointillist.imaging.landmarks import detect_landmarks
+    from pointillist.imaging.simulate import SimulationOptions, prepare
 
     rgb = load_image(data).rgb
     factor = min(1.0, SCREEN_WIDTH_PX / rgb.shape[1])
     size = (round(rgb.shape[1] * factor), round(rgb.shape[0] * factor))
     screen = np.ascontiguousarray(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA))
+    defaults = _defaults()
+    sim = prepare(screen, SimulationOptions(sessions=int(defaults["sessions"]), seed=1))
+    sim.run()
     state = EditorState(
         client_id=client_id,
         photo_id=photo_id,
         clinic_id=page.scope.clinic_id,
-        screen_rgb=screen,
-        scale_to_photo=1.0 / factor,
-        keypoints=detect_landmarks(screen),
-        head=None,
+        sim=sim,
+        photo_size=(rgb.shape[1], rgb.shape[0]),
     )
     editors = _editors(request)
     editor_id = secrets.token_urlsafe(12)
@@ -239,85 +246,36 @@ def _edit_masks(
     return add, remove
 
 
-def _deformed(
-    design: np.ndarray, keys: dict[str, tuple[float, float]], moved: dict[str, Point]
-) -> np.ndarray:
-    """The designed hairline bent so its key points sit where the practitioner put them:
-    each point of the line moves as the key points near it (along the line) moved."""
-    anchors = []
-    for name in ("temple_right", "mid_frontal", "temple_left"):
-        if name in keys:
-            old = np.asarray(keys[name])
-            new = np.asarray([moved[name].x, moved[name].y]) if name in moved else old
-            index = int(np.argmin(np.hypot(*(design - old).T)))
-            anchors.append((index, new - old))
-    if not anchors:
-        return design
-    anchors.sort()
-    indices = [0, *(a[0] for a in anchors), len(design) - 1]
-    shifts = [np.zeros(2), *(a[1] for a in anchors), np.zeros(2)]
-    at = np.arange(len(design))
-    dx = np.interp(at, indices, [s[0] for s in shifts])
-    dy = np.interp(at, indices, [s[1] for s in shifts])
-    bent: np.ndarray = design + np.stack([dx, dy], axis=1)
-    return bent
-
-
-def _simulate(
-    state: EditorState, edit: EditIn, rgb: np.ndarray, scale: float, progress: Any = None
-) -> Any:
-    """Run the pipeline for ``edit`` on ``rgb`` (``scale``: its pixels per screen pixel)."""
-    from pointillist.imaging import hairline as hairline_mod
-    from pointillist.imaging.simulate import simulate
-
-    keypoints = state.keypoints if scale == 1.0 else None
-    hairline_points = None
-    if edit.points and state.keypoints is not None and state.head is not None:
-        design = hairline_mod.design_hairline(
-            state.keypoints,
-            state.head,
-            height_cm=edit.height_cm,
-            transition_band_mm=edit.transition_band_mm,
-        )
-        keys = {
-            k: v
-            for k, v in (
-                ("mid_frontal", design.mid_frontal),
-                ("temple_right", design.temple_right),
-                ("temple_left", design.temple_left),
-            )
-            if v is not None
-        }
-        hairline_points = _deformed(design.points, keys, edit.points) * scale
-    mask = None
-    edits = _edit_masks(edit.area_edits, state.screen_rgb.shape[:2])
-    if edits is not None and state.auto_mask is not None:
-        import cv2
-
-        add, remove = edits
-        area = (state.auto_mask | add) & ~remove
-        if scale != 1.0:
-            area = (
-                cv2.resize(
-                    area.astype(np.uint8),
-                    (rgb.shape[1], rgb.shape[0]),
-                    interpolation=cv2.INTER_NEAREST,
-                )
-                > 0
-            )
-        mask = area
-    return simulate(
-        rgb,
-        sessions=edit.sessions,
-        hairline_height_cm=edit.height_cm,
-        transition_band_mm=edit.transition_band_mm,
-        hairline_points=hairline_points,
-        landmarks=keypoints,
-        mask=mask,
-        years=edit.years,
-        seed=1,
-        progress=progress,
-    )
+def _changes(state: EditorState, edit: EditIn) -> dict[str, Any]:
+    """The simulation options an edit asks for (screen pixels)."""
+    changes: dict[str, Any] = {
+        "sessions": edit.sessions,
+        "hairline_height_cm": edit.height_cm,
+        "transition_band_mm": edit.transition_band_mm,
+        "years": edit.years,
+        "density": edit.density,
+        "hairline_anchors": None,
+        "area_add": None,
+        "area_remove": None,
+    }
+    if edit.points:
+        # Points not moved stay where the design puts them.
+        design = state.sim.hairline
+        anchors = []
+        for name in ANCHORS:
+            point = edit.points.get(name)
+            if point is None:
+                designed = None if design is None else getattr(design, name)
+                if designed is None:
+                    raise PointillistError("no hairline design on this photo to move")
+                anchors.append((float(designed[0]), float(designed[1])))
+            else:
+                anchors.append((point.x, point.y))
+        changes["hairline_anchors"] = tuple(anchors)
+    edits = _edit_masks(edit.area_edits, state.sim.image.shape[:2])
+    if edits is not None:
+        changes["area_add"], changes["area_remove"] = edits
+    return changes
 
 
 @router.post("/clients/{client_id}/photos/{photo_id}/preview/render")
@@ -325,10 +283,6 @@ async def render_edit(
     request: Request, client_id: PathId, photo_id: PathId, page: SignedIn
 ) -> Response:
     """Re-render at screen resolution; answer the image and the overlays as JSON."""
-    import cv2
-
-    from pointillist.imaging.io import encode_jpeg
-
     page.scope.require("clinical")
     edit = EditIn.model_validate(await request.json())
     state = _editor(request, page, edit.editor)
@@ -338,45 +292,49 @@ async def render_edit(
         raise PointillistError(
             f"session {edit.session}: choose 1 to {edit.sessions}", field="session"
         )
+    return await run_in_threadpool(_render, state, edit)
+
+
+def _render(state: EditorState, edit: EditIn) -> Response:
+    """Apply the edit to the editor's simulation (only the stages it touches re-run)."""
+    import cv2
+
+    from pointillist.imaging.io import encode_jpeg
+
     started = time.perf_counter()
     with state.lock:
-        sim = _simulate(state, edit, state.screen_rgb, 1.0)
-        if state.head is None:
-            state.head = sim.head
-        h, w = state.screen_rgb.shape[:2]
-        mask = (
-            cv2.resize(sim.treatment_mask.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST)
-            > 0
+        sim = state.sim
+        rerun = sim.update(**_changes(state, edit))
+        server_ms = (time.perf_counter() - started) * 1000.0
+        h, w = sim.image.shape[:2]
+        mask = cv2.resize(
+            sim.treatment_mask.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST
         )
-        if state.auto_mask is None or edit.area_edits is None:
-            state.auto_mask = mask
-    server_ms = (time.perf_counter() - started) * 1000.0
+        image = sim.session_images[edit.session - 1]
+        hl = sim.hairline
+        area_cm2 = sim.treatment_area_cm2
+        impressions = sim.cumulative_impressions()[edit.session - 1]
+        warnings = sim.warnings
     overlay = np.zeros((h, w, 4), np.uint8)
-    contours, _ = cv2.findContours(
-        mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE
-    )
+    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     cv2.drawContours(overlay, contours, -1, (255, 200, 0, 255), 2)
-    hl = sim.hairline
     points = {}
     if hl is not None:
-        design_keys = (
-            ("mid_frontal", hl.mid_frontal),
-            ("temple_right", hl.temple_right),
-            ("temple_left", hl.temple_left),
-        )
-        points = {k: {"x": v[0], "y": v[1]} for k, v in design_keys if v is not None}
-        if edit.points:
-            points.update({k: p.model_dump() for k, p in edit.points.items()})
+        for name in ANCHORS:
+            value = getattr(hl, name)
+            if value is not None:
+                points[name] = {"x": float(value[0]), "y": float(value[1])}
     return JSONResponse(
         {
-            "image": _data_url(encode_jpeg(sim.session_images[edit.session - 1]), "image/jpeg"),
+            "image": _data_url(encode_jpeg(image), "image/jpeg"),
             "area": _data_url(_png_rgba(overlay), "image/png"),
             "hairline": [] if hl is None else hl.to_json(),
             "points": points,
-            "area_cm2": round(sim.treatment_area_cm2, 1),
-            "impressions": sim.cumulative_impressions()[edit.session - 1],
+            "area_cm2": round(area_cm2, 1),
+            "impressions": impressions,
             "server_ms": round(server_ms),
-            "warnings": sim.warnings,
+            "stages": rerun,
+            "warnings": warnings,
         },
         headers={"Cache-Control": "no-store"},
     )
@@ -422,25 +380,36 @@ def _run_job(
     photo_id: int,
     job: Job,
 ) -> None:
-    from pointillist.imaging.io import encode_jpeg, load_image
+    """Render the editor's choices on the full photo; keep it as a saved preview."""
+    from pointillist.imaging.io import encode_jpeg
+    from pointillist.imaging.simulate import prepare
 
     def progress(stage: str, index: int, total: int) -> None:
         job.stage, job.done, job.total = stage, index, total
 
     try:
-        rgb = load_image(data).rgb
-        sim = _simulate(state, edit, rgb, state.scale_to_photo, progress=progress)
+        with state.lock:
+            state.sim.update(**_changes(state, edit))
+            factor = state.photo_size[0] / state.sim.image.shape[1]
+            options = state.sim.options.rescaled(factor)
+        sim = prepare(data, options)
+        sim.run(progress=progress)
         parameters: dict[str, Any] = {
             "height_cm": edit.height_cm,
             "transition_band_mm": edit.transition_band_mm,
             "years": edit.years,
+            "density": edit.density,
             "sessions": edit.sessions,
             "shown_session": edit.session,
-            "points_moved": sorted(edit.points or {}),
+            "hairline_anchors": None
+            if options.hairline_anchors is None
+            else [[round(x, 1), round(y, 1)] for x, y in options.hairline_anchors],
             "area_painted": edit.area_edits is not None,
             "treatment_area_cm2": round(sim.treatment_area_cm2, 1),
+            "seed": sim.seed,
             "source": "editor",
         }
+        assert sim.before_after is not None
         outputs = {"before_after.jpg": encode_jpeg(sim.before_after)}
         for k, image in enumerate(sim.session_images, start=1):
             outputs[f"session_{k}.jpg"] = encode_jpeg(image)
@@ -458,8 +427,9 @@ def _run_job(
         job.stage = "done"
     except PointillistError as exc:
         job.error = exc.message
-    except Exception as exc:  # a bug: say so on the page rather than spin for ever
-        job.error = f"the render failed ({type(exc).__name__}); the server log has the details"
+    except Exception:
+        # A bug: say so on the page rather than let it poll for ever, and log it.
+        job.error = "the full-size render failed; the server log has the details"
         raise
 
 

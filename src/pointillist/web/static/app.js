@@ -150,6 +150,7 @@ function setUpEditor(root) {
       height_cm: Number(data.get("height_cm")),
       transition_band_mm: Number(data.get("transition_band_mm")),
       years: Number(data.get("years")),
+      density: Number(data.get("density")),
       sessions: Number(data.get("sessions")),
       session: Math.min(Number(data.get("session")), Number(data.get("sessions"))),
       points: Object.keys(moved).length ? moved : null,
@@ -193,7 +194,8 @@ function setUpEditor(root) {
         if (handle && !handle.classList.contains("dragging")) place(handle, point.x, point.y);
       }
       root.dataset.renders = String(Number(root.dataset.renders || 0) + 1);
-      status.textContent = `Re-rendered in ${answer.server_ms} ms on the server; treatment area ${answer.area_cm2} cm², ${answer.impressions.toLocaleString()} impressions.` + (answer.warnings.length ? ` ${answer.warnings.join(" ")}` : "");
+      const stages = answer.stages.length ? ` (${answer.stages.join(", ")})` : " (nothing to re-run)";
+      status.textContent = `Re-rendered in ${answer.server_ms} ms on the server${stages}; treatment area ${answer.area_cm2} cm², ${answer.impressions.toLocaleString()} impressions.` + (answer.warnings.length ? ` ${answer.warnings.join(" ")}` : "");
       showError("");
     } catch (error) {
       showError(error.message);
