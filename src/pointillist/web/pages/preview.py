@@ -176,10 +176,9 @@ def _defaults() -> dict[str, float | int]:
     }
 
 
-def _open_editor(
-    request: Request, page: Page, client_id: int, photo_id: int, data: bytes
-) -> tuple[str, EditorState]:
-    """Scale the photo to the screen and run the whole pipeline on it once."""
+def screen_simulation(data: bytes) -> tuple[Any, tuple[int, int]]:
+    """The photo scaled to the editor's width with the whole pipeline run on it once, and
+    the photo's own size (``make bench`` times edits on this too)."""
     import cv2
 
     from pointillist.imaging.io import load_image
@@ -189,15 +188,21 @@ def _open_editor(
     factor = min(1.0, SCREEN_WIDTH_PX / rgb.shape[1])
     size = (round(rgb.shape[1] * factor), round(rgb.shape[0] * factor))
     screen = np.ascontiguousarray(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA))
-    defaults = _defaults()
-    sim = prepare(screen, SimulationOptions(sessions=int(defaults["sessions"]), seed=1))
+    sim = prepare(screen, SimulationOptions(sessions=int(_defaults()["sessions"]), seed=1))
     sim.run()
+    return sim, (rgb.shape[1], rgb.shape[0])
+
+
+def _open_editor(
+    request: Request, page: Page, client_id: int, photo_id: int, data: bytes
+) -> tuple[str, EditorState]:
+    sim, photo_size = screen_simulation(data)
     state = EditorState(
         client_id=client_id,
         photo_id=photo_id,
         clinic_id=page.scope.clinic_id,
         sim=sim,
-        photo_size=(rgb.shape[1], rgb.shape[0]),
+        photo_size=photo_size,
     )
     editors = _editors(request)
     editor_id = secrets.token_urlsafe(12)
@@ -292,10 +297,10 @@ async def render_edit(
         raise PointillistError(
             f"session {edit.session}: choose 1 to {edit.sessions}", field="session"
         )
-    return await run_in_threadpool(_render, state, edit)
+    return await run_in_threadpool(render_edit_json, state, edit)
 
 
-def _render(state: EditorState, edit: EditIn) -> Response:
+def render_edit_json(state: EditorState, edit: EditIn) -> Response:
     """Apply the edit to the editor's simulation (only the stages it touches re-run)."""
     import cv2
 
