@@ -96,8 +96,10 @@ def demo() -> dict[str, Any]:
     return demo_table()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    # Per module, not per session: Playwright's sync API keeps an asyncio loop running in
+    # the main thread while it is open, and later tests that call asyncio.run would fail.
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

@@ -47,6 +47,8 @@ SCREEN_WIDTH_PX = 720
 """Width the editor renders at: the photo's width on a 10-inch tablet (CSS pixels)."""
 EDITORS_KEPT = 8
 """Open editors kept in memory (each holds a screen-size photo and its head model)."""
+JOBS_KEPT = 32
+"""Full-size renders whose progress can still be asked for."""
 HEIGHT_RANGE_CM = (6.0, 11.0)
 BAND_RANGE_MM = (3.0, 30.0)
 YEARS_RANGE = (0.0, 10.0)
@@ -366,7 +368,10 @@ async def save_full(
     data = photo_store(request).read(photo.sha256, photo.media_type)
     job_id = secrets.token_urlsafe(12)
     job = Job(clinic_id=page.scope.clinic_id, client_id=client_id)
-    _jobs(request)[job_id] = job
+    jobs = _jobs(request)
+    jobs[job_id] = job
+    for stale in list(jobs)[:-JOBS_KEPT]:
+        del jobs[stale]
     thread = threading.Thread(
         target=_run_job,
         args=(request.app.state, page.scope, state, edit, data, photo.id, job),
@@ -440,6 +445,7 @@ def _run_job(
 
 @router.get("/clients/{client_id}/preview-jobs/{job_id}")
 def job_status(request: Request, client_id: PathId, job_id: str, page: SignedIn) -> Response:
+    page.scope.require("clinical")
     job = _jobs(request).get(job_id)
     if job is None or job.clinic_id != page.scope.clinic_id or job.client_id != client_id:
         raise NotFound("no such render; start it again")
