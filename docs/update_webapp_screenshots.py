@@ -6,8 +6,9 @@ Run from the repository root after the browser tests:
     .venv/bin/python docs/update_webapp_screenshots.py
 
 The tests save a screenshot of every step under ``test-artefacts/e2e/<test>/``; the ones
-docs/webapp.md shows are listed below. They are stored with a 256-colour palette (a
-third of the size; the pages are flat colours and text).
+docs/webapp.md shows are listed below. Pages of flat colours and text are stored as PNG
+with a 256-colour palette (a third of the size); pages showing photos (``.jpg`` below)
+as JPEG, which keeps the photos' tones.
 """
 
 from __future__ import annotations
@@ -34,8 +35,8 @@ SHOTS = {
     "consultation-verdict.png": (
         "test_consultation_wizard_gives_the_verdict_and_whom_to_see/05-verdict.png"
     ),
-    "photos-dropped.png": "test_upload_by_drag_and_drop_and_set_marketing_consent/03-photo-dropped.png",
-    "photos-kept.png": "test_upload_by_drag_and_drop_and_set_marketing_consent/04-photo-kept.png",
+    "photos-dropped.jpg": "test_upload_by_drag_and_drop_and_set_marketing_consent/03-photo-dropped.png",
+    "photos-kept.jpg": "test_upload_by_drag_and_drop_and_set_marketing_consent/04-photo-kept.png",
     "plan.png": "test_change_the_plan_and_book_it_in_one_step/01-plan-and-quote.png",
     "plan-booked.png": "test_change_the_plan_and_book_it_in_one_step/04-plan-booked.png",
     "consent-sign.png": (
@@ -44,9 +45,9 @@ SHOTS = {
     "consent-signed.png": (
         "test_front_desk_has_the_client_sign_with_a_drawn_signature/04-consent-signed.png"
     ),
-    "editor.png": "test_move_the_hairline_paint_area_and_save_a_preview/03-mid-frontal-point-moved.png",
-    "editor-painted.png": "test_move_the_hairline_paint_area_and_save_a_preview/04-area-painted-in.png",
-    "editor-saved.png": (
+    "editor.jpg": "test_move_the_hairline_paint_area_and_save_a_preview/03-mid-frontal-point-moved.png",
+    "editor-painted.jpg": "test_move_the_hairline_paint_area_and_save_a_preview/04-area-painted-in.png",
+    "editor-saved.jpg": (
         "test_move_the_hairline_paint_area_and_save_a_preview/06-saved-preview-on-the-client-page.png"
     ),
     "front-desk.png": "test_front_desk_sees_no_health_data/01-client-page-for-the-front-desk.png",
@@ -62,9 +63,12 @@ def main() -> int:
     TARGET.mkdir(parents=True, exist_ok=True)
     for target, source in SHOTS.items():
         image = Image.open(SOURCE / source).convert("RGB")
-        image.quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(
-            TARGET / target, optimize=True
-        )
+        if target.endswith(".jpg"):
+            image.save(TARGET / target, quality=85, optimize=True)
+        else:
+            image.quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(
+                TARGET / target, optimize=True
+            )
         print(f"docs/images/webapp/{target}")
     return 0
 
