@@ -22,36 +22,32 @@ ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "test-artefacts" / "e2e"
 TARGET = ROOT / "docs" / "images" / "webapp"
 
+CLIENTS = "test_sign_in_add_a_client_and_find_them"
+CONSULTATION = "test_consultation_wizard_gives_the_verdict_and_whom_to_see"
+PHOTOS = "test_upload_by_drag_and_drop_and_set_marketing_consent"
+EDITOR = "test_move_the_hairline_paint_area_and_save_a_preview"
+PLAN = "test_change_the_plan_and_book_it_in_one_step"
+CONSENT = "test_front_desk_has_the_client_sign_with_a_drawn_signature"
+FRONT_DESK = "test_front_desk_sees_no_health_data"
+
 SHOTS = {
-    "clients.png": "test_sign_in_add_a_client_and_find_them/01-client-list.png",
-    "new-client-errors.png": "test_sign_in_add_a_client_and_find_them/02-new-client-with-errors.png",
-    "client-page.png": "test_sign_in_add_a_client_and_find_them/03-client-page.png",
-    "consultation-pattern.png": (
-        "test_consultation_wizard_gives_the_verdict_and_whom_to_see/01-step-1-patterns.png"
-    ),
-    "consultation-health.png": (
-        "test_consultation_wizard_gives_the_verdict_and_whom_to_see/03-step-2-skin-and-health.png"
-    ),
-    "consultation-verdict.png": (
-        "test_consultation_wizard_gives_the_verdict_and_whom_to_see/05-verdict.png"
-    ),
-    "photos-dropped.jpg": "test_upload_by_drag_and_drop_and_set_marketing_consent/03-photo-dropped.png",
-    "photos-kept.jpg": "test_upload_by_drag_and_drop_and_set_marketing_consent/04-photo-kept.png",
-    "plan.png": "test_change_the_plan_and_book_it_in_one_step/01-plan-and-quote.png",
-    "plan-booked.png": "test_change_the_plan_and_book_it_in_one_step/04-plan-booked.png",
-    "consent-sign.png": (
-        "test_front_desk_has_the_client_sign_with_a_drawn_signature/03-signature-drawn.png"
-    ),
-    "consent-signed.png": (
-        "test_front_desk_has_the_client_sign_with_a_drawn_signature/04-consent-signed.png"
-    ),
-    "editor.jpg": "test_move_the_hairline_paint_area_and_save_a_preview/03-mid-frontal-point-moved.png",
-    "editor-painted.jpg": "test_move_the_hairline_paint_area_and_save_a_preview/04-area-painted-in.png",
-    "editor-saved.jpg": (
-        "test_move_the_hairline_paint_area_and_save_a_preview/06-saved-preview-on-the-client-page.png"
-    ),
-    "front-desk.png": "test_front_desk_sees_no_health_data/01-client-page-for-the-front-desk.png",
-    "front-desk-refused.png": "test_front_desk_sees_no_health_data/02-health-data-refused.png",
+    "clients.png": f"{CLIENTS}/01-client-list.png",
+    "new-client-errors.png": f"{CLIENTS}/02-new-client-with-errors.png",
+    "client-page.png": f"{CLIENTS}/03-client-page.png",
+    "consultation-pattern.png": f"{CONSULTATION}/01-step-1-patterns.png",
+    "consultation-health.png": f"{CONSULTATION}/03-step-2-skin-and-health.png",
+    "consultation-verdict.png": f"{CONSULTATION}/05-verdict.png",
+    "photos-dropped.jpg": f"{PHOTOS}/03-photo-dropped.png",
+    "photos-kept.jpg": f"{PHOTOS}/04-photo-kept.png",
+    "editor.jpg": f"{EDITOR}/03-mid-frontal-point-moved.png",
+    "editor-painted.jpg": f"{EDITOR}/04-area-painted-in.png",
+    "editor-saved.jpg": f"{EDITOR}/06-saved-preview-on-the-client-page.png",
+    "plan.png": f"{PLAN}/01-plan-and-quote.png",
+    "plan-booked.png": f"{PLAN}/04-plan-booked.png",
+    "consent-sign.png": f"{CONSENT}/03-signature-drawn.png",
+    "consent-signed.png": f"{CONSENT}/04-consent-signed.png",
+    "front-desk.png": f"{FRONT_DESK}/01-client-page-for-the-front-desk.png",
+    "front-desk-refused.png": f"{FRONT_DESK}/02-health-data-refused.png",
 }
 
 
