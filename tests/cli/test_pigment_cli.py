@@ -12,6 +12,16 @@ from pointillist.cli import main
 
 SKIN_KEYS = {"lab", "ita_deg", "category", "fitzpatrick_estimate"}
 CHOICE_KEYS = {"shade", "dilution", "depth_mm", "predicted_lab", "delta_e00_to_skin", "blue_shift"}
+PREVIEW_KEYS = {
+    "dot_lab",
+    "dot_ratio_rgb",
+    "coverage",
+    "apparent_diameter_mm",
+    "target_drop_l",
+    "area_drop_l",
+    "area_drop_l_later",
+    "later_years",
+}
 
 
 def run_cli(capsys, *args):
@@ -27,7 +37,14 @@ def pigment_json(capsys, *args):
 
 
 def _check_contract(data):
-    assert set(data) == {"skin", "recommendation", "alternatives"}
+    assert set(data) == {"skin", "recommendation", "alternatives", "preview"}
+    preview = data["preview"]
+    assert set(preview) == PREVIEW_KEYS
+    # The preview is calibrated by the area: a visible shadow, lighter years on.
+    assert preview["area_drop_l"] == pytest.approx(preview["target_drop_l"], abs=0.1)
+    assert 5.0 <= preview["area_drop_l"] <= 20.0
+    assert preview["area_drop_l_later"] < preview["area_drop_l"]
+    assert preview["dot_lab"][0] < data["skin"]["lab"][0] - 15
     assert set(data["skin"]) == SKIN_KEYS
     assert set(data["recommendation"]) == CHOICE_KEYS
     assert data["alternatives"]

@@ -259,9 +259,7 @@ def linear_srgb_to_lab(rgb: Sequence[float] | np.ndarray[Any, Any]) -> Lab:
 
 def lab_to_srgb8(lab: Sequence[float]) -> tuple[int, int, int]:
     """8-bit sRGB of a CIELAB (D65) colour, clipped to the gamut (for figures and swatches)."""
-    import colour
-
-    rgb = colour.cctf_encoding(np.clip(lab_to_linear_srgb(lab), 0.0, 1.0), function="sRGB")
+    rgb = optics.linear_to_srgb(lab_to_linear_srgb(lab))
     r, g, b = (round(float(v) * 255) for v in rgb)
     return r, g, b
 
