@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from pointillist.web.pages import auth, clients
+from pointillist.web.pages import appointments, auth, clients, clinic, sessions
 
 PAGE_ROUTERS: list[APIRouter] = [
     auth.router,
     clients.router,
+    appointments.router,
+    sessions.router,
+    clinic.router,
 ]
