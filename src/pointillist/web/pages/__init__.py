@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from pointillist.web.pages import appointments, auth, clients, clinic, sessions
+from pointillist.web.pages import (
+    appointments,
+    auth,
+    clients,
+    clinic,
+    consultation,
+    photos,
+    sessions,
+)
 
 PAGE_ROUTERS: list[APIRouter] = [
     auth.router,
@@ -13,4 +21,6 @@ PAGE_ROUTERS: list[APIRouter] = [
     appointments.router,
     sessions.router,
     clinic.router,
+    consultation.router,
+    photos.router,
 ]
