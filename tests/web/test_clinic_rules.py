@@ -149,3 +149,19 @@ def test_booking_through_the_api_honours_hours_and_clashes(api, world):
     )
     assert plan.status_code == 201, plan.text
     assert [s["start_time"] for s in plan.json()] == ["09:00:00"]
+
+
+def test_serve_says_which_files_and_cookie_security_apply(capsys, tmp_path, monkeypatch):
+    import uvicorn
+
+    started = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: started.append(app))
+    monkeypatch.setenv("POINTILLIST_DATA", str(tmp_path / "data"))
+    clinic_file = tmp_path / "clinic.toml"
+    clinic_file.write_text('[pricing]\ncurrency = "EUR"\n')
+    assert main(["serve", "--clinic", str(clinic_file), "--port", "8997"]) in (0, None)
+    err = capsys.readouterr().err
+    assert f"clinic policy: {clinic_file}" in err
+    assert "screening rules: packaged defaults" in err
+    assert "session cookies follow the request: Secure over https, plain over http" in err
+    assert "/docs" not in err and len(started) == 1

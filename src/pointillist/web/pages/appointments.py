@@ -206,7 +206,8 @@ async def book(request: Request, page: SignedIn, db: DbSession) -> Response:
                 hours=hours_of(request, page),
             )
         except PointillistError as exc:
-            errors.add(exc)
+            # Said once, above the form: a clash or a closed day is about the whole booking.
+            errors.summary = exc.message
             refused = True
         else:
             client = records.get_client(db, page.scope, client_id)
