@@ -203,3 +203,30 @@ def test_only_owners_export_or_erase(db, clinic_a, photo_store):
             export_client(db, scope, photo_store, clinic_a.client.id, io.BytesIO())
         with pytest.raises(PermissionDenied):
             erase_client(db, scope, photo_store, clinic_a.client.id)
+
+
+def test_a_drawn_signature_is_exported_and_erased_with_its_consent(db, clinic_a, photo_store):
+    w = clinic_a
+    signature = photo_store.put(_png(7), name="the signature")
+    consent = record_signed_consent(
+        db,
+        w.owner,
+        w.client.id,
+        template_id=w.treatment_template_id,
+        signer_name="Alpha Client",
+        signer_ip=None,
+        signature_sha256=signature.sha256,
+    )
+    db.commit()
+    out = io.BytesIO()
+    summary = export_client(db, w.owner, photo_store, w.client.id, out)
+    with zipfile.ZipFile(io.BytesIO(out.getvalue())) as archive:
+        record = json.loads(archive.read("client.json"))
+        name = record["consents"][0]["signature_file"]
+        assert name == f"consents/{consent.id}-signature.png"
+        assert archive.read(name) == photo_store.read(signature.sha256, "image/png")
+    assert summary.files == 1
+
+    erase_client(db, w.owner, photo_store, w.client.id)
+    db.commit()
+    assert photo_store.files() == []

@@ -102,6 +102,8 @@ def client_record(session: Session, scope: Scope, client_id: int) -> dict[str, A
         item = _row(consent)
         template = templates[consent.template_id]
         item["template"] = {"name": template.name, "version": template.version}
+        if consent.signature_sha256 is not None:
+            item["signature_file"] = f"consents/{consent.id}-signature.png"
         consents.append(item)
     sessions = []
     for treated in _of_client(session, scope, TreatmentSession, client_id):
@@ -176,6 +178,11 @@ def export_client(
                 data = photos.read(output["sha256"], output["media_type"])
                 archive.writestr(path, data, compress_type=zipfile.ZIP_STORED)
                 files += 1
+        for consent in record["consents"]:
+            if "signature_file" in consent:
+                data = photos.read(consent["signature_sha256"], "image/png")
+                archive.writestr(consent["signature_file"], data, compress_type=zipfile.ZIP_STORED)
+                files += 1
     records = 1 + sum(
         len(record[key])
         for key in (
@@ -225,6 +232,9 @@ def erase_client(
         files.add((photo.sha256, photo.media_type))
     for simulation in _of_client(session, scope, Simulation, client_id):
         files.update((o["sha256"], o["media_type"]) for o in simulation.outputs)
+    for consent in _of_client(session, scope, Consent, client_id):
+        if consent.signature_sha256 is not None:
+            files.add((consent.signature_sha256, "image/png"))
 
     session_ids = select(TreatmentSession.id).where(
         TreatmentSession.clinic_id == scope.clinic_id, TreatmentSession.client_id == client_id
@@ -272,6 +282,9 @@ def erase_client(
 
 def _file_in_use(session: Session, sha256: str) -> bool:
     if session.scalar(select(Photo.id).where(Photo.sha256 == sha256).limit(1)) is not None:
+        return True
+    signed = select(Consent.id).where(Consent.signature_sha256 == sha256).limit(1)
+    if session.scalar(signed) is not None:
         return True
     in_simulation = session.scalar(
         select(Simulation.id).where(cast(Simulation.outputs, String).contains(sha256)).limit(1)

@@ -57,6 +57,12 @@ def test_front_desk_sees_no_health_data(signed_in):
     expect(page.get_by_role("link", name="Consultation")).to_have_count(0)
     steps.shot("client page for the front desk")
 
+    client_url = page.url
+    for path in ("/consultation", "/photos", "/plan", "/consultations/1"):
+        response = page.goto(client_url + path)
+        assert response is not None and response.status == 403, path
+        expect(page.locator("main [role=alert]")).to_contain_text("front-desk user cannot")
+    steps.shot("health data refused")
     response = page.goto(steps.base + "/api/photos/1/file")
     assert response is not None and response.status == 403
 

@@ -10,8 +10,10 @@ from pointillist.web.pages import (
     auth,
     clients,
     clinic,
+    consents,
     consultation,
     photos,
+    plan,
     sessions,
 )
 
@@ -23,4 +25,6 @@ PAGE_ROUTERS: list[APIRouter] = [
     clinic.router,
     consultation.router,
     photos.router,
+    plan.router,
+    consents.router,
 ]

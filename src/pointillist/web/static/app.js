@@ -58,3 +58,65 @@ function setUpUpload(form) {
 }
 
 document.querySelectorAll("form[data-upload]").forEach(setUpUpload);
+
+// Signature pad: draw with a finger, stylus or mouse (pointer events); the drawing goes
+// into a hidden field as a PNG data URL on every stroke, so a form sent back with an
+// error shows the signature again instead of losing it.
+function setUpSignature(form) {
+  const canvas = form.querySelector("[data-signature-pad]");
+  const field = form.querySelector("[data-signature-value]");
+  const ctx = canvas.getContext("2d");
+
+  function blank() {
+    // An opaque white background: the PNG is evidence, not a transparent overlay.
+    ctx.fillStyle = "#fff";
+    ctx.fillRect(0, 0, canvas.width, canvas.height);
+  }
+  blank();
+  if (field.value) {
+    const image = new Image();
+    image.onload = () => ctx.drawImage(image, 0, 0, canvas.width, canvas.height);
+    image.src = field.value;
+  }
+  ctx.lineWidth = 3;
+  ctx.lineCap = "round";
+  ctx.lineJoin = "round";
+  ctx.strokeStyle = "#111";
+
+  let drawing = false;
+  function point(event) {
+    const box = canvas.getBoundingClientRect();
+    return [
+      ((event.clientX - box.left) * canvas.width) / box.width,
+      ((event.clientY - box.top) * canvas.height) / box.height,
+    ];
+  }
+  canvas.addEventListener("pointerdown", (event) => {
+    drawing = true;
+    canvas.setPointerCapture(event.pointerId);
+    const [x, y] = point(event);
+    ctx.beginPath();
+    ctx.moveTo(x, y);
+    ctx.lineTo(x + 0.1, y + 0.1);
+    ctx.stroke();
+  });
+  canvas.addEventListener("pointermove", (event) => {
+    if (!drawing) return;
+    const [x, y] = point(event);
+    ctx.lineTo(x, y);
+    ctx.stroke();
+  });
+  function end() {
+    if (!drawing) return;
+    drawing = false;
+    field.value = canvas.toDataURL("image/png");
+  }
+  canvas.addEventListener("pointerup", end);
+  canvas.addEventListener("pointercancel", end);
+  form.querySelector("[data-signature-clear]").addEventListener("click", () => {
+    blank();
+    field.value = "";
+  });
+}
+
+document.querySelectorAll("form[data-signature-form]").forEach(setUpSignature);
