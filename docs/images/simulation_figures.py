@@ -13,7 +13,8 @@ import numpy as np
 from skimage import data
 
 from pointillist.imaging.io import save_image
-from pointillist.imaging.simulate import compose_before_after, simulate
+from pointillist.imaging.compose import compose_before_after
+from pointillist.imaging.simulate import simulate
 from pointillist.imaging.synthetic import synthetic_frontal, synthetic_top_view
 
 HERE = Path(__file__).resolve().parent

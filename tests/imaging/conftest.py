@@ -42,3 +42,12 @@ def top_simulation(top_head):
     from pointillist.imaging.simulate import simulate
 
     return simulate(top_head.rgb, mm_per_px=top_head.mm_per_px, detect_face=False, seed=5)
+
+
+@pytest.fixture(scope="session")
+def front_simulation_parts(front_head):
+    """Regions, treatment mask and share of the synthetic frontal head."""
+    from pointillist.imaging.simulate import simulate
+
+    sim = simulate(front_head.rgb, landmarks=front_head.keypoints, seed=1)
+    return sim.regions, sim.treatment_mask, sim.treatment_share

@@ -8,6 +8,7 @@ import pytest
 from pointillist.errors import PointillistError
 from pointillist.imaging.hairline import (
     design_hairline,
+    forehead_rise_fraction,
     hairline_density,
     hairline_from_points,
 )
@@ -28,24 +29,65 @@ def front(front_head):
     return front_head, fit_frontal(front_head.keypoints, front_head.mm_per_px)
 
 
-def test_mid_frontal_point_is_the_height_above_the_glabella_on_the_surface(front):
+def _rise_share(head, kp, point) -> float:
+    """How far up from the glabella's level to the head's outline ``point`` sits."""
+    from pointillist.imaging.hairline import _FaceFrame
+
+    frame = _FaceFrame(kp, head)
+    return frame.up_from_glabella(point) / float(frame.rise_to_outline(frame.across(point))[0])
+
+
+def test_mid_frontal_point_rises_by_the_forehead_profile(front):
     synthetic, head = front
     kp = synthetic.keypoints
-    for height_cm in (7.0, 8.0, 10.0):
+    shares = []
+    for height_cm in (6.0, 8.0, 10.0):
         line = design_hairline(kp, head, height_cm=height_cm, shape="rounded", seed=3)
-        length = _surface_length(synthetic.head, kp.glabella, line.mid_frontal)
-        # Within the macro irregularity (2.5 mm) of the height, measured on the true head.
-        assert length == pytest.approx(height_cm * 10.0, abs=3.0)
+        share = _rise_share(head, kp, np.asarray(line.mid_frontal))
+        # Within the macro irregularity (2.5 mm of surface) of the profile's share.
+        expected = float(forehead_rise_fraction(height_cm * 10.0))
+        assert share == pytest.approx(expected, abs=0.03)
+        assert line.rise_share == pytest.approx(share, abs=1e-6)
         # Straight up from the glabella in the image.
         assert line.mid_frontal[0] == pytest.approx(kp.glabella[0], abs=1.0)
+        shares.append(share)
+    assert shares[0] < shares[1] < shares[2]
 
 
-def test_the_surface_is_longer_than_its_picture(front):
+def test_eye_level_hairline_sits_on_the_forehead_not_the_crown(front):
+    """At the 8 cm default the line is about 60 % of the way up, as natural hairlines are."""
+    synthetic, head = front
+    line = design_hairline(synthetic.keypoints, head, seed=0)
+    assert 0.5 < line.rise_share < 0.72
+    assert forehead_rise_fraction(80.0) == pytest.approx(0.62, abs=0.02)
+    # Past the vertex a point is out of sight of a frontal photo.
+    assert forehead_rise_fraction(400.0) == pytest.approx(1.0)
+
+
+def test_the_line_stays_inside_the_head_outline(front):
+    synthetic, head = front
+    from pointillist.imaging.hairline import _FaceFrame
+
+    frame = _FaceFrame(synthetic.keypoints, head)
+    for height_cm in (5.0, 12.0):
+        line = design_hairline(synthetic.keypoints, head, height_cm=height_cm, seed=4)
+        s, t = frame._to_outline(line.points)
+        assert np.all(s * s + t * t <= 0.98**2 + 1e-9)
+
+
+def test_key_points_moved_by_hand_carry_the_front(front):
     synthetic, head = front
     kp = synthetic.keypoints
-    line = design_hairline(kp, head, height_cm=8.0, shape="straight", seed=0)
-    pixels = kp.glabella[1] - line.mid_frontal[1]
-    assert pixels * synthetic.mm_per_px < 80.0 - 3.0
+    auto = design_hairline(kp, head, shape="rounded", seed=2)
+    mid = (auto.mid_frontal[0] + 6.0, auto.mid_frontal[1] + 25.0)
+    right = (auto.temple_right[0] - 4.0, auto.temple_right[1] + 10.0)
+    left = auto.temple_left
+    moved = design_hairline(kp, head, shape="rounded", anchors=(mid, right, left), seed=2)
+    for got, want in ((moved.mid_frontal, mid), (moved.temple_right, right)):
+        assert got == pytest.approx(want, abs=2.0)
+    assert moved.source == "designed, moved by hand"
+    with pytest.raises(PointillistError, match="out of order"):
+        design_hairline(kp, head, anchors=(left, right, mid))
 
 
 def test_temple_points_sit_on_the_lateral_canthus_lines(front):

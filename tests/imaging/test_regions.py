@@ -9,7 +9,8 @@ from PIL import Image
 
 from pointillist.errors import PointillistError
 from pointillist.imaging.head import fit_frontal
-from pointillist.imaging.regions import load_mask, segment_regions
+from pointillist.imaging.io import load_mask
+from pointillist.imaging.regions import segment_regions
 
 
 def _on_grid(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:

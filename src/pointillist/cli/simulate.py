@@ -78,6 +78,13 @@ def simulate_command(
         Path | None,
         typer.Option(help="Face landmarks as JSON, instead of detecting the face."),
     ] = None,
+    face: Annotated[
+        int | None,
+        typer.Option(
+            help="Which face is the client's when the photo has several: 1 is the largest "
+            "(the default), 2 the next... (the overlay numbers them)."
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option(help="Seed: the same seed gives the same images.")] = 0,
     years: Annotated[
         float, typer.Option(help="Show the healed look this many years on (fading).")
@@ -117,6 +124,7 @@ def simulate_command(
             head_width_mm=head_width_mm,
             mask=mask,
             landmarks=landmarks,
+            face=face,
             seed=seed,
             years=years,
             progress=progress,

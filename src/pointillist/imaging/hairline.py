@@ -61,6 +61,9 @@ class Hairline:
     mid_frontal: tuple[float, float] | None = None
     temple_right: tuple[float, float] | None = None
     temple_left: tuple[float, float] | None = None
+    rise_share: float | None = None
+    """How far up the visible head the mid-frontal point sits, from the glabella's level
+    (0) to the top of the head's outline (1)."""
 
     def to_json(self) -> list[list[float]]:
         return [[round(float(x), 1), round(float(y), 1)] for x, y in self.points]
@@ -113,6 +116,23 @@ def check_design(shape: str, height_cm: float, transition_band_mm: float) -> Non
         )
 
 
+def forehead_rise_fraction(surface_mm: np.ndarray | float) -> np.ndarray:
+    """Share of the glabella-to-vertex rise, as seen from the front, at ``surface_mm``
+    along the forehead from the glabella.
+
+    The sagittal profile of the forehead and vertex is a circular arc that leaves the
+    glabella leaning back by ``forehead_inclination_deg`` and turns level at the vertex
+    (``data/hairline.toml`` [surface]); at eye level a photo shows its height, not its
+    length. Beyond the vertex the point is out of sight: the share stays 1.
+    """
+    table = hairline_table()["surface"]
+    theta0 = math.radians(float(table["forehead_inclination_deg"]))
+    rise_mm = float(table["glabella_to_vertex_mm"])
+    radius = rise_mm / (1.0 - math.sin(theta0))
+    angle = np.minimum(theta0 + np.asarray(surface_mm, dtype=np.float64) / radius, math.pi / 2)
+    return np.asarray((np.sin(angle) - math.sin(theta0)) / (1.0 - math.sin(theta0)))
+
+
 def design_hairline(
     keypoints: FaceKeypoints,
     head: HeadModel,
@@ -120,22 +140,33 @@ def design_hairline(
     height_cm: float | None = None,
     shape: str | None = None,
     transition_band_mm: float | None = None,
+    anchors: tuple[tuple[float, float], tuple[float, float], tuple[float, float]] | None = None,
     seed: int = 0,
 ) -> Hairline:
     """Design a hairline from face landmarks on the fitted head.
+
+    Every point of the front is placed by its length along the forehead: a column at
+    ``x`` across the face rises from the glabella's level by
+    :func:`forehead_rise_fraction` of that column's rise to the head's outline (the
+    fitted head, whose vertex comes from the photo's silhouette when it is visible).
+    The photo's own head thus sets the pixels and the scale cannot push the line onto
+    the crown; a line the outline cannot hold is pulled inside it.
 
     Parameters
     ----------
     keypoints
         Face landmarks (glabella, lateral canthi, face sides).
     head
-        The fitted head model; lengths are walked on its surface.
+        The fitted head model: its outline bounds the rise of each column.
     height_cm
         Mid-frontal point above the glabella along the forehead (default 8 cm).
     shape
         ``"rounded"``, ``"straight"`` or ``"natural"`` (default from the data file).
     transition_band_mm
-        Depth behind the line over which density reaches full (default 15 mm).
+        Depth behind the line over which density ramps up to full (default 15 mm).
+    anchors
+        ``(mid_frontal, temple_right, temple_left)`` in pixels, moved by hand: the front
+        runs through them with the shape's curve instead of the computed key points.
     seed
         Seed of the macro irregularity (waves along the line).
     """
@@ -144,26 +175,13 @@ def design_hairline(
     shape = str(table["default_shape"]) if shape is None else shape
     band = float(table["transition_band_mm"]) if transition_band_mm is None else transition_band_mm
     check_design(shape, height_cm, band)
-    mm = head.mm_per_px
-    up = keypoints.up
-    right = np.array([-up[1], up[0]])
-    if right[0] < 0:
-        right = -right
-    glabella = np.asarray(keypoints.glabella, dtype=np.float64)
-    canthi = [
-        np.asarray(keypoints.lateral_canthus_right),
-        np.asarray(keypoints.lateral_canthus_left),
-    ]
-    # Signed offsets of the temple lines from the glabella, across the face, in pixels.
-    offsets = [float(np.dot(c - glabella, right)) for c in canthi]
+    frame = _FaceFrame(keypoints, head)
+    offsets = [frame.across(c) for c in frame.canthi]
     if offsets[0] >= offsets[1]:
         raise PointillistError(
             "the landmarks put the right eye to the right of the left eye; check the "
             "landmarks file (x right, y down, subject's right eye on image left)"
         )
-    recession = float(table["temple_recession_mm"][shape])
-    tuft = float(table["central_tuft_mm"][shape])
-    height_mm = height_cm * 10.0
     rng = np.random.default_rng(np.random.SeedSequence([seed, 0x4A1]))
     amp = float(table["macro_amplitude_mm"])
     lo_wave, hi_wave = (float(v) for v in table["macro_wavelength_mm"])
@@ -171,43 +189,119 @@ def design_hairline(
         (amp / math.sqrt(2.0), rng.uniform(lo_wave, hi_wave), rng.uniform(0, 2 * math.pi))
         for _ in range(2)
     ]
-    half_span_mm = (offsets[1] - offsets[0]) / 2.0 * mm
-    centre_offset = (offsets[0] + offsets[1]) / 2.0
-
-    front = []
-    for u in np.linspace(-1.0, 1.0, _FRONT_SAMPLES):
-        offset = centre_offset + u * (offsets[1] - offsets[0]) / 2.0
-        # Walk from the glabella's level on this column: recession grows towards the
-        # temples; the natural shape also brings the centre slightly forward.
-        profile = recession * abs(u) ** (2.0 if shape == "rounded" else 1.6)
-        profile -= tuft * math.exp(-((u / 0.22) ** 2))
-        s_mm = u * half_span_mm
-        wobble = sum(a * math.sin(2 * math.pi * s_mm / lam + ph) for a, lam, ph in waves)
-        if shape == "straight":
-            wobble *= 0.5
-        # The wave vanishes at the temples so the key points stay where the rules put them.
-        wobble *= 1.0 - abs(u) ** 4
-        start = glabella + right * offset
-        front.append(head.walk(tuple(start), tuple(up), height_mm + profile + wobble))
-    front_pts = np.asarray(front)
+    u = np.linspace(-1.0, 1.0, _FRONT_SAMPLES)
+    half_span_mm = (offsets[1] - offsets[0]) / 2.0 * head.mm_per_px
+    wobble = sum(a * np.sin(2 * math.pi * u * half_span_mm / lam + ph) for a, lam, ph in waves)
+    # The wave vanishes at the key points so they stay where the rules (or hands) put them.
+    wobble = wobble * (1.0 - np.abs(u) ** 4) * (0.5 if shape == "straight" else 1.0)
+    if anchors is None:
+        x = (offsets[0] + offsets[1]) / 2.0 + u * (offsets[1] - offsets[0]) / 2.0
+        recession = float(table["temple_recession_mm"][shape])
+        tuft = float(table["central_tuft_mm"][shape])
+        profile = recession * np.abs(u) ** (2.0 if shape == "rounded" else 1.6)
+        profile -= tuft * np.exp(-((u / 0.22) ** 2))
+        surface_mm = height_cm * 10.0 + profile + wobble
+        rise = forehead_rise_fraction(surface_mm) * frame.rise_to_outline(x)
+    else:
+        mid, temple_r, temple_l = (np.asarray(p, dtype=np.float64) for p in anchors)
+        xs = [frame.across(temple_r), frame.across(mid), frame.across(temple_l)]
+        ys = [frame.up_from_glabella(p) for p in (temple_r, mid, temple_l)]
+        if not xs[0] < xs[1] < xs[2]:
+            raise PointillistError(
+                "the hairline's key points are out of order: the mid-frontal point must lie "
+                "between the two temple points"
+            )
+        x = np.where(u < 0, xs[1] + u * (xs[1] - xs[0]), xs[1] + u * (xs[2] - xs[1]))
+        # A parabola through the three points, the design's waves on top.
+        # The waves vanish at all three hand-placed points.
+        rise = np.polyval(np.polyfit(xs, ys, 2), x)
+        # Surface mm to pixels, foreshortened by about 0.7 where the forehead turns away.
+        rise = rise + wobble * np.sin(math.pi * np.abs(u)) / head.mm_per_px * 0.7
+    front_pts = frame.clip_inside(frame.point(x, rise))
     temple_r, temple_l = front_pts[0], front_pts[-1]
     mid = front_pts[_FRONT_SAMPLES // 2]
     sides = [
-        _temporal_line(head, temple_r, -right, up, canthi[0]),
-        _temporal_line(head, temple_l, right, up, canthi[1]),
+        frame.clip_inside(_temporal_line(head, temple_r, -frame.right, frame.up, frame.canthi[0])),
+        frame.clip_inside(_temporal_line(head, temple_l, frame.right, frame.up, frame.canthi[1])),
     ]
     points = np.concatenate([sides[0][::-1], front_pts[1:-1], sides[1]])
+    mid_share = frame.up_from_glabella(mid) / max(
+        float(frame.rise_to_outline(frame.across(mid))[0]), 1e-6
+    )
     return Hairline(
         points=points,
-        behind=(float(up[0]), float(up[1])),
+        behind=(float(frame.up[0]), float(frame.up[1])),
         shape=shape,
-        height_cm=height_cm,
+        height_cm=height_cm if anchors is None else None,
         transition_band_mm=band,
-        source="designed",
+        source="designed" if anchors is None else "designed, moved by hand",
         mid_frontal=(float(mid[0]), float(mid[1])),
         temple_right=(float(temple_r[0]), float(temple_r[1])),
         temple_left=(float(temple_l[0]), float(temple_l[1])),
+        rise_share=float(mid_share),
     )
+
+
+class _FaceFrame:
+    """Coordinates across the face and up from the glabella, and the head's outline."""
+
+    def __init__(self, keypoints: FaceKeypoints, head: HeadModel) -> None:
+        self.up = np.asarray(keypoints.up, dtype=np.float64)
+        right = np.array([-self.up[1], self.up[0]])
+        self.right = -right if right[0] < 0 else right
+        self.glabella = np.asarray(keypoints.glabella, dtype=np.float64)
+        self.canthi = [
+            np.asarray(keypoints.lateral_canthus_right, dtype=np.float64),
+            np.asarray(keypoints.lateral_canthus_left, dtype=np.float64),
+        ]
+        self.outline = head.outline
+
+    def across(self, p: np.ndarray) -> float:
+        return float(np.dot(np.asarray(p) - self.glabella, self.right))
+
+    def up_from_glabella(self, p: np.ndarray) -> float:
+        return float(np.dot(np.asarray(p) - self.glabella, self.up))
+
+    def point(self, x: np.ndarray, rise: np.ndarray) -> np.ndarray:
+        return np.asarray(
+            self.glabella[None, :]
+            + self.right[None, :] * x[:, None]
+            + self.up[None, :] * rise[:, None]
+        )
+
+    def _to_outline(self, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Points in the outline ellipse's normalised frame (radius 1 on the outline)."""
+        (cx, cy), (a, b) = self.outline.center, self.outline.semi_axes
+        th = math.radians(self.outline.angle_deg)
+        dx, dy = pts[..., 0] - cx, pts[..., 1] - cy
+        return (dx * math.cos(th) + dy * math.sin(th)) / a, (
+            -dx * math.sin(th) + dy * math.cos(th)
+        ) / b
+
+    def rise_to_outline(self, x: np.ndarray | float) -> np.ndarray:
+        """Rise (px, along ``up``) from the glabella's level to the outline: one per column
+        (an array even for one column)."""
+        xs = np.atleast_1d(np.asarray(x, dtype=np.float64))
+        # March up each column to the outline: the ellipse may be tilted with the face.
+        base = self.glabella[None, :] + self.right[None, :] * xs[:, None]
+        (a, b) = self.outline.semi_axes
+        steps = np.linspace(0.0, 2.5 * max(a, b), 256)
+        pts = base[:, None, :] + self.up[None, None, :] * steps[None, :, None]
+        s, t = self._to_outline(pts)
+        inside = s * s + t * t <= 1.0
+        last = np.where(
+            inside.any(axis=1), inside.shape[1] - 1 - np.argmax(inside[:, ::-1], axis=1), 0
+        )
+        rise = steps[last]
+        return np.asarray(rise)
+
+    def clip_inside(self, pts: np.ndarray, margin: float = 0.97) -> np.ndarray:
+        """Pull points outside the head's outline back inside it, towards its centre."""
+        s, t = self._to_outline(pts)
+        r = np.sqrt(s * s + t * t)
+        k = np.where(r > margin, margin / np.maximum(r, 1e-9), 1.0)
+        c = np.asarray(self.outline.center, dtype=np.float64)
+        return np.asarray(c[None, :] + (pts - c[None, :]) * k[:, None])
 
 
 def _temporal_line(

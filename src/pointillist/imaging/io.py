@@ -97,6 +97,57 @@ def load_image(
         For a missing or unreadable file, a file that is not an image, a format other
         than JPEG/PNG/WebP/HEIC, an image over ``max_megapixels``, or truncated data.
     """
+    name, image, fmt = _open_checked(source, max_megapixels)
+    with image:
+        source_mode = image.mode
+        orientation = image.getexif().get(0x0112, 1)
+        oriented = _decode(name, image)
+        rgb = _to_rgb8(oriented)
+    return LoadedImage(
+        rgb=rgb, format=fmt, source_mode=source_mode, exif_rotated=orientation not in (1, None)
+    )
+
+
+def load_mask(
+    source: str | Path | bytes,
+    *,
+    image_size: tuple[int, int],
+    max_megapixels: float = MAX_MEGAPIXELS,
+) -> np.ndarray:
+    """Read a treatment-area mask (white = treat) as a bool array of the photo's size.
+
+    Any channel at 128 or more counts as painted, so a mask drawn in a colour works too.
+    A mask of another size with the same aspect ratio is resized; any other shape is
+    refused. Grey and palette files (what mask editors save) skip the colour conversion.
+    """
+    import cv2
+
+    name, image, _fmt = _open_checked(source, max_megapixels)
+    with image:
+        oriented = _decode(name, image)
+        if oriented.mode in ("1", "L", "P") and "transparency" not in oriented.info:
+            grey = np.asarray(oriented.convert("L"), dtype=np.uint8)
+        else:
+            grey = np.asarray(_to_rgb8(oriented).max(axis=2), dtype=np.uint8)
+    width, height = image_size
+    if grey.shape != (height, width):
+        mh, mw = grey.shape
+        if abs(mw / mh - width / height) > 0.01:
+            raise PointillistError(
+                f"{name}: the mask is {mw}x{mh} but the photo is {width}x{height}; give a "
+                "mask of the photo's size (white = treatment area, black = not)"
+            )
+        grey = np.asarray(cv2.resize(grey, (width, height), interpolation=cv2.INTER_LINEAR))
+    mask = np.asarray(grey >= 128, dtype=bool)
+    if not mask.any():
+        raise PointillistError(f"{name}: the mask is all black; paint the treatment area white")
+    return mask
+
+
+def _open_checked(
+    source: str | Path | bytes, max_megapixels: float
+) -> tuple[str, Image.Image, str]:
+    """Open an image and check its header (format, size) before anything is decoded."""
     name, data = _read_bytes(source)
     heif = _register_heif()
     try:
@@ -121,39 +172,36 @@ def load_image(
             f"{name}: cannot read the image ({exc}); the file is damaged or truncated, "
             "send the photo again"
         ) from None
+    fmt = _FORMATS.get(str(image.format))
+    width, height = image.size
+    megapixels = width * height / 1e6
+    problem = None
+    if fmt is None:
+        problem = f"{image.format} images are not supported; give a {_SUPPORTED_TEXT} photo"
+    elif megapixels > max_megapixels:
+        problem = (
+            f"the image is {width}x{height} ({megapixels:.1f} megapixels), over the "
+            f"{max_megapixels:g} MP limit; resize it to {max_megapixels:g} MP or less"
+        )
+    elif width < 16 or height < 16:
+        problem = f"the image is only {width}x{height} pixels; give a photo"
+    if problem is not None:
+        image.close()
+        raise PointillistError(f"{name}: {problem}")
+    return name, image, str(fmt)
 
-    with image:
-        fmt = _FORMATS.get(str(image.format))
-        if fmt is None:
-            raise PointillistError(
-                f"{name}: {image.format} images are not supported; give a {_SUPPORTED_TEXT} photo"
-            )
-        width, height = image.size
-        megapixels = width * height / 1e6
-        if megapixels > max_megapixels:
-            raise PointillistError(
-                f"{name}: the image is {width}x{height} ({megapixels:.1f} megapixels), over the "
-                f"{max_megapixels:g} MP limit; resize it to {max_megapixels:g} MP or less"
-            )
-        if width < 16 or height < 16:
-            raise PointillistError(
-                f"{name}: the image is only {width}x{height} pixels; give a photo"
-            )
-        source_mode = image.mode
-        orientation = image.getexif().get(0x0112, 1)
-        try:
-            # Pillow's default (ImageFile.LOAD_TRUNCATED_IMAGES off) makes truncated
-            # files fail here rather than decode with a grey band.
-            image.load()
-            oriented = ImageOps.exif_transpose(image)
-        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-            raise PointillistError(
-                f"{name}: the image data is damaged or truncated ({exc}); send the photo again"
-            ) from None
-        rgb = _to_rgb8(oriented)
-    return LoadedImage(
-        rgb=rgb, format=fmt, source_mode=source_mode, exif_rotated=orientation not in (1, None)
-    )
+
+def _decode(name: str, image: Image.Image) -> Image.Image:
+    """Decode the pixels and apply the EXIF orientation."""
+    try:
+        # Pillow's default (ImageFile.LOAD_TRUNCATED_IMAGES off) makes truncated
+        # files fail here rather than decode with a grey band.
+        image.load()
+        return ImageOps.exif_transpose(image)
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise PointillistError(
+            f"{name}: the image data is damaged or truncated ({exc}); send the photo again"
+        ) from None
 
 
 def _read_bytes(source: str | Path | bytes) -> tuple[str, bytes]:

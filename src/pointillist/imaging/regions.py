@@ -359,33 +359,6 @@ def segment_regions(
     )
 
 
-def load_mask(path: str, *, image_size: tuple[int, int]) -> np.ndarray:
-    """Read a treatment-area mask PNG (white = treat) as a bool array of the photo's size.
-
-    A mask of another size with the same aspect ratio is resized; any other shape is
-    refused.
-    """
-    import cv2
-
-    from pointillist.imaging.io import load_image
-
-    loaded = load_image(path)
-    width, height = image_size
-    grey = loaded.rgb.max(axis=2)
-    if grey.shape != (height, width):
-        mh, mw = grey.shape
-        if abs(mw / mh - width / height) > 0.01:
-            raise PointillistError(
-                f"{path}: the mask is {mw}x{mh} but the photo is {width}x{height}; give a "
-                "mask of the photo's size (white = treatment area, black = not)"
-            )
-        grey = cv2.resize(grey, (width, height), interpolation=cv2.INTER_LINEAR)
-    mask = np.asarray(grey >= 128, dtype=bool)
-    if not mask.any():
-        raise PointillistError(f"{path}: the mask is all black; paint the treatment area white")
-    return mask
-
-
 def regions_from_mask(rgb: np.ndarray, mask: np.ndarray) -> Regions:
     """Regions of a close-up where the given treatment mask is the only scalp we know.
 

@@ -1,23 +1,32 @@
 """The simulation pipeline: a client's photo in, a preview after every session out.
 
-:func:`simulate` runs every stage and returns one :class:`Simulation` that carries the
-result of each (landmarks, scale, regions, head model, hairline, treatment area,
-impressions, rendered sessions, timings), so the CLI, the web app and the reports show
-the same thing. :meth:`Simulation.write` writes the output contract of
-``pointillist simulate``: ``session_1.jpg`` .. ``session_N.jpg``, ``before_after.jpg``,
-``overlay.png`` and ``simulation.json``.
+One :class:`Simulation` carries the job: the options the user chose
+(:class:`SimulationOptions`) and the result of every stage (landmarks, scale, regions,
+head model, hairline, treatment area, impressions, rendered sessions, timings), so the
+CLI, the web app and the reports show the same thing. Each stage is a function over
+that object; :meth:`Simulation.update` changes options and re-runs only the stages that
+read them and the stages downstream of those (:data:`STAGE_OPTIONS`,
+:data:`STAGE_INPUTS`): a dragged hairline re-runs hairline, treatment, impressions,
+render and compose, a new ``years`` only skin, render and compose. The web editor
+lives on that.
 
-Stages and where they live:
+:func:`simulate` runs every stage once. :meth:`Simulation.write` writes the output
+contract of ``pointillist simulate``: ``session_1.jpg`` .. ``session_N.jpg``,
+``before_after.jpg``, ``overlay.png`` and ``simulation.json``.
 
-1. safe loading (:mod:`~pointillist.imaging.io`);
-2. face landmarks (:mod:`~pointillist.imaging.landmarks`), or none for top/back views;
-3. regions: head, skin, existing hair (:mod:`~pointillist.imaging.regions`);
-4. scale (:mod:`~pointillist.imaging.scale`) and the ellipsoid head
+Stages and where their work lives:
+
+1. ``load``: safe loading (:mod:`~pointillist.imaging.io`);
+2. ``landmarks``: every face (:mod:`~pointillist.imaging.landmarks`), the client's chosen;
+3. ``regions``: head, skin, existing hair (:mod:`~pointillist.imaging.regions`);
+4. ``head``: scale (:mod:`~pointillist.imaging.scale`) and the ellipsoid head
    (:mod:`~pointillist.imaging.head`);
-5. hairline design and the treatment density (:mod:`~pointillist.imaging.hairline`);
-6. skin colour and the healed dot's colour (:mod:`pointillist.color`);
-7. impressions, cumulative per session (:mod:`~pointillist.imaging.impressions`);
-8. rendering under the skin (:mod:`~pointillist.imaging.render`), before/after, overlay.
+5. ``hairline``: the design (:mod:`~pointillist.imaging.hairline`);
+6. ``treatment``: the area and the share of the final density wanted in each cell;
+7. ``skin``: skin colour and the healed dot's colour (:mod:`pointillist.color`);
+8. ``impressions``: cumulative per session (:mod:`~pointillist.imaging.impressions`);
+9. ``render``: pigment under the skin (:mod:`~pointillist.imaging.render`);
+10. ``compose``: before/after and overlay (:mod:`~pointillist.imaging.compose`).
 """
 
 from __future__ import annotations
@@ -25,8 +34,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,6 +43,8 @@ import numpy as np
 
 from pointillist.data import load_table
 from pointillist.errors import PointillistError
+from pointillist.imaging.compose import compose_before_after, compose_overlay
+from pointillist.imaging.grid import feather, regrid, to_grid
 from pointillist.imaging.hairline import Hairline
 from pointillist.imaging.head import HeadModel
 from pointillist.imaging.landmarks import FaceKeypoints
@@ -59,6 +69,41 @@ STAGES = (
 )
 """The pipeline's stages in order, as reported in ``timings_ms`` (plus ``write``)."""
 
+STAGE_INPUTS: dict[str, tuple[str, ...]] = {
+    "load": (),
+    "landmarks": ("load",),
+    "regions": ("landmarks",),
+    "head": ("regions",),
+    "hairline": ("head",),
+    "treatment": ("hairline",),
+    "skin": ("regions",),
+    "impressions": ("treatment",),
+    "render": ("impressions", "skin"),
+    "compose": ("render",),
+}
+"""The stages whose results each stage reads: a stage re-runs when any of them did."""
+
+STAGE_OPTIONS: dict[str, tuple[str, ...]] = {
+    "load": (),
+    "landmarks": ("landmarks", "detect_face", "face"),
+    "regions": ("mask",),
+    "head": ("mm_per_px", "head_width_mm"),
+    "hairline": (
+        "hairline_height_cm",
+        "hairline_shape",
+        "transition_band_mm",
+        "hairline_points",
+        "hairline_anchors",
+        "seed",
+    ),
+    "treatment": ("area_add", "area_remove"),
+    "skin": ("years",),
+    "impressions": ("sessions", "density", "seed"),
+    "render": (),
+    "compose": (),
+}
+"""The options (fields of :class:`SimulationOptions`) each stage reads."""
+
 SAMPLE_CELL_MM = 0.25
 """Impressions are sampled on a grid of about this many mm per cell (never finer than the
 photo), then placed at full resolution: the density map is smooth at that scale."""
@@ -67,48 +112,276 @@ Progress = Callable[[str, int, int], None]
 """``progress(stage, index, total)``: called as each stage starts, and once at the end
 with ``stage = "done"``."""
 
+Point = tuple[float, float]
+
+
+@dataclass(frozen=True)
+class SimulationOptions:
+    """What the user chose; ``None`` means the data files' default.
+
+    Attributes
+    ----------
+    sessions
+        Number of sessions (``data/plan.toml``: 3 to 5).
+    hairline_height_cm, hairline_shape, transition_band_mm
+        Hairline design (frontal photos): mid-frontal point above the glabella along
+        the surface (default 8 cm), ``rounded``/``straight``/``natural``, and the band
+        over which density ramps up (default 15 mm).
+    hairline_points
+        ``(N, 2)`` pixels of a hairline drawn by the practitioner, used instead of the
+        design; the scalp is on the side towards the top of the head.
+    hairline_anchors
+        The design's key points moved by hand, in pixels: ``(mid_frontal, temple_right,
+        temple_left)``; the line is drawn through them in the design's shape.
+    mm_per_px, head_width_mm
+        The photo's scale, or the head's breadth in mm to derive it from; without
+        either, the iris gives it.
+    mask
+        Treatment area given directly (photo-sized boolean array): replaces detection.
+    area_add, area_remove
+        The practitioner's edits of the proposed area (photo-sized boolean arrays, or
+        any size: they are resampled onto the photo), painted in and out.
+    landmarks
+        Key points given instead of detecting faces.
+    detect_face
+        Look for faces when no landmarks are given (off for known top views).
+    face
+        Which face is the client's, 1-based, largest first (default: the largest).
+    density
+        Share of the plan's final density shown (0.2 to 1.5), for "lighter" or
+        "denser" previews.
+    seed
+        Seed of every random choice: the same inputs and seed give identical images.
+    years
+        Show the healed look this many years on (fading, blue drift).
+    """
+
+    sessions: int | None = None
+    hairline_height_cm: float | None = None
+    hairline_shape: str | None = None
+    transition_band_mm: float | None = None
+    hairline_points: np.ndarray | None = None
+    hairline_anchors: tuple[Point, Point, Point] | None = None
+    mm_per_px: float | None = None
+    head_width_mm: float | None = None
+    mask: np.ndarray | None = None
+    area_add: np.ndarray | None = None
+    area_remove: np.ndarray | None = None
+    landmarks: FaceKeypoints | None = None
+    detect_face: bool = True
+    face: int | None = None
+    density: float = 1.0
+    seed: int = 0
+    years: float = 0.0
+
+    def check(self, size: tuple[int, int]) -> None:
+        """Refuse options no simulation can honour, before any work is done."""
+        from pointillist.imaging import hairline as hairline_mod
+        from pointillist.imaging.impressions import cumulative_fractions_for
+        from pointillist.imaging.scale import check_head_width_mm, check_mm_per_px
+
+        cumulative_fractions_for(self.session_count())
+        if not (np.isfinite(self.years) and 0.0 <= self.years <= 30.0):
+            raise PointillistError(f"--years {self.years:g}: give 0 to 30 years after healing")
+        if not (np.isfinite(self.density) and 0.2 <= self.density <= 1.5):
+            raise PointillistError(
+                f"density {self.density:g}: give 0.2 to 1.5 times the plan's final density"
+            )
+        if self.face is not None and self.face < 1:
+            raise PointillistError(f"--face {self.face}: faces are numbered from 1, largest first")
+        if self.mm_per_px is not None:
+            check_mm_per_px(self.mm_per_px)
+        if self.head_width_mm is not None:
+            check_head_width_mm(self.head_width_mm)
+        if self.hairline_points is None:
+            table = hairline_mod.hairline_table()["hairline"]
+            hairline_mod.check_design(
+                str(table["default_shape"]) if self.hairline_shape is None else self.hairline_shape,
+                float(table["default_height_cm"])
+                if self.hairline_height_cm is None
+                else self.hairline_height_cm,
+                float(table["transition_band_mm"])
+                if self.transition_band_mm is None
+                else self.transition_band_mm,
+            )
+        width, height = size
+        for name in ("mask", "area_add", "area_remove"):
+            value = getattr(self, name)
+            if value is not None and (value.ndim != 2 or value.size == 0):
+                raise PointillistError(f"the {name.replace('_', ' ')} must be a 2-D mask")
+        if self.mask is not None:
+            if self.mask.shape != (height, width):
+                raise PointillistError(
+                    f"the mask is {self.mask.shape[1]}x{self.mask.shape[0]} but the photo is "
+                    f"{width}x{height}"
+                )
+            if not self.mask.any():
+                raise PointillistError("the mask is empty; mark the treatment area")
+        if self.hairline_anchors is not None:
+            for x, y in self.hairline_anchors:
+                if not (np.isfinite(x) and np.isfinite(y) and 0 <= x < width and 0 <= y < height):
+                    raise PointillistError(
+                        "the hairline's key points must lie inside the photo "
+                        f"({width}x{height} pixels)"
+                    )
+
+    def rescaled(self, factor: float) -> SimulationOptions:
+        """The same choices for the photo resized by ``factor`` (new size / old size).
+
+        Pixel positions (a drawn hairline, moved key points, given landmarks) and the
+        scale move with the photo; painted masks are resampled by the stages anyway. The
+        web editor works on a screen-sized copy and renders the full photo with this.
+        """
+        if not (np.isfinite(factor) and factor > 0):
+            raise PointillistError(f"cannot rescale a simulation by {factor!r}")
+        anchors = self.hairline_anchors
+        return dataclasses.replace(
+            self,
+            hairline_points=None if self.hairline_points is None else self.hairline_points * factor,
+            hairline_anchors=None
+            if anchors is None
+            else (
+                (anchors[0][0] * factor, anchors[0][1] * factor),
+                (anchors[1][0] * factor, anchors[1][1] * factor),
+                (anchors[2][0] * factor, anchors[2][1] * factor),
+            ),
+            mm_per_px=None if self.mm_per_px is None else self.mm_per_px / factor,
+            landmarks=None
+            if self.landmarks is None
+            else _rescale_keypoints(self.landmarks, factor),
+            mask=None,
+        )
+
+    def session_count(self) -> int:
+        if self.sessions is None:
+            return int(load_table("plan")["sessions"]["default_count"])
+        return int(self.sessions)
+
+    def changed(self, other: SimulationOptions) -> set[str]:
+        """Names of the options that differ from ``other``'s."""
+        names = set()
+        for f in dataclasses.fields(self):
+            a, b = getattr(self, f.name), getattr(other, f.name)
+            if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+                same = (
+                    isinstance(a, np.ndarray)
+                    and isinstance(b, np.ndarray)
+                    and a.shape == b.shape
+                    and bool(np.array_equal(a, b))
+                )
+            else:
+                same = a == b
+            if not same:
+                names.add(f.name)
+        return names
+
 
 @dataclass
 class Simulation:
-    """Everything one simulation produced; see the module docstring for the stages.
+    """One simulation job: the photo, the options and every stage's result.
 
-    ``treatment_share`` is the share of the final density wanted in each cell of the
-    work grid (``regions.cell_px`` photo pixels per cell): 0 outside the treatment area,
-    ramping up behind the hairline and at feathered edges, 1 where it is full.
+    Results are ``None`` until their stage has run. ``treatment_share`` is the share of
+    the final density wanted in each cell of the work grid (``regions.cell_px`` photo
+    pixels per cell): 0 outside the treatment area, ramping up behind the hairline and at
+    feathered edges, 1 where it is full.
     """
 
     image: np.ndarray
     image_format: str
-    keypoints: FaceKeypoints | None
-    scale: Scale
-    regions: Regions
-    head: HeadModel
-    hairline: Hairline | None
-    treatment_mask: np.ndarray
-    treatment_share: np.ndarray
-    treatment_area_cm2: float
-    final_density_per_cm2: float
-    impressions: Impressions
-    skin: SkinMeasurement | None
-    dot_ratio_rgb: tuple[float, float, float]
-    years: float
-    seed: int
-    mask_source: str
-    session_images: list[np.ndarray]
-    before_after: np.ndarray
-    overlay: np.ndarray
+    options: SimulationOptions
+    faces: list[FaceKeypoints] = field(default_factory=list)
+    keypoints: FaceKeypoints | None = None
+    regions: Regions | None = None
+    close_up: bool = False
+    scale: Scale | None = None
+    head: HeadModel | None = None
+    hairline: Hairline | None = None
+    treatment_mask: np.ndarray | None = None
+    treatment_share: np.ndarray | None = None
+    treatment_area_cm2: float = 0.0
+    mask_source: str = ""
+    final_density_per_cm2: float = 0.0
+    skin: SkinMeasurement | None = None
+    dot_ratio_rgb: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    impressions: Impressions | None = None
+    session_images: list[np.ndarray] = field(default_factory=list)
+    before_after: np.ndarray | None = None
+    overlay: np.ndarray | None = None
     timings_ms: dict[str, float] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
+    stage_warnings: dict[str, list[str]] = field(default_factory=dict)
+    running: str = ""
+    """The stage running now (its warnings are filed under it)."""
+
+    # -- running ------------------------------------------------------------------------
+
+    def run(self, stages: Iterable[str] = STAGES, *, progress: Progress | None = None) -> None:
+        """Run ``stages`` (in pipeline order), each replacing its earlier result."""
+        wanted = set(stages)
+        for index, name in enumerate(STAGES):
+            if name not in wanted:
+                continue
+            if progress is not None:
+                progress(name, index, len(STAGES))
+            start = time.perf_counter()
+            self.stage_warnings[name] = []
+            self.running = name
+            _STAGE_FUNCTIONS[name](self)
+            self.timings_ms[name] = (time.perf_counter() - start) * 1e3
+        if progress is not None:
+            progress("done", len(STAGES), len(STAGES))
+
+    def update(self, *, progress: Progress | None = None, **changes: Any) -> list[str]:
+        """Change options and re-run what depends on them; returns the stages re-run.
+
+        ``changes`` are fields of :class:`SimulationOptions`; a path given as ``mask``
+        is loaded as with :func:`simulate`.
+        """
+        if "mask" in changes and changes["mask"] is not None:
+            changes["mask"] = _mask_array(changes["mask"], self.image.shape[:2])
+        try:
+            options = dataclasses.replace(self.options, **changes)
+        except TypeError as exc:
+            raise PointillistError(f"unknown simulation option: {exc}") from None
+        options.check((self.image.shape[1], self.image.shape[0]))
+        stages = stages_to_rerun(options.changed(self.options))
+        # Stages replace their results rather than mutate them, so a shallow copy is
+        # enough to leave the simulation as it was when an edit cannot be honoured.
+        saved = dict(vars(self))
+        saved["timings_ms"] = dict(self.timings_ms)
+        saved["stage_warnings"] = dict(self.stage_warnings)
+        self.options = options
+        try:
+            self.run(stages, progress=progress)
+        except PointillistError:
+            vars(self).update(saved)
+            raise
+        return [s for s in STAGES if s in stages]
+
+    # -- results ------------------------------------------------------------------------
 
     @property
     def sessions(self) -> int:
         return len(self.session_images)
 
+    @property
+    def warnings(self) -> list[str]:
+        return [w for name in STAGES for w in self.stage_warnings.get(name, [])]
+
+    @property
+    def seed(self) -> int:
+        return self.options.seed
+
+    @property
+    def years(self) -> float:
+        return self.options.years
+
     def cumulative_impressions(self) -> list[int]:
+        assert self.impressions is not None
         return self.impressions.cumulative_counts()
 
     def to_json(self) -> dict[str, Any]:
         """The ``simulation.json`` payload (file names relative to the output folder)."""
+        assert self.scale is not None and self.head is not None
         counts = self.cumulative_impressions()
         area = self.treatment_area_cm2
         payload: dict[str, Any] = {
@@ -116,6 +389,8 @@ class Simulation:
             "scale_source": self.scale.source,
             "scale_detail": self.scale.detail,
             "landmarks_found": self.keypoints is not None,
+            "faces_found": len(self.faces),
+            "face": None if self.keypoints is None else self.face_number(),
             "hairline": [] if self.hairline is None else self.hairline.to_json(),
             "treatment_area_cm2": round(area, 1),
             "final_density_per_cm2": round(self.final_density_per_cm2, 1),
@@ -137,7 +412,7 @@ class Simulation:
             "dot_ratio_rgb": [round(v, 4) for v in self.dot_ratio_rgb],
             "years": self.years,
             "seed": self.seed,
-            "warnings": list(self.warnings),
+            "warnings": self.warnings,
         }
         if self.keypoints is not None:
             payload["landmarks"] = self.keypoints.to_json()
@@ -154,6 +429,10 @@ class Simulation:
             }
         return payload
 
+    def face_number(self) -> int:
+        """The client's face, 1-based in the order of :attr:`faces` (largest first)."""
+        return next((k for k, f in enumerate(self.faces, start=1) if f is self.keypoints), 1)
+
     def write(self, outdir: str | Path) -> dict[str, Any]:
         """Write the images and ``simulation.json`` into ``outdir``; return the JSON.
 
@@ -161,6 +440,7 @@ class Simulation:
         """
         from pointillist.imaging.io import encode_jpeg, encode_png
 
+        assert self.before_after is not None and self.overlay is not None
         start = time.perf_counter()
         out = Path(outdir)
         try:
@@ -179,6 +459,28 @@ class Simulation:
         return payload
 
 
+def _rescale_keypoints(keypoints: FaceKeypoints, factor: float) -> FaceKeypoints:
+    """Key points of a photo resized by ``factor``."""
+    changes: dict[str, Any] = {}
+    for f in dataclasses.fields(keypoints):
+        value = getattr(keypoints, f.name)
+        if isinstance(value, tuple):
+            changes[f.name] = (value[0] * factor, value[1] * factor)
+        elif isinstance(value, np.ndarray | float) and f.name != "source":
+            changes[f.name] = value * factor
+    return dataclasses.replace(keypoints, **changes)
+
+
+def stages_to_rerun(changed_options: Iterable[str]) -> set[str]:
+    """The stages that read any of ``changed_options``, and every stage downstream."""
+    changed = set(changed_options)
+    dirty = {name for name, reads in STAGE_OPTIONS.items() if changed & set(reads)}
+    for name in STAGES:
+        if any(up in dirty for up in STAGE_INPUTS[name]):
+            dirty.add(name)
+    return dirty
+
+
 def _xy(p: tuple[float, float]) -> list[float]:
     return [round(float(p[0]), 1), round(float(p[1]), 1)]
 
@@ -193,353 +495,423 @@ def _skin_json(skin: SkinMeasurement) -> dict[str, Any]:
     }
 
 
-class _Clock:
-    def __init__(self, progress: Progress | None) -> None:
-        self.timings: dict[str, float] = {}
-        self.progress = progress
+# -- entry point --------------------------------------------------------------------------
 
-    @contextmanager
-    def stage(self, name: str) -> Iterator[None]:
-        if self.progress is not None:
-            self.progress(name, STAGES.index(name), len(STAGES))
-        start = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.timings[name] = self.timings.get(name, 0.0) + (time.perf_counter() - start) * 1e3
+
+def prepare(
+    photo: str | Path | bytes | np.ndarray,
+    options: SimulationOptions | None = None,
+    *,
+    mask: str | Path | np.ndarray | None = None,
+    landmarks: str | Path | FaceKeypoints | None = None,
+) -> Simulation:
+    """Load the photo and check the options: a :class:`Simulation` ready to :meth:`run`.
+
+    ``mask`` (a PNG path or boolean array) and ``landmarks`` (a landmarks JSON file, see
+    :func:`~pointillist.imaging.landmarks.load_landmarks`) are read here and stored in
+    the options.
+    """
+    from pointillist.imaging.io import load_image
+
+    start = time.perf_counter()
+    options = SimulationOptions() if options is None else options
+    if isinstance(photo, np.ndarray):
+        if photo.ndim != 3 or photo.shape[2] != 3 or photo.dtype != np.uint8:
+            raise PointillistError("the photo array must be (H, W, 3) uint8 sRGB")
+        rgb, fmt = np.ascontiguousarray(photo), "array"
+    else:
+        loaded = load_image(photo)
+        rgb, fmt = loaded.rgb, loaded.format
+    height, width = rgb.shape[:2]
+    if mask is not None:
+        options = dataclasses.replace(options, mask=_mask_array(mask, (height, width)))
+    if isinstance(landmarks, FaceKeypoints):
+        options = dataclasses.replace(options, landmarks=landmarks)
+    elif landmarks is not None:
+        from pointillist.imaging.landmarks import load_landmarks
+
+        options = dataclasses.replace(
+            options, landmarks=load_landmarks(landmarks, image_size=(width, height))
+        )
+    options.check((width, height))
+    sim = Simulation(image=rgb, image_format=fmt, options=options)
+    sim.timings_ms["load"] = (time.perf_counter() - start) * 1e3
+    return sim
 
 
 def simulate(
     photo: str | Path | bytes | np.ndarray,
     *,
-    sessions: int | None = None,
-    hairline_height_cm: float | None = None,
-    hairline_shape: str | None = None,
-    transition_band_mm: float | None = None,
-    hairline_points: np.ndarray | None = None,
-    mm_per_px: float | None = None,
-    head_width_mm: float | None = None,
     mask: str | Path | np.ndarray | None = None,
     landmarks: str | Path | FaceKeypoints | None = None,
-    detect_face: bool = True,
-    seed: int = 0,
-    years: float = 0.0,
     progress: Progress | None = None,
+    **options: Any,
 ) -> Simulation:
-    """Simulate an SMP course on a photo of the client's head.
+    """Simulate an SMP course on a photo of the client's head: every stage, once.
 
     Parameters
     ----------
     photo
         Path or bytes of a JPEG/PNG/WebP/HEIC photo, or an ``(H, W, 3)`` uint8 array.
-    sessions
-        Number of sessions (``data/plan.toml``: 3 to 5; default 4).
-    hairline_height_cm, hairline_shape, transition_band_mm
-        Hairline design (frontal photos): mid-frontal point above the glabella
-        (default 8 cm), ``rounded``/``straight``/``natural``, and the band over which
-        density ramps up (default 15 mm).
-    hairline_points
-        ``(N, 2)`` pixels of a hairline drawn by the practitioner, used instead of the
-        design; the scalp is on the side towards the top of the head.
-    mm_per_px, head_width_mm
-        The photo's scale, or the head's breadth in mm to derive it from; without
-        either, the iris gives it.
     mask
         Treatment area given directly: a PNG path or a boolean array of the photo's
         size (white/True = treat).
     landmarks
         A landmarks JSON file (see :func:`~pointillist.imaging.landmarks.load_landmarks`)
-        or key points, instead of detecting the face.
-    detect_face
-        Run MediaPipe when no landmarks are given (off for known top views).
-    seed
-        Seed of every random choice: the same inputs and seed give identical images.
-    years
-        Show the healed look this many years on (fading, blue drift).
+        or key points, instead of detecting faces.
     progress
         Called as each stage starts (see :data:`Progress`).
+    **options
+        Fields of :class:`SimulationOptions` (``sessions``, ``hairline_height_cm``,
+        ``mm_per_px``, ``seed``, ``years``...).
     """
-    import cv2
+    if progress is not None:
+        progress("load", 0, len(STAGES))
+    try:
+        opts = SimulationOptions(**options)
+    except TypeError as exc:
+        raise PointillistError(f"unknown simulation option: {exc}") from None
+    sim = prepare(photo, opts, mask=mask, landmarks=landmarks)
+    sim.run(STAGES[1:], progress=progress)
+    return sim
 
-    from pointillist.color import healed_dot_ratio, measure_skin
-    from pointillist.imaging import hairline as hairline_mod
-    from pointillist.imaging import head as head_mod
-    from pointillist.imaging.impressions import cumulative_fractions_for, plan_impressions
-    from pointillist.imaging.io import load_image
-    from pointillist.imaging.landmarks import detect_landmarks, load_landmarks
-    from pointillist.imaging.regions import load_mask, regions_from_mask, segment_regions
-    from pointillist.imaging.render import render_impressions
-    from pointillist.imaging.scale import check_head_width_mm, check_mm_per_px, choose_scale
 
-    clock = _Clock(progress)
-    warnings: list[str] = []
-    plan = load_table("plan")
-    n_sessions = int(plan["sessions"]["default_count"]) if sessions is None else int(sessions)
-    fractions = cumulative_fractions_for(n_sessions, plan=plan)
-    if not (np.isfinite(years) and 0.0 <= years <= 30.0):
-        raise PointillistError(f"--years {years:g}: give 0 to 30 years after healing")
-    if mm_per_px is not None:
-        check_mm_per_px(mm_per_px)
-    if head_width_mm is not None:
-        check_head_width_mm(head_width_mm)
-    if hairline_points is None:
-        table = hairline_mod.hairline_table()["hairline"]
-        hairline_mod.check_design(
-            str(table["default_shape"]) if hairline_shape is None else hairline_shape,
-            float(table["default_height_cm"]) if hairline_height_cm is None else hairline_height_cm,
-            float(table["transition_band_mm"])
-            if transition_band_mm is None
-            else transition_band_mm,
-        )
+# -- stages -------------------------------------------------------------------------------
 
-    with clock.stage("load"):
-        if isinstance(photo, np.ndarray):
-            if photo.ndim != 3 or photo.shape[2] != 3 or photo.dtype != np.uint8:
-                raise PointillistError("the photo array must be (H, W, 3) uint8 sRGB")
-            rgb, fmt = np.ascontiguousarray(photo), "array"
-        else:
-            loaded = load_image(photo)
-            rgb, fmt = loaded.rgb, loaded.format
-        height, width = rgb.shape[:2]
-        given_mask = None
-        if mask is not None:
-            given_mask = _mask_array(mask, (width, height), load_mask)
 
-    with clock.stage("landmarks"):
-        keypoints: FaceKeypoints | None
-        if isinstance(landmarks, FaceKeypoints):
-            keypoints = landmarks
-        elif landmarks is not None:
-            keypoints = load_landmarks(landmarks, image_size=(width, height))
-        elif detect_face:
-            keypoints = detect_landmarks(rgb)
-        else:
-            keypoints = None
+def _stage_load(sim: Simulation) -> None:
+    """The photo is decoded by :func:`prepare`; nothing to redo."""
 
-    with clock.stage("regions"):
-        prior: HeadModel | None = None
-        if keypoints is not None:
-            prior_scale = (
-                choose_scale(
-                    mm_per_px=mm_per_px,
-                    head_width_mm=None,
-                    head_width_px=None,
-                    iris_diameter_px=keypoints.iris_diameter_px,
-                )
-                if (mm_per_px is not None or keypoints.iris_diameter_px)
-                else None
-            )
-            if prior_scale is not None:
-                prior = head_mod.fit_frontal(keypoints, prior_scale.mm_per_px)
-        regions: Regions | None
-        try:
-            regions = segment_regions(
-                rgb, keypoints=keypoints, outline=None if prior is None else prior.outline
-            )
-        except PointillistError:
-            if given_mask is None:
-                raise
-            regions = None
-        close_up = (
-            keypoints is None and given_mask is not None and _is_close_up(regions, given_mask)
-        )
-        if (
-            keypoints is None
-            and given_mask is None
-            and regions is not None
-            and regions.background_skin_share > 0.5
-        ):
+
+def _stage_landmarks(sim: Simulation) -> None:
+    from pointillist.imaging.landmarks import detect_landmarks
+
+    opts = sim.options
+    if opts.landmarks is not None:
+        faces = [opts.landmarks]
+    elif not opts.detect_face or (opts.mask is not None and opts.mm_per_px is not None):
+        # A given area and scale leave nothing for a face to decide: skip the detector.
+        faces = []
+    else:
+        found = detect_landmarks(sim.image)
+        faces = [] if found is None else [found]
+    sim.faces = faces
+    sim.keypoints = None
+    if faces:
+        index = 1 if opts.face is None else opts.face
+        if index > len(faces):
             raise PointillistError(
-                "no head outline in the photo: the scalp seems to fill the frame (a "
-                "close-up); give --mask with the treatment area and --mm-per-px"
+                f"--face {index}: the photo has {len(faces)} face"
+                f"{'' if len(faces) == 1 else 's'}; give 1 to {len(faces)}"
             )
-        if close_up or regions is None:
-            assert given_mask is not None
-            regions = regions_from_mask(rgb, given_mask)
-            close_up = True
-            warnings.append(
-                "no head outline in the photo (a close-up): the scalp is treated as flat "
-                "and the mask as the only scalp"
-            )
+        sim.keypoints = faces[index - 1]
 
-    with clock.stage("head"):
-        if keypoints is not None:
-            head_width_px = keypoints.face_width_px / float(
-                load_table("head")["ellipsoid"]["face_to_head_breadth"]
-            )
-            scale = choose_scale(
-                mm_per_px=mm_per_px,
-                head_width_mm=head_width_mm,
-                head_width_px=head_width_px,
-                iris_diameter_px=keypoints.iris_diameter_px,
-            )
-            if scale.source == "head_width":
-                # Re-measure the width on the outline now that a scale exists.
-                first = head_mod.fit_frontal(
-                    keypoints, scale.mm_per_px, regions.foreground, cell_px=regions.cell_px
-                )
-                scale = choose_scale(
-                    mm_per_px=None,
-                    head_width_mm=head_width_mm,
-                    head_width_px=2.0 * first.outline.semi_axes[0],
-                    iris_diameter_px=None,
-                )
-            head = head_mod.fit_frontal(
+
+def _stage_regions(sim: Simulation) -> None:
+    from pointillist.imaging import head as head_mod
+    from pointillist.imaging.regions import regions_from_mask, segment_regions
+    from pointillist.imaging.scale import choose_scale
+
+    rgb, keypoints, given = sim.image, sim.keypoints, sim.options.mask
+    prior: HeadModel | None = None
+    if keypoints is not None and (sim.options.mm_per_px is not None or keypoints.iris_diameter_px):
+        prior_scale = choose_scale(
+            mm_per_px=sim.options.mm_per_px,
+            head_width_mm=None,
+            head_width_px=None,
+            iris_diameter_px=keypoints.iris_diameter_px,
+        )
+        prior = head_mod.fit_frontal(keypoints, prior_scale.mm_per_px)
+    regions: Regions | None
+    try:
+        regions = segment_regions(
+            rgb, keypoints=keypoints, outline=None if prior is None else prior.outline
+        )
+    except PointillistError:
+        if given is None:
+            raise
+        regions = None
+    close_up = keypoints is None and given is not None and _is_close_up(regions, given)
+    if (
+        keypoints is None
+        and given is None
+        and regions is not None
+        and regions.background_skin_share > 0.5
+    ):
+        raise PointillistError(
+            "no head outline in the photo: the scalp seems to fill the frame (a "
+            "close-up); give --mask with the treatment area and --mm-per-px"
+        )
+    if close_up or regions is None:
+        assert given is not None
+        regions = regions_from_mask(rgb, given)
+        close_up = True
+        _warn(
+            sim,
+            "no head outline in the photo (a close-up): the scalp is treated as flat "
+            "and the mask as the only scalp",
+        )
+    sim.regions = regions
+    sim.close_up = close_up
+
+
+def _stage_head(sim: Simulation) -> None:
+    from pointillist.imaging import head as head_mod
+    from pointillist.imaging.scale import choose_scale
+
+    regions, keypoints, opts = sim.regions, sim.keypoints, sim.options
+    assert regions is not None
+    height, width = sim.image.shape[:2]
+    if keypoints is not None:
+        head_width_px = keypoints.face_width_px / float(
+            load_table("head")["ellipsoid"]["face_to_head_breadth"]
+        )
+        scale = choose_scale(
+            mm_per_px=opts.mm_per_px,
+            head_width_mm=opts.head_width_mm,
+            head_width_px=head_width_px,
+            iris_diameter_px=keypoints.iris_diameter_px,
+        )
+        if scale.source == "head_width":
+            # Re-measure the width on the outline now that a scale exists.
+            first = head_mod.fit_frontal(
                 keypoints, scale.mm_per_px, regions.foreground, cell_px=regions.cell_px
             )
-        elif close_up:
             scale = choose_scale(
-                mm_per_px=mm_per_px,
-                head_width_mm=head_width_mm,
-                head_width_px=None,
+                mm_per_px=None,
+                head_width_mm=opts.head_width_mm,
+                head_width_px=2.0 * first.outline.semi_axes[0],
                 iris_diameter_px=None,
             )
-            head = head_mod.flat_head(width, height, scale.mm_per_px)
-        else:
-            outline = head_mod.fit_silhouette_ellipse(regions.foreground, cell_px=regions.cell_px)
-            scale = choose_scale(
-                mm_per_px=mm_per_px,
-                head_width_mm=head_width_mm,
-                head_width_px=outline.width_px,
-                iris_diameter_px=None,
-            )
-            head = head_mod.fit_silhouette(outline, scale.mm_per_px)
-
-    with clock.stage("hairline"):
-        hairline: Hairline | None = None
-        if hairline_points is not None:
-            hairline = hairline_mod.hairline_from_points(
-                hairline_points,
-                behind=(0.0, -1.0) if keypoints is None else (keypoints.up[0], keypoints.up[1]),
-                transition_band_mm=transition_band_mm,
-            )
-        elif keypoints is not None:
-            hairline = hairline_mod.design_hairline(
-                keypoints,
-                head,
-                height_cm=hairline_height_cm,
-                shape=hairline_shape,
-                transition_band_mm=transition_band_mm,
-                seed=seed,
-            )
-
-    with clock.stage("treatment"):
-        rules = hairline_mod.hairline_table()["regions"]
-        grid = regions.shape
-        cell = regions.cell_px
-        feather_cells = float(rules["feather_mm"]) / (scale.mm_per_px * cell)
-        if given_mask is not None:
-            area_mask = _to_grid(given_mask, grid) >= 0.5
-            share = _feather(area_mask.astype(np.float32), feather_cells)
-            mask_source = "mask"
-        else:
-            coverage = regions.hair_coverage(float(rules["hair_window_mm"]) / scale.mm_per_px)
-            open_scalp = regions.foreground & (coverage < float(rules["dense_hair_coverage"]))
-            if hairline is not None:
-                ramp = hairline_mod.hairline_density(hairline, head, grid, cell, seed=seed)
-                area_mask = open_scalp & hairline.behind_mask(grid, cell)
-                share = _feather((open_scalp & (ramp > 0)).astype(np.float32), feather_cells)
-                share = share * ramp
-                mask_source = "hairline and regions"
-            else:
-                area_mask = open_scalp
-                share = _feather(open_scalp.astype(np.float32), feather_cells)
-                mask_source = "regions"
-                if keypoints is None and detect_face:
-                    warnings.append(
-                        "no face found: every bare scalp of the head is treated; give "
-                        "--mask to limit the treatment area"
-                    )
-        area_cm2 = head.surface_area_mm2(area_mask.astype(np.float32), pixel_size=cell) / 100.0
-        if area_cm2 < 0.5:
-            warnings.append(
-                "the treatment area is almost empty: no bare scalp (behind the hairline, "
-                "on a frontal photo) that is not already dense with hair; give --mask to "
-                "choose the area"
-            )
-
-    with clock.stage("skin"):
-        skin = None
-        dot_ratio = tuple(load_table("rendering")["optics"]["default_dot_ratio_rgb"])
-        try:
-            skin = _measure(rgb, keypoints, regions, measure_skin)
-            dot_ratio = healed_dot_ratio(skin.lab, years=years)
-        except PointillistError as exc:
-            # A photo whose skin colour cannot be read (colour cast, no bare skin) still
-            # gets a preview, in the default shade, and says so.
-            warnings.append(f"skin colour not used ({exc}); default dot colour shown")
-
-    with clock.stage("impressions"):
-        final_per_cm2 = float(plan["density"]["final_per_cm2"])
-        factor = max(1, int(SAMPLE_CELL_MM / scale.mm_per_px))
-        sh, sw = max(1, height // factor), max(1, width // factor)
-        density = _regrid(share, cell, factor, (sh, sw), cv2.INTER_LINEAR)
-        # Impressions only where the treatment share is positive (no halo from the
-        # interpolation), and with a given mask only in cells wholly inside it.
-        density *= _regrid(
-            (share > 0).astype(np.float32), cell, factor, (sh, sw), cv2.INTER_NEAREST
+        head = head_mod.fit_frontal(
+            keypoints, scale.mm_per_px, regions.foreground, cell_px=regions.cell_px
         )
-        if given_mask is not None:
-            inside = given_mask[: sh * factor, : sw * factor].reshape(sh, factor, sw, factor)
-            density *= inside.all(axis=(1, 3))
-        density *= np.float32(final_per_cm2 / 100.0)
-        metric = head.metric_field(sh, sw, cell_px=float(factor), step=4)
-        course = plan_impressions(
-            density, metric_mm2_per_px2=metric, seed=seed, cumulative_fractions=fractions
+    elif sim.close_up:
+        scale = choose_scale(
+            mm_per_px=opts.mm_per_px,
+            head_width_mm=opts.head_width_mm,
+            head_width_px=None,
+            iris_diameter_px=None,
         )
-        course = _to_photo_pixels(course, factor)
+        head = head_mod.flat_head(width, height, scale.mm_per_px)
+    else:
+        outline = head_mod.fit_silhouette_ellipse(regions.foreground, cell_px=regions.cell_px)
+        scale = choose_scale(
+            mm_per_px=opts.mm_per_px,
+            head_width_mm=opts.head_width_mm,
+            head_width_px=outline.width_px,
+            iris_diameter_px=None,
+        )
+        head = head_mod.fit_silhouette(outline, scale.mm_per_px)
+    sim.scale, sim.head = scale, head
 
-    with clock.stage("render"):
-        images = [
-            render_impressions(rgb, course.up_to_session(k), dot_ratio_rgb=dot_ratio)
-            for k in range(1, n_sessions + 1)
-        ]
 
-    with clock.stage("compose"):
-        before_after = compose_before_after(rgb, images[-1], n_sessions)
-        overlay = compose_overlay(rgb, regions, area_mask, share, hairline, area_cm2)
+def _stage_hairline(sim: Simulation) -> None:
+    from pointillist.imaging import hairline as hairline_mod
 
-    if progress is not None:
-        progress("done", len(STAGES), len(STAGES))
-    return Simulation(
-        image=rgb,
-        image_format=fmt,
-        keypoints=keypoints,
-        scale=scale,
-        regions=regions,
-        head=head,
-        hairline=hairline,
-        treatment_mask=area_mask,
-        treatment_share=share,
-        treatment_area_cm2=area_cm2,
-        final_density_per_cm2=final_per_cm2,
-        impressions=course,
-        skin=skin,
-        dot_ratio_rgb=(float(dot_ratio[0]), float(dot_ratio[1]), float(dot_ratio[2])),
-        years=float(years),
-        seed=int(seed),
-        mask_source=mask_source,
-        session_images=images,
-        before_after=before_after,
-        overlay=overlay,
-        timings_ms=clock.timings,
-        warnings=warnings,
+    opts, keypoints, head = sim.options, sim.keypoints, sim.head
+    assert head is not None
+    hairline: Hairline | None = None
+    if opts.hairline_points is not None:
+        hairline = hairline_mod.hairline_from_points(
+            opts.hairline_points,
+            behind=(0.0, -1.0) if keypoints is None else (keypoints.up[0], keypoints.up[1]),
+            transition_band_mm=opts.transition_band_mm,
+        )
+    elif keypoints is not None:
+        hairline = hairline_mod.design_hairline(
+            keypoints,
+            head,
+            height_cm=opts.hairline_height_cm,
+            shape=opts.hairline_shape,
+            transition_band_mm=opts.transition_band_mm,
+            anchors=opts.hairline_anchors,
+            seed=opts.seed,
+        )
+        near_top = float(hairline_mod.hairline_table()["surface"]["near_top_share"])
+        if hairline.rise_share is not None and hairline.rise_share > near_top:
+            _warn(
+                sim,
+                f"the hairline sits {hairline.rise_share:.0%} of the way from the brows to the "
+                "top of the visible head, near the top: check that the photo is taken at eye "
+                "level with the whole head in frame, or lower --hairline-height-cm",
+            )
+    sim.hairline = hairline
+
+
+def _stage_treatment(sim: Simulation) -> None:
+    from pointillist.imaging import hairline as hairline_mod
+
+    regions, head, scale, hairline = sim.regions, sim.head, sim.scale, sim.hairline
+    assert regions is not None and head is not None and scale is not None
+    opts = sim.options
+    rules = hairline_mod.hairline_table()["regions"]
+    grid = regions.shape
+    cell = regions.cell_px
+    feather_cells = float(rules["feather_mm"]) / (scale.mm_per_px * cell)
+    ramp: np.ndarray | None = None
+    if opts.mask is not None:
+        area_mask = to_grid(opts.mask, grid) >= 0.5
+        support = area_mask
+        mask_source = "mask"
+    else:
+        coverage = regions.hair_coverage(float(rules["hair_window_mm"]) / scale.mm_per_px)
+        open_scalp = regions.foreground & (coverage < float(rules["dense_hair_coverage"]))
+        if hairline is not None:
+            ramp = hairline_mod.hairline_density(hairline, head, grid, cell, seed=opts.seed)
+            area_mask = open_scalp & hairline.behind_mask(grid, cell)
+            # The support also holds the fringe of single impressions ahead of the line.
+            support = open_scalp & (ramp > 0)
+            mask_source = "hairline and regions"
+        else:
+            area_mask = support = open_scalp
+            mask_source = "regions"
+            # A scale in mm per pixel says the photo is a top or back view: no face
+            # was expected, so its absence is no news.
+            if sim.keypoints is None and opts.detect_face and opts.mm_per_px is None:
+                _warn(
+                    sim,
+                    "no face found: every bare scalp of the head is treated; give --mask "
+                    "to limit the treatment area",
+                )
+    if opts.area_add is not None:
+        added = _edit_on_grid(opts.area_add, grid)
+        area_mask, support = area_mask | added, support | added
+        if ramp is not None:
+            # Painted-in scalp gets the full density, even ahead of the designed line.
+            ramp = np.where(added, 1.0, ramp).astype(np.float32)
+        mask_source += ", edited"
+    if opts.area_remove is not None:
+        removed = _edit_on_grid(opts.area_remove, grid)
+        area_mask, support = area_mask & ~removed, support & ~removed
+        if not mask_source.endswith("edited"):
+            mask_source += ", edited"
+    share = feather(support.astype(np.float32), feather_cells)
+    if ramp is not None:
+        share = share * ramp
+    area_cm2 = head.surface_area_mm2(area_mask.astype(np.float32), pixel_size=cell) / 100.0
+    if area_cm2 < 0.5:
+        _warn(
+            sim,
+            "the treatment area is almost empty: no bare scalp (behind the hairline, on a "
+            "frontal photo) that is not already dense with hair; give --mask to choose "
+            "the area",
+        )
+    sim.treatment_mask = area_mask
+    sim.treatment_share = share.astype(np.float32)
+    sim.treatment_area_cm2 = area_cm2
+    sim.mask_source = mask_source
+
+
+def _stage_skin(sim: Simulation) -> None:
+    from pointillist.color import healed_dot_ratio, measure_skin
+
+    assert sim.regions is not None
+    sim.skin = None
+    dot_ratio = tuple(load_table("rendering")["optics"]["default_dot_ratio_rgb"])
+    try:
+        sim.skin = _measure(sim.image, sim.keypoints, sim.regions, measure_skin)
+        dot_ratio = healed_dot_ratio(sim.skin.lab, years=sim.options.years)
+    except PointillistError as exc:
+        # A photo whose skin colour cannot be read (colour cast, no bare skin) still
+        # gets a preview, in the default shade, and says so.
+        _warn(sim, f"skin colour not used ({exc}); default dot colour shown")
+    sim.dot_ratio_rgb = (float(dot_ratio[0]), float(dot_ratio[1]), float(dot_ratio[2]))
+
+
+def _stage_impressions(sim: Simulation) -> None:
+    import cv2
+
+    from pointillist.imaging.impressions import cumulative_fractions_for, plan_impressions
+
+    regions, head, scale, share = sim.regions, sim.head, sim.scale, sim.treatment_share
+    assert regions is not None and head is not None and scale is not None and share is not None
+    opts = sim.options
+    plan = load_table("plan")
+    fractions = cumulative_fractions_for(opts.session_count(), plan=plan)
+    height, width = sim.image.shape[:2]
+    cell = regions.cell_px
+    final_per_cm2 = float(plan["density"]["final_per_cm2"]) * opts.density
+    factor = max(1, int(SAMPLE_CELL_MM / scale.mm_per_px))
+    sh, sw = max(1, height // factor), max(1, width // factor)
+    density = regrid(share, cell, factor, (sh, sw), cv2.INTER_LINEAR)
+    # Impressions only where the treatment share is positive (no halo from the
+    # interpolation), and with a given mask only in cells wholly inside it.
+    density *= regrid((share > 0).astype(np.float32), cell, factor, (sh, sw), cv2.INTER_NEAREST)
+    if opts.mask is not None:
+        inside = opts.mask[: sh * factor, : sw * factor].reshape(sh, factor, sw, factor)
+        density *= inside.all(axis=(1, 3))
+    density *= np.float32(final_per_cm2 / 100.0)
+    metric = head.metric_field(sh, sw, cell_px=float(factor), step=4)
+    course = plan_impressions(
+        density, metric_mm2_per_px2=metric, seed=opts.seed, cumulative_fractions=fractions
     )
+    sim.impressions = _to_photo_pixels(course, factor)
+    sim.final_density_per_cm2 = final_per_cm2
+
+
+def _stage_render(sim: Simulation) -> None:
+    from pointillist.imaging.render import render_impressions
+
+    course = sim.impressions
+    assert course is not None
+    sim.session_images = [
+        render_impressions(sim.image, course.up_to_session(k), dot_ratio_rgb=sim.dot_ratio_rgb)
+        for k in range(1, course.n_sessions + 1)
+    ]
+
+
+def _stage_compose(sim: Simulation) -> None:
+    assert sim.regions is not None and sim.treatment_mask is not None
+    assert sim.treatment_share is not None
+    sim.before_after = compose_before_after(sim.image, sim.session_images[-1], sim.sessions)
+    sim.overlay = compose_overlay(
+        sim.image,
+        sim.regions,
+        sim.treatment_mask,
+        sim.treatment_share,
+        sim.hairline,
+        sim.treatment_area_cm2,
+        faces=sim.faces,
+        client_face=sim.face_number() if sim.keypoints is not None else None,
+    )
+
+
+_STAGE_FUNCTIONS: dict[str, Callable[[Simulation], None]] = {
+    "load": _stage_load,
+    "landmarks": _stage_landmarks,
+    "regions": _stage_regions,
+    "head": _stage_head,
+    "hairline": _stage_hairline,
+    "treatment": _stage_treatment,
+    "skin": _stage_skin,
+    "impressions": _stage_impressions,
+    "render": _stage_render,
+    "compose": _stage_compose,
+}
+
+
+def _warn(sim: Simulation, message: str) -> None:
+    sim.stage_warnings.setdefault(sim.running, []).append(message)
+
+
+def _edit_on_grid(edit: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
+    """A painted edit (any size: the editor paints on a reduced copy) on the work grid."""
+    return np.asarray(to_grid(edit.astype(bool), grid) >= 0.5, dtype=bool)
 
 
 def _is_close_up(regions: Regions | None, mask: np.ndarray) -> bool:
     """Whether the head's outline is missing: the found head misses much of the mask."""
     if regions is None:
         return True
-    grid = _to_grid(mask, regions.shape) >= 0.5
+    grid = to_grid(mask, regions.shape) >= 0.5
     outside = int((grid & ~regions.foreground).sum())
     return outside > 0.3 * max(int(grid.sum()), 1)
 
 
-def _mask_array(
-    mask: str | Path | np.ndarray, size: tuple[int, int], load_mask: Callable[..., np.ndarray]
-) -> np.ndarray:
-    width, height = size
+def _mask_array(mask: str | Path | np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """A treatment mask given as a PNG path or an array, checked against the photo."""
+    height, width = shape
     if isinstance(mask, np.ndarray):
         if mask.shape != (height, width):
             raise PointillistError(
@@ -549,69 +921,9 @@ def _mask_array(
         if not arr.any():
             raise PointillistError("the mask is empty; mark the treatment area")
         return arr
-    return load_mask(str(mask), image_size=size)
+    from pointillist.imaging.io import load_mask
 
-
-def _to_grid(mask: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
-    import cv2
-
-    return cv2.resize(mask.astype(np.float32), (grid[1], grid[0]), interpolation=cv2.INTER_AREA)
-
-
-def _regrid(
-    grid: np.ndarray, cell_px: float, factor: int, shape: tuple[int, int], interpolation: int
-) -> np.ndarray:
-    """Resample a work-grid map (cells ``cell_px`` photo pixels wide) onto a grid of
-    ``factor``-pixel cells starting at the photo's corner, pixel centres aligned."""
-    import cv2
-
-    k = factor / cell_px
-    offset = 0.5 * k - 0.5
-    matrix = np.array([[k, 0.0, offset], [0.0, k, offset]], dtype=np.float64)
-    return np.asarray(
-        cv2.warpAffine(
-            grid.astype(np.float32),
-            matrix,
-            (shape[1], shape[0]),
-            flags=interpolation | cv2.WARP_INVERSE_MAP,
-            borderMode=cv2.BORDER_REPLICATE,
-        ),
-        dtype=np.float32,
-    )
-
-
-def _upsample_window(
-    grid: np.ndarray, cell_px: float, window: tuple[int, int, int, int]
-) -> np.ndarray:
-    """Bilinear upsampling of a work-grid map to the photo pixels of ``window``
-    (``x0, y0, x1, y1``), pixel centres aligned as in a full-size resize."""
-    import cv2
-
-    x0, y0, x1, y1 = window
-    k = 1.0 / cell_px
-    matrix = np.array(
-        [[k, 0.0, (x0 + 0.5) * k - 0.5], [0.0, k, (y0 + 0.5) * k - 0.5]], dtype=np.float64
-    )
-    return np.asarray(
-        cv2.warpAffine(
-            grid,
-            matrix,
-            (x1 - x0, y1 - y0),
-            flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-            borderMode=cv2.BORDER_REPLICATE,
-        )
-    )
-
-
-def _feather(mask: np.ndarray, sigma_cells: float) -> np.ndarray:
-    """Soften a mask's edge inwards: 0 outside, rising to 1 about two sigmas inside."""
-    import cv2
-
-    if sigma_cells < 0.3:
-        return mask.astype(np.float32)
-    blurred = cv2.GaussianBlur(mask.astype(np.float32), (0, 0), sigma_cells)
-    # Keep the area: only the inner side of the edge fades, nothing spills outside.
-    return np.asarray(np.clip((blurred - 0.5) * 2.0, 0.0, 1.0) * mask, dtype=np.float32)
+    return load_mask(mask, image_size=(width, height))
 
 
 def _to_photo_pixels(course: Impressions, factor: int) -> Impressions:
@@ -640,131 +952,6 @@ def _measure(
     source = regions.seed_mask if keypoints is not None else regions.skin
     mask = cv2.resize(source.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST) > 0
     return measure_skin(sub, mask)
-
-
-def compose_before_after(before: np.ndarray, after: np.ndarray, sessions: int) -> np.ndarray:
-    """The photo and the final session side by side, labelled, at the photo's height."""
-    import cv2
-
-    h, w = before.shape[:2]
-    gap = max(4, w // 100)
-    canvas = np.empty((h, 2 * w + gap, 3), np.uint8)
-    canvas[:, w : w + gap] = 255
-    canvas[:, :w] = before
-    canvas[:, w + gap :] = after
-    size = max(0.4, h / 900.0)
-    thick = max(1, round(size * 2))
-    for text, x0 in (("before", 0), (f"after session {sessions}", w + gap)):
-        (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, size, thick)
-        pad = max(3, th // 2)
-        y = h - pad - base
-        cv2.rectangle(canvas, (x0, y - th - pad), (x0 + tw + 2 * pad, h), (0, 0, 0), -1)
-        cv2.putText(
-            canvas,
-            text,
-            (x0 + pad, y),
-            cv2.FONT_HERSHEY_SIMPLEX,
-            size,
-            (255, 255, 255),
-            thick,
-            cv2.LINE_AA,
-        )
-    return canvas
-
-
-OVERLAY_COLOURS = {
-    "treatment": (0, 200, 180),
-    "hair": (240, 150, 0),
-    "hairline": (255, 255, 255),
-    "keypoint": (255, 40, 40),
-}
-
-
-def compose_overlay(
-    rgb: np.ndarray,
-    regions: Regions,
-    area_mask: np.ndarray,
-    share: np.ndarray,
-    hairline: Hairline | None,
-    area_cm2: float,
-) -> np.ndarray:
-    """The photo with the treatment zone (shaded by density), existing hair and hairline."""
-    import cv2
-
-    h, w = rgb.shape[:2]
-    # Tint and opacity are built on the work grid and blended at full resolution in
-    # one pass: the zones are smooth, and a float pass over 12 MP would cost more than
-    # the rest of the pipeline.
-    # Hair is shown where it decides the treatment: behind the hairline (on a frontal
-    # photo, the face's own texture below the line would only confuse).
-    shown = regions.hair & ~area_mask
-    if hairline is not None:
-        shown &= hairline.behind_mask(regions.shape, regions.cell_px)
-    hair = shown.astype(np.float32) * 0.35
-    zone = share.astype(np.float32) * 0.55
-    alpha = hair + zone * (1.0 - hair)
-    weight_zone = np.where(alpha > 0, zone / np.maximum(alpha, 1e-6), 0.0)[..., None]
-    treatment = np.asarray(OVERLAY_COLOURS["treatment"], dtype=np.float32)
-    hair_colour = np.asarray(OVERLAY_COLOURS["hair"], dtype=np.float32)
-    tint = weight_zone * treatment + (1.0 - weight_zone) * hair_colour
-    tint_small = np.clip(np.rint(tint), 0, 255).astype(np.uint8)
-    result = np.array(rgb, order="C", copy=True)
-    cell = regions.cell_px
-    rows, cols = np.nonzero(alpha > 0)
-    if rows.size:
-        # Blend only the window the zones cover (the head), not the whole frame.
-        x0 = max(0, int(np.floor((cols.min() - 2) * cell)))
-        y0 = max(0, int(np.floor((rows.min() - 2) * cell)))
-        x1 = min(w, int(np.ceil((cols.max() + 3) * cell)))
-        y1 = min(h, int(np.ceil((rows.max() + 3) * cell)))
-        tint_win = _upsample_window(tint_small, cell, (x0, y0, x1, y1))
-        alpha_win = _upsample_window(alpha.astype(np.float32), cell, (x0, y0, x1, y1))
-        result[y0:y1, x0:x1] = cv2.blendLinear(
-            np.ascontiguousarray(rgb[y0:y1, x0:x1]), tint_win, 1.0 - alpha_win, alpha_win
-        )
-    contours, _ = cv2.findContours(
-        area_mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE
-    )
-    contours = [
-        np.rint(((c.astype(np.float64) + 0.5) * cell - 0.5) * 16).astype(np.int32) for c in contours
-    ]
-    thick = max(1, round(max(h, w) / 600))
-    cv2.polylines(result, contours, True, OVERLAY_COLOURS["treatment"], thick, cv2.LINE_AA, 4)
-    if hairline is not None:
-        pts = np.rint(hairline.points * 16).astype(np.int32)
-        cv2.polylines(result, [pts], False, OVERLAY_COLOURS["hairline"], thick + 1, cv2.LINE_AA, 4)
-        for p in (hairline.mid_frontal, hairline.temple_right, hairline.temple_left):
-            if p is not None:
-                c = (round(p[0] * 16), round(p[1] * 16))
-                cv2.circle(
-                    result, c, (3 * thick + 2) * 16, OVERLAY_COLOURS["keypoint"], -1, cv2.LINE_AA, 4
-                )
-    size = max(0.35, max(h, w) / 2400.0)
-    lines: list[tuple[str, tuple[int, int, int] | None]] = [
-        (f"treatment area {area_cm2:.0f} cm2", None),
-        ("treated (shade = density)", OVERLAY_COLOURS["treatment"]),
-        ("existing hair or covered", OVERLAY_COLOURS["hair"]),
-    ]
-    if hairline is not None:
-        lines.append(("hairline", OVERLAY_COLOURS["hairline"]))
-    font = cv2.FONT_HERSHEY_SIMPLEX
-    (_tw, th), base = cv2.getTextSize("Hg", font, size, thick)
-    pad = max(3, th // 2)
-    row = th + base + pad
-    swatch = th
-    width_px = max(cv2.getTextSize(t, font, size, thick)[0][0] for t, _c in lines)
-    box_w = width_px + swatch + 4 * pad
-    # Bottom left: the treatment zone is usually at the top of the picture.
-    top = h - (row * len(lines) + pad)
-    cv2.rectangle(result, (0, top), (box_w, h), (0, 0, 0), -1)
-    for k, (text, colour) in enumerate(lines):
-        y = top + pad + k * row + th
-        x = pad
-        if colour is not None:
-            cv2.rectangle(result, (x, y - th), (x + swatch, y), colour, -1)
-            x += swatch + pad
-        cv2.putText(result, text, (x, y), font, size, (255, 255, 255), thick, cv2.LINE_AA)
-    return result
 
 
 DEMO_SUBJECTS = ("astronaut", "frontal", "top_view")

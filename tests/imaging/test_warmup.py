@@ -1,0 +1,27 @@
+"""The install-time warm-up compiles every kernel a real simulation needs."""
+
+from __future__ import annotations
+
+from pointillist.imaging import _kernels
+from pointillist.imaging.io import encode_jpeg
+from pointillist.imaging.simulate import simulate
+from pointillist.imaging.warmup import warm_kernels
+
+
+def _signatures() -> dict[str, set[str]]:
+    return {
+        name: {str(sig) for sig in getattr(_kernels, name).signatures}
+        for name in dir(_kernels)
+        if hasattr(getattr(_kernels, name), "signatures")
+    }
+
+
+def test_a_photo_after_the_warm_up_compiles_nothing_new(front_head, top_head):
+    warm_kernels()
+    warmed = _signatures()
+    # Photos arrive as files (decoded read-only) and other sizes than the warm-up's.
+    simulate(encode_jpeg(front_head.rgb), landmarks=front_head.keypoints, seed=9)
+    simulate(encode_jpeg(top_head.rgb), mm_per_px=top_head.mm_per_px, detect_face=False)
+    after = _signatures()
+    new = {name: after[name] - warmed.get(name, set()) for name in after}
+    assert not any(new.values()), new
