@@ -142,6 +142,7 @@ def _demo_preview(
 
     sessions, seed = int(options["sessions"]), int(options["seed"])
     result = simulate(data, sessions=sessions, seed=seed)
+    assert result.before_after is not None  # a full run composes it
     records.add_simulation(
         db,
         scope,
