@@ -216,3 +216,42 @@ def test_another_clinics_session_is_404(api, world):
     assert api.get(f"/sessions/{world.b.ids['session_id']}").status_code == 404
     other = api.get(f"/appointments?practitioner={world.b.ids['practitioner_id']}")
     assert other.status_code == 404
+
+
+def test_the_owner_records_a_renewed_practitioner_licence(api, world):
+    token = sign_in(api, world.a.emails["owner"])
+    pid = world.a.ids["practitioner_id"]
+    lapsed = (date.today() - timedelta(days=3)).isoformat()
+    api.post(
+        "/clinic/practitioners",
+        data={
+            "csrf_token": token,
+            "practitioner_id": pid,
+            "licence_number": "P-A",
+            "licence_expires_on": lapsed,
+        },
+    )
+    users = text(api.get("/clinic/users"))
+    assert f"licence expired on {lapsed}" in users
+    refused = book(api, token, world, "10:00")
+    assert refused.status_code == 409 and "licence expired on" in text(refused)
+
+    renewed = api.post(
+        "/clinic/practitioners",
+        data={
+            "csrf_token": token,
+            "practitioner_id": pid,
+            "licence_number": "P-A2",
+            "licence_expires_on": (date.today() + timedelta(days=365)).isoformat(),
+        },
+        follow_redirects=False,
+    )
+    assert renewed.status_code == 303
+    assert book(api, token, world, "10:00").status_code == 303
+
+    added = api.post(
+        "/clinic/practitioners",
+        data={"csrf_token": token, "name": "", "licence_number": "X"},
+    )
+    assert added.status_code == 422 and "give the practitioner's name" in text(added)
+    assert 'value="X"' in added.text

@@ -16,6 +16,7 @@ from fastapi.responses import Response
 
 from pointillist.domain.plan import WEEKDAYS
 from pointillist.domain.policy import ClinicPolicy
+from pointillist.domain.pricing import experience_levels
 from pointillist.errors import PointillistError
 from pointillist.store import audit
 from pointillist.store import clinic as clinics
@@ -203,6 +204,8 @@ def _render_users(
     form: dict[str, str],
     errors: FormErrors,
     *,
+    practitioner_form: dict[str, str] | None = None,
+    practitioner_errors: FormErrors | None = None,
     status_code: int = 200,
 ) -> Response:
     policy = page.scope.policy
@@ -213,12 +216,20 @@ def _render_users(
         )
         for role in ROLES
     ]
+    today = date.today()
+    practitioners = clinics.list_practitioners(db, page.scope)
     context = {
         "users": clinics.list_users(db, page.scope),
         "roles": roles,
         "form": form,
         "errors": errors,
         "min_password": policy.min_password_length,
+        "practitioners": [
+            (p, clinics.practitioner_licence_problem(p, today)) for p in practitioners
+        ],
+        "tiers": experience_levels(domain_policy(request).pricing),
+        "practitioner_form": practitioner_form or {},
+        "practitioner_errors": practitioner_errors or FormErrors(),
     }
     return render(request, "clinic/users.html", context, status_code=status_code)
 
@@ -280,6 +291,80 @@ async def change_user(request: Request, user_id: PathId, page: SignedIn, db: DbS
         )
     state = "active" if user.is_active else "deactivated"
     return redirect(request, "/clinic/users", flash=f"{user.name}: {user.role}, {state}.")
+
+
+# --- practitioners and their licences ---------------------------------------------------
+
+
+PRACTITIONER_KEYS = (
+    "name",
+    "user_id",
+    "licence_number",
+    "licence_authority",
+    "licence_expires_on",
+    "experience_tier",
+)
+
+
+@router.post("/clinic/practitioners")
+async def save_practitioner(request: Request, page: SignedIn, db: DbSession) -> Response:
+    """Add a practitioner, or (with ``practitioner_id``) record a renewed licence."""
+    form = await request.form()
+    typed = {key: form_text(form, key) for key in (*PRACTITIONER_KEYS, "practitioner_id")}
+    errors = FormErrors()
+    expires = date_field(typed["licence_expires_on"], "licence_expires_on", errors)
+    tiers = experience_levels(domain_policy(request).pricing)
+    if typed["experience_tier"] and typed["experience_tier"] not in tiers:
+        errors.fields["experience_tier"] = f"choose one of {', '.join(tiers)}"
+    if not errors:
+        values: dict[str, Any] = {
+            "licence_number": typed["licence_number"] or None,
+            "licence_authority": typed["licence_authority"] or None,
+            "licence_expires_on": expires,
+        }
+        try:
+            if typed["practitioner_id"].isdigit():
+                changed = clinics.update_practitioner(
+                    db, page.scope, int(typed["practitioner_id"]), **values
+                )
+                message = f"{changed.name}'s licence recorded."
+            else:
+                added = clinics.create_practitioner(
+                    db,
+                    page.scope,
+                    name=typed["name"],
+                    user_id=int(typed["user_id"]) if typed["user_id"].isdigit() else None,
+                    experience_tier=typed["experience_tier"] or None,
+                    **values,
+                )
+                message = f"{added.name} can now be booked."
+        except PointillistError as exc:
+            errors.add(exc)
+        else:
+            return redirect(request, "/clinic/users", flash=message)
+    errors.summary = errors.summary or "check the fields marked below"
+    db.rollback()
+    if typed["practitioner_id"]:
+        # A renewal: said above the tables, the add form stays empty.
+        problem = "; ".join(errors.fields.values()) or errors.summary
+        return _render_users(
+            request,
+            page,
+            db,
+            {"role": "practitioner"},
+            FormErrors(summary=problem),
+            status_code=422,
+        )
+    return _render_users(
+        request,
+        page,
+        db,
+        {"role": "practitioner"},
+        FormErrors(),
+        practitioner_form=typed,
+        practitioner_errors=errors,
+        status_code=422,
+    )
 
 
 # --- audit log -------------------------------------------------------------------------
