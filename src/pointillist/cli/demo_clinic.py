@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -60,4 +61,6 @@ def demo_clinic(
     for login in demo_logins():
         typer.echo(f"    {login.role:<13} {login.email:<32} password {login.password}")
     typer.echo("")
+    # Shown before the server's own lines, even when stdout is a pipe (a log file, CI).
+    sys.stdout.flush()
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")

@@ -111,7 +111,12 @@ def _demo_client(
     from pointillist.web.routers.consultations import ConsultationIn, keep_consultation
 
     client = records.create_client(
-        db, scope, name=entry["name"], email=entry["email"], phone=entry["phone"]
+        db,
+        scope,
+        name=entry["name"],
+        email=entry["email"],
+        phone=entry["phone"],
+        notes=entry["notes"],
     )
     data = demo_photo(entry["photo"])
     photo = records.add_photo(db, scope, photos, client.id, data, kind="front")

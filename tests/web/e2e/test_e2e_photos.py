@@ -67,6 +67,9 @@ def test_upload_by_drag_and_drop_and_set_marketing_consent(signed_in):
     expect(card).to_contain_text("top")
     consent = card.get_by_label("May be used in marketing")
     expect(consent).to_be_checked()
+    for image in page.locator(".photo-card img").all():
+        expect(image).to_have_js_property("complete", True)
+        assert image.evaluate("img => img.naturalWidth") > 0
     steps.shot("photo kept")
 
     consent.uncheck()
