@@ -46,6 +46,20 @@ SHOTS = {
     ),
     "front-desk.png": "test_front_desk_sees_no_health_data/01-client-page-for-the-front-desk.png",
     "front-desk-refused.png": "test_front_desk_sees_no_health_data/02-health-data-refused.png",
+    "appointments-week.png": (
+        "test_book_appointments_and_a_double_booking_is_refused/03-week-with-the-bookings.png"
+    ),
+    "appointments-clash.png": (
+        "test_book_appointments_and_a_double_booking_is_refused/02-double-booking-refused.png"
+    ),
+    "session-completed.png": (
+        "test_record_a_session_with_a_lot_then_recall_the_lot/04-session-completed-with-a-lot.png"
+    ),
+    "stock.png": "test_record_a_session_with_a_lot_then_recall_the_lot/02-stock.png",
+    "recall.png": "test_record_a_session_with_a_lot_then_recall_the_lot/05-lot-recall.png",
+    "clinic-settings-errors.png": (
+        "test_settings_change_with_errors_shown_and_nothing_lost/02-settings-refused.png"
+    ),
 }
 
 

@@ -96,7 +96,10 @@ def demo() -> dict[str, Any]:
     return demo_table()
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: Playwright's sync API keeps an event loop running in the
+# main thread while it is open, and later tests that call asyncio.run() (test_errors.py)
+# would fail after the e2e folder if it stayed open to the end of the run.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 

@@ -61,6 +61,8 @@ def test_book_appointments_and_a_double_booking_is_refused(signed_in):
     page.get_by_label("Start time").fill("16:00")
     page.locator("#book-form").get_by_role("button", name="Book").click()
     expect(page.get_by_role("status")).to_contain_text("Booked Alex Moreno")
+    expect(page.locator("ol.calendar-week")).to_contain_text("16:00-16:45")
+    steps.shot("week with the bookings")
     page.get_by_role("link", name=day.strftime("%a %d %b")).click()
     day_view = page.locator("ol.calendar-day")
     expect(day_view).to_contain_text("Jordan Ellis")
