@@ -33,6 +33,7 @@ from pointillist.web.pages._common import (
     redirect,
     render,
 )
+from pointillist.web.routers._common import PathId
 from pointillist.web.routers.consultations import domain_policy
 
 router = APIRouter(include_in_schema=False)
@@ -46,11 +47,8 @@ class Appointment:
     """One booked session as the calendar shows it."""
 
     id: int
-    client_id: int
     client_name: str
-    start: str
     span: str
-    minutes: int | None
     status: str
 
 
@@ -105,11 +103,8 @@ def _appointment(treated: TreatmentSession, client_name: str, hours: ClinicHours
     span = occupied_minutes(treated.start_time, treated.duration_minutes, hours)
     return Appointment(
         id=treated.id,
-        client_id=treated.client_id,
         client_name=client_name,
-        start=treated.start_time.strftime("%H:%M") if treated.start_time else "all day",
         span=span_text(span) if treated.start_time else "all day",
-        minutes=treated.duration_minutes,
         status=treated.status,
     )
 
@@ -259,7 +254,7 @@ def _id_field(text: str, name: str, message: str, errors: FormErrors) -> int | N
 
 
 @router.post("/appointments/{session_id}/cancel")
-async def cancel(request: Request, session_id: int, page: SignedIn, db: DbSession) -> Response:
+async def cancel(request: Request, session_id: PathId, page: SignedIn, db: DbSession) -> Response:
     cancelled = booking.cancel_session(db, page.scope, session_id)
     return redirect(
         request,
