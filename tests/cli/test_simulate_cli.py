@@ -41,7 +41,20 @@ def front(tmp_path_factory):
 def test_simulate_json_and_files(top, tmp_path, capsys):
     head, photo = top
     out = tmp_path / "out"
-    code = main(["simulate", str(photo), "-o", str(out), "--mm-per-px", "0.6", "--format", "json"])
+    code = main(
+        [
+            "simulate",
+            str(photo),
+            "-o",
+            str(out),
+            "--mm-per-px",
+            "0.6",
+            "--view",
+            "top",
+            "--format",
+            "json",
+        ]
+    )
     assert code == 0
     payload = json.loads(capsys.readouterr().out)
     assert payload == json.loads((out / "simulation.json").read_text())
@@ -58,6 +71,7 @@ def test_simulate_text_with_options(top, tmp_path, capsys):
     _head, photo = top
     out = tmp_path / "out"
     args = ["simulate", str(photo), "-o", str(out), "--head-width-mm", "152", "--sessions", "3"]
+    args += ["--view", "top"]
     assert main([*args, "--seed", "4", "--years", "2"]) == 0
     text = capsys.readouterr().out
     assert "head_width" in text and "treatment area" in text and "session_3.jpg" in text
@@ -106,7 +120,7 @@ def test_bad_inputs_fail_in_one_line(top, front, tmp_path, capsys):
     bad_json.write_text("{")
     wrong_mask = tmp_path / "wrong.png"
     Image.new("L", (40, 120), 255).save(wrong_mask)
-    scaled = ["-o", out, "--mm-per-px", "0.6"]
+    scaled = ["-o", out, "--mm-per-px", "0.6", "--view", "top"]
     cases = [
         (["simulate", str(tmp_path / "none.jpg"), "-o", out], "file not found"),
         (["simulate", str(text), *scaled], "not an image"),
@@ -129,7 +143,7 @@ def test_installed_command_has_no_traceback(top, tmp_path):
     _head, photo = top
     exe = Path(sys.executable).with_name("pointillist")
     result = subprocess.run(
-        [str(exe), "simulate", str(photo), "-o", str(tmp_path / "x")],
+        [str(exe), "simulate", str(photo), "-o", str(tmp_path / "x"), "--view", "top"],
         capture_output=True,
         text=True,
         timeout=120,

@@ -120,3 +120,37 @@ def test_pigment_in_the_epidermis_is_refused():
 
     with pytest.raises(PointillistError, match="epidermis"):
         optics.skin_reflectance(0.03, _pigment(0.03, 0.05))
+
+
+def test_colour_conversions_match_colour_science():
+    """The closed formulas that keep colour-science off the preview path."""
+    rng = np.random.default_rng(7)
+    white = optics._d65_xy()
+    xyz = rng.uniform(0.0005, 1.0, (500, 3))
+    lab = colour.XYZ_to_Lab(xyz, white)
+    np.testing.assert_allclose(optics.xyz_to_lab(xyz), lab, atol=1e-9)
+    np.testing.assert_allclose(optics.lab_to_xyz(lab), colour.Lab_to_XYZ(lab, white), atol=1e-12)
+    rgb = rng.uniform(0.0, 1.0, (500, 3))
+    np.testing.assert_allclose(
+        optics.linear_srgb_to_xyz(rgb),
+        colour.RGB_to_XYZ(rgb, "sRGB", white, apply_cctf_decoding=False),
+        atol=1e-12,
+    )
+    np.testing.assert_allclose(
+        optics.xyz_to_linear_srgb(xyz),
+        colour.XYZ_to_RGB(xyz, "sRGB", white, apply_cctf_encoding=False),
+        atol=1e-12,
+    )
+    np.testing.assert_allclose(
+        optics.srgb_to_linear(rgb), colour.cctf_decoding(rgb, function="sRGB"), atol=1e-12
+    )
+    np.testing.assert_allclose(
+        optics.linear_to_srgb(rgb), colour.cctf_encoding(rgb, function="sRGB"), atol=1e-12
+    )
+    y = rng.uniform(0.0, 1.0, 200)
+    np.testing.assert_allclose(
+        optics.lightness_from_y(y),
+        colour.XYZ_to_Lab(np.stack([y * 0.95047, y, y * 1.08883], axis=-1), white)[:, 0],
+        atol=1e-3,
+    )
+    np.testing.assert_allclose(optics.y_from_lightness(optics.lightness_from_y(y)), y, atol=1e-12)

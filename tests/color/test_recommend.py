@@ -1,21 +1,17 @@
-"""Healed-dot predictions, fading, the shade recommendation and the simulator's ratio."""
+"""Healed-dot predictions, fading and the shade recommendation."""
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from pointillist.color import (
     catalogue,
     delta_e00,
     find_shade,
-    healed_dot_ratio,
     predict_dot,
     recommend,
     skin_from_fitzpatrick,
 )
 from pointillist.color.dot import lab_to_linear_srgb, linear_srgb_to_lab
-from pointillist.errors import PointillistError
 
 LIGHT = skin_from_fitzpatrick(2).lab
 MEDIUM = skin_from_fitzpatrick(4).lab
@@ -99,33 +95,6 @@ def test_dark_hair_match_chooses_a_darker_shade_than_light_hair():
     assert dark_hair.shade.dilution < fair_hair.shade.dilution
 
 
-def test_healed_dot_ratio_contract():
-    ratio = healed_dot_ratio(MEDIUM)
-    assert len(ratio) == 3 and all(0.0 < c <= 1.0 for c in ratio)
-    best = recommend(MEDIUM).best.healed
-    assert ratio == pytest.approx(best.ratio, rel=1e-3)
-    # A carbon dot darkens red more than blue (the dermis above it still returns blue).
-    assert ratio[0] < ratio[2]
-    later = healed_dot_ratio(MEDIUM, years=5.0)
-    assert all(b > a for a, b in zip(ratio, later, strict=True))
-    fixed = healed_dot_ratio(MEDIUM, shade="cb-1:0", depth_mm=0.3)
-    assert fixed == pytest.approx(predict_dot(MEDIUM, find_shade("cb-1:0"), 0.3).ratio, rel=1e-3)
-    assert healed_dot_ratio(MEDIUM, shade="cb-1:6")[0] > healed_dot_ratio(MEDIUM, shade="cb-1:0")[0]
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "message"),
-    [
-        ({"shade": "magenta"}, "unknown pigment shade"),
-        ({"depth_mm": 0.05}, "depth"),
-        ({"years": -1.0}, "years"),
-    ],
-)
-def test_healed_dot_ratio_user_errors(kwargs, message):
-    with pytest.raises(PointillistError, match=message):
-        healed_dot_ratio(MEDIUM, **kwargs)
-
-
 def test_brand_shade_is_fitted_to_its_measured_dot(tmp_path):
     reference = predict_dot(LIGHT, find_shade("cb-1:3"), 0.35)
     catalogue_file = tmp_path / "pigments.toml"
@@ -150,19 +119,3 @@ def test_brand_shade_is_fitted_to_its_measured_dot(tmp_path):
         "cb-1:0",
         "acme-ash",
     }
-
-
-@settings(max_examples=40, deadline=None)
-@given(
-    lightness=st.floats(20.0, 85.0),
-    a=st.floats(0.0, 18.0),
-    b=st.floats(2.0, 30.0),
-    shade=st.sampled_from([f"cb-1:{n}" for n in range(7)]),
-    depth=st.floats(0.15, 1.0),
-    years=st.floats(0.0, 15.0),
-)
-def test_any_skin_gets_a_darkening_ratio(lightness, a, b, shade, depth, years):
-    ratio = healed_dot_ratio((lightness, a, b), shade=shade, depth_mm=depth, years=years)
-    assert all(0.0 < c <= 1.0 for c in ratio)
-    dot = predict_dot((lightness, a, b), find_shade(shade), depth, years)
-    assert dot.lab[0] <= lightness + 1e-6

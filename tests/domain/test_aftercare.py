@@ -34,3 +34,10 @@ def test_overlapping_windows_of_one_rule_merge(run):
 
 def test_no_downtime_is_said(run):
     assert "No downtime" in run().downtime
+
+
+def test_no_downtime_says_what_it_means_beside_the_restrictions(run):
+    note = run().downtime
+    assert "back to work" in note and "next day" in note
+    assert "does not lift the aftercare" in note
+    assert "the gym for 5 days after each session" in note

@@ -36,8 +36,8 @@ def test_area_scales_with_the_square_of_head_circumference(policy):
 
 
 def test_default_circumference_depends_on_sex(policy):
-    male = area(policy, pattern="ludwig-2", sex="male")
-    female = area(policy, pattern="ludwig-2", sex="female")
+    male = area(policy, pattern="diffuse-thinning", sex="male")
+    female = area(policy, pattern="diffuse-thinning", sex="female")
     assert female.head_circumference_cm < male.head_circumference_cm
     assert female.total_cm2 < male.total_cm2
 
@@ -61,3 +61,26 @@ def test_linear_scar_area_from_length(policy):
 def test_zone_names_are_readable(policy):
     names = {z.name for z in area(policy, pattern=NORWOOD_PATTERNS[-1]).zones}
     assert "frontal hairline band" in names and "crown/vertex" in names
+
+
+@pytest.mark.parametrize(
+    ("answers", "fragment"),
+    [
+        (
+            {"pattern": "alopecia-areata"},
+            "Patches not measured: the area assumes 1 patch of 10",
+        ),
+        ({"pattern": "alopecia-areata", "patch_count": 2}, "Patches not measured"),
+        ({"pattern": "scar"}, "Scar not measured: the area assumes 10 cm2"),
+    ],
+)
+def test_unmeasured_patches_and_scars_say_the_assumption(policy, answers, fragment):
+    assert any(fragment in a for a in area(policy, **answers).assumptions)
+
+
+def test_measured_patches_and_scars_assume_nothing(policy):
+    assert not area(
+        policy, pattern="alopecia-areata", patch_count=2, largest_patch_cm2=3
+    ).assumptions
+    assert not area(policy, pattern="scar", scar_length_cm=12).assumptions
+    assert not area(policy, pattern="norwood-5").assumptions

@@ -11,6 +11,7 @@ from pointillist.domain.area import treatment_area
 from pointillist.domain.client import client_from_mapping
 from pointillist.domain.plan import plan_sessions, plan_settings
 from pointillist.errors import PointillistError
+from tests.domain.conftest import CONSULTATION
 
 areas = st.floats(min_value=5.0, max_value=600.0, allow_nan=False)
 starts = st.dates(min_value=dt.date(2026, 1, 1), max_value=dt.date(2030, 12, 31))
@@ -115,3 +116,21 @@ def test_touch_up_three_years_after_last_session(run):
     last = plan.sessions[-1].last_date
     assert plan.touch_up_date.year == last.year + 3
     assert plan.touch_up_date.month == last.month
+
+
+def test_a_caution_that_promises_a_test_area_books_a_test_patch_first(run, policy):
+    # Fitzpatrick V: "we will start with a small test area and check how it heals".
+    result = run(fitzpatrick=5)
+    assert result.screening.outcome == "caution"
+    patch = result.test_patch
+    assert patch is not None and patch.date == CONSULTATION
+    days = policy.plan["test_patch"]["healing_check_days"]
+    assert patch.healing_check_date >= CONSULTATION + dt.timedelta(days=days)
+    assert result.sessions[0].date >= patch.healing_check_date
+    assert "Test patch" in result.start_note
+
+
+def test_a_caution_without_a_test_area_books_no_test_patch(run):
+    result = run(conditions=["acne-controlled"])
+    assert result.screening.outcome == "caution"
+    assert result.test_patch is None and result.sessions[0].date == CONSULTATION

@@ -53,3 +53,12 @@ def test_tax_line_is_itemised(policy):
 def test_unknown_experience_is_refused(policy):
     with pytest.raises(PointillistError, match="junior, standard, senior"):
         quote(100, policy.pricing, experience="master")
+
+
+def test_a_deferral_with_no_knowable_date_asks_no_deposit(run):
+    deferred = run(conditions=["psoriasis-flare"])
+    assert deferred.screening.needs_review
+    assert deferred.quote is not None and deferred.quote.deposit == 0
+    assert "review" in deferred.quote.deposit_note
+    dated = run(conditions=["sunburn"])
+    assert dated.quote.deposit > 0 and dated.quote.deposit_note is None

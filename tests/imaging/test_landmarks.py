@@ -10,6 +10,8 @@ import pytest
 from pointillist.errors import PointillistError
 from pointillist.imaging.landmarks import (
     KEYPOINT_NAMES,
+    choose_face,
+    detect_faces,
     detect_landmarks,
     keypoints_from_mesh,
     load_landmarks,
@@ -44,6 +46,18 @@ def test_detection_is_scaled_to_the_full_photo(astronaut, astronaut_keypoints):
 
 def test_no_face_on_a_top_view(top_head):
     assert detect_landmarks(top_head.rgb) is None
+    assert detect_faces(top_head.rgb) == []
+
+
+def test_the_client_is_the_largest_face_unless_asked(astronaut, astronaut_keypoints):
+    faces = detect_faces(astronaut)
+    assert len(faces) == 1
+    assert np.allclose(faces[0].glabella, astronaut_keypoints.glabella)
+    assert choose_face(faces) == 0 and choose_face(faces, 1) == 0
+    with pytest.raises(PointillistError, match="--face 2: the photo has 1 face"):
+        choose_face(faces, 2)
+    with pytest.raises(PointillistError, match="--face 1: the photo has 0 faces"):
+        choose_face([], 1)
 
 
 def test_mesh_file_round_trip(tmp_path, astronaut_keypoints):
@@ -100,3 +114,25 @@ def test_missing_landmarks_file(tmp_path):
 def test_mesh_without_iris_has_no_iris(astronaut_keypoints):
     kp = keypoints_from_mesh(astronaut_keypoints.mesh[:468], source="file")
     assert kp.iris_diameter_px is None
+
+
+def test_face_detection_loads_only_the_mediapipe_modules_it_needs(tmp_path):
+    """`import mediapipe` drags in every task and matplotlib: seconds of start-up."""
+    import subprocess
+    import sys
+
+    from skimage import data
+
+    from pointillist.imaging.io import save_image
+
+    photo = save_image(tmp_path / "astronaut.png", data.astronaut())
+    code = (
+        "import sys\n"
+        "from pointillist.imaging.io import load_image\n"
+        "from pointillist.imaging.landmarks import detect_faces\n"
+        f"faces = detect_faces(load_image({str(photo)!r}).rgb)\n"
+        "audio = 'mediapipe.tasks.python.audio' in sys.modules\n"
+        "print(len(faces), 'matplotlib' in sys.modules, audio)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["1", "False", "False"]

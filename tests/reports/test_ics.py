@@ -55,3 +55,15 @@ def test_touch_up_reminder_and_stable_uids(run):
 def test_declined_plan_has_no_events(run):
     plan = run(conditions=["keloid-history"])
     assert Calendar.from_ical(plan_to_ics(plan)).walk("VEVENT") == []
+
+
+def test_a_test_patch_is_its_own_event_before_the_sessions(run):
+    plan = run(fitzpatrick=6)
+    (patch,) = events(plan, "SMP test patch")
+    assert patch.decoded("dtstart").date() == plan.test_patch.date
+    assert patch.decoded("duration") == dt.timedelta(minutes=plan.test_patch.minutes)
+    assert str(plan.test_patch.healing_check_date) in str(patch.get("description"))
+    assert all(
+        s.decoded("dtstart").date() > plan.test_patch.date for s in events(plan, "SMP session")
+    )
+    assert events(run(fitzpatrick=2), "SMP test patch") == []

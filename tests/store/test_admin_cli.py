@@ -129,3 +129,33 @@ def _assert_signs_in(env, email, password):
     with session_factory(engine)() as session:
         assert authenticate(session, email, password) is not None
     engine.dispose()
+
+
+def test_restore_of_a_file_that_is_not_a_tar_is_one_plain_line(env, capsys):
+    junk = env / "notes.txt"
+    junk.write_text("not a backup\n")
+    assert main(["restore", str(junk)]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f"error: {junk}: not a pointillist backup (not a tar archive); "
+        "give a file made by 'pointillist backup'\n"
+    )
+
+
+def test_text_output_counts_in_words_and_hints_the_full_next_command(env, capsys):
+    assert main(["admin", "create-clinic", "Scalp Studio"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "Next: pointillist admin create-user --clinic 1 --email" in out
+    assert "--name" in out and "--role owner" in out
+    assert main(["backup", str(env / "b.tar")]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "(1 clinic, 0 photo files," in out
+
+
+def test_a_bad_email_says_what_an_address_looks_like(env, capsys):
+    assert main(["admin", "create-clinic", "Scalp Studio", "--format", "json"]) == 0
+    capsys.readouterr()
+    argv = ["admin", "create-user", "--clinic", "1", "--email", "olga.studio.example"]
+    assert main([*argv, "--name", "Olga", "--password", "a long pass phrase"]) == 2
+    err = capsys.readouterr().err
+    assert "looks like name@example.com" in err and "^" not in err and err.count("\n") == 1

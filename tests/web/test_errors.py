@@ -62,6 +62,9 @@ def test_validation_errors_are_422_with_a_message_per_field(api, world):
         "/api/clients", json={"name": "Sam", "email": "sam at example"}, headers=world.a.auth()
     )
     assert email.status_code == 422 and email.json()["errors"][0]["field"] == "email"
+    # What an address looks like, not the regular expression that checks it.
+    assert "looks like name@example.com" in email.json()["errors"][0]["message"]
+    assert "^" not in email.json()["detail"]
 
     query = api.get("/api/clients?limit=0", headers=world.a.auth())
     assert query.status_code == 422

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import sys
 
+import typer
 from typer.exceptions import Abort, Exit, TyperException
 
-from pointillist.cli.app import app
+from pointillist.cli.app import app, word_metavars
 from pointillist.errors import PointillistError
 
 __all__ = ["app", "main"]
@@ -24,8 +25,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(argv: list[str] | None) -> int:
+    command = typer.main.get_command(app)
+    word_metavars(command)
     try:
-        result = app(args=argv, prog_name="pointillist", standalone_mode=False)
+        result = command.main(args=argv, prog_name="pointillist", standalone_mode=False)
     except PointillistError as exc:
         _fail(str(exc))
         return 2

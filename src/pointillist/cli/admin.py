@@ -66,6 +66,11 @@ def _open(settings: Settings) -> Any:
     return session_factory(make_engine(url))
 
 
+def _count(number: int, noun: str) -> str:
+    """``1 clinic``, ``2 clinics``."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
 def _shown(url: str) -> str:
     from pointillist.store.db import parse_database_url
 
@@ -117,7 +122,8 @@ def create_clinic(
     if warning:
         console.print(f"[yellow]warning:[/yellow] {warning}")
     console.print(
-        f"Next: pointillist admin create-user --clinic {result['id']} --email ... --role owner"
+        f"Next: pointillist admin create-user --clinic {result['id']} "
+        "--email owner@example.com --name 'Your Name' --role owner"
     )
 
 
@@ -271,7 +277,8 @@ def backup(
         return
     console.print(
         f"Backed up {_shown(settings.resolved_database_url())} "
-        f"({summary.clinics} clinics, {summary.photos} photo files, schema {summary.revision}) "
+        f"({_count(summary.clinics, 'clinic')}, {_count(summary.photos, 'photo file')}, "
+        f"schema {summary.revision}) "
         f"to [bold]{summary.path}[/bold]"
     )
 
@@ -295,6 +302,6 @@ def restore(
         return
     console.print(
         f"Restored {summary.path} into {_shown(settings.resolved_database_url())}: "
-        f"{summary.clinics} clinics, {summary.photos_added} photo files added "
+        f"{_count(summary.clinics, 'clinic')}, {_count(summary.photos_added, 'photo file')} added "
         f"({summary.photos_present} already there), schema {summary.revision}"
     )

@@ -271,7 +271,8 @@ def plan(
 def demo(
     consultation_date: ConsultationDate = None,
     out: Annotated[
-        Path, typer.Option("-o", "--output", help="Folder for the simulated previews.")
+        Path,
+        typer.Option("-o", "--output", metavar="FOLDER", help="Folder for the simulated previews."),
     ] = Path("out/demo"),
     simulation: Annotated[
         bool, typer.Option(help="Also simulate previews on the bundled sample photos.")

@@ -14,7 +14,7 @@ from pointillist.errors import PointillistError
 if TYPE_CHECKING:
     import numpy as np
 
-    from pointillist.color import Recommendation, SkinMeasurement
+    from pointillist.color import DotLook, Recommendation, SkinMeasurement
     from pointillist.color.recommend import Choice
 
 Photo = Annotated[
@@ -70,7 +70,10 @@ def pigment(
     depth_mm: Depth = None,
     hair_lab: HairLab = None,
     pigments: Pigments = None,
-    format: OutputFormat = OutputFormat.text,
+    format: Annotated[
+        OutputFormat,
+        typer.Option("--format", help="text (a table) or json (the contract in docs/pigment.md)."),
+    ] = OutputFormat.text,
 ) -> None:
     """Recommend a pigment shade and depth for a skin, with the predicted healed dot.
 
@@ -81,11 +84,49 @@ def pigment(
 
     skin = _skin(photo, box, checker, lab, ita, fitzpatrick)
     rec = recommend(skin.lab, depth_mm=depth_mm, hair_lab=hair_lab, override=pigments)
-    payload = pigment_payload(skin, rec)
     if format is OutputFormat.json:
-        print_json(payload)
+        print_json(pigment_payload(skin, rec, pigments))
     else:
-        _print_text(skin, rec)
+        _print_text(skin, rec, pigments)
+
+
+def _preview_looks(
+    skin: SkinMeasurement, rec: Recommendation, pigments: Path | None
+) -> tuple[DotLook, DotLook]:
+    """The look the simulator draws for the recommended shade, healed and at the horizon."""
+    from pointillist.color import dot_look
+
+    best = rec.best.healed
+    kwargs: dict[str, Any] = {
+        "shade": best.shade.id,
+        "depth_mm": best.depth_mm,
+        "pigments_override": pigments,
+    }
+    return dot_look(skin.lab, **kwargs), dot_look(skin.lab, years=rec.horizon_years, **kwargs)
+
+
+def _look_json(
+    skin: SkinMeasurement, healed: DotLook, later: DotLook, years: float
+) -> dict[str, Any]:
+    import numpy as np
+
+    from pointillist.color.dot import lab_to_linear_srgb, linear_srgb_to_lab
+
+    core = linear_srgb_to_lab(lab_to_linear_srgb(skin.lab) * np.asarray(healed.ratio_rgb))
+    return {
+        "dot_lab": [round(v, 2) for v in core],
+        "dot_ratio_rgb": [round(v, 4) for v in healed.ratio_rgb],
+        "coverage": round(healed.coverage, 3),
+        "apparent_diameter_mm": round(healed.apparent_diameter_mm, 2),
+        "target_drop_l": None if healed.target_drop_l is None else round(healed.target_drop_l, 2),
+        "area_drop_l": _rounded(healed.full_density_drop_l),
+        "area_drop_l_later": _rounded(later.full_density_drop_l),
+        "later_years": years,
+    }
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
 
 
 def _skin(
@@ -189,7 +230,9 @@ def _choice_json(choice: Choice) -> dict[str, Any]:
     }
 
 
-def pigment_payload(skin: SkinMeasurement, rec: Recommendation) -> dict[str, Any]:
+def pigment_payload(
+    skin: SkinMeasurement, rec: Recommendation, pigments: Path | None = None
+) -> dict[str, Any]:
     """The JSON contract of ``pointillist pigment --format json``."""
     return {
         "skin": {
@@ -200,6 +243,7 @@ def pigment_payload(skin: SkinMeasurement, rec: Recommendation) -> dict[str, Any
         },
         "recommendation": _choice_json(rec.best),
         "alternatives": [_choice_json(c) for c in rec.alternatives],
+        "preview": _look_json(skin, *_preview_looks(skin, rec, pigments), rec.horizon_years),
     }
 
 
@@ -210,7 +254,7 @@ def _swatch(lab: tuple[float, float, float]) -> str:
     return f"[on rgb({r},{g},{b})]    [/]"
 
 
-def _print_text(skin: SkinMeasurement, rec: Recommendation) -> None:
+def _print_text(skin: SkinMeasurement, rec: Recommendation, pigments: Path | None) -> None:
     from rich import box
     from rich.table import Table
 
@@ -227,6 +271,15 @@ def _print_text(skin: SkinMeasurement, rec: Recommendation) -> None:
     )
     for line in rec.explanation():
         console.print(f"  {line}")
+    look = _look_json(skin, *_preview_looks(skin, rec, pigments), rec.horizon_years)
+    console.print(
+        f"\n[bold]Preview[/] (pointillist simulate): dots drawn as {_swatch(look['dot_lab'])} "
+        f"dark stubble, about {look['apparent_diameter_mm']:.2f} mm across with a soft edge; "
+        f"at full density the treated area reads {look['area_drop_l']:.1f} L* darker than "
+        f"bare skin (the target for this skin type), {look['area_drop_l_later']:.1f} after "
+        f"{rec.horizon_years:g} years. One dot's contrast matters less than the area's: "
+        "from conversational distance the dots merge into a shadow."
+    )
     years = f"{rec.horizon_years:g}y"
     table = Table(
         title=f"Healed dot now and after {rec.horizon_years:g} years", box=box.SIMPLE_HEAD

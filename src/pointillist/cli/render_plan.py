@@ -67,6 +67,8 @@ def print_plan(console: Console, plan: TreatmentPlan) -> None:
     for zone in plan.area.zones:
         area.add_row(zone.name, f"{zone.cm2:.1f}")
     console.print(area)
+    for assumption in plan.area.assumptions:
+        console.print(f"[bold yellow]Assumed:[/] {assumption}")
     if plan.start_note:
         console.print(f"[bold]{plan.start_note}[/]")
     if plan.sessions:
@@ -96,6 +98,8 @@ def print_plan(console: Console, plan: TreatmentPlan) -> None:
             quote.add_row(line.label, f"{line.amount:,.2f}")
         quote.add_row("[bold]Total[/]", f"[bold]{plan.quote.total:,.2f}[/]")
         quote.add_row("Deposit to book", f"{plan.quote.deposit:,.2f}")
+        if plan.quote.deposit_note:
+            quote.add_row(f"[dim]{plan.quote.deposit_note}[/]", "")
         console.print(quote)
     if plan.touch_up_date:
         console.print(f"Touch-up due around {plan.touch_up_date:%B %Y}.")

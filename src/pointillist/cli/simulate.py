@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -10,6 +11,15 @@ import typer
 from pointillist.cli._common import OutputFormat, console, err_console, print_json
 from pointillist.cli.app import app
 from pointillist.errors import PointillistError
+
+
+class View(StrEnum):
+    """What the photo shows: ``auto`` looks for faces; a top or back view has none."""
+
+    auto = "auto"
+    top = "top"
+    back = "back"
+
 
 _STAGE_TEXT = {
     "load": "loading the photo",
@@ -78,6 +88,13 @@ def simulate_command(
         Path | None,
         typer.Option(help="Face landmarks as JSON, instead of detecting the face."),
     ] = None,
+    view: Annotated[
+        View,
+        typer.Option(
+            help="auto (find the face), or top / back for a photo of the head from above "
+            "or behind, which has no face."
+        ),
+    ] = View.auto,
     face: Annotated[
         int | None,
         typer.Option(
@@ -125,6 +142,7 @@ def simulate_command(
             mask=mask,
             landmarks=landmarks,
             face=face,
+            detect_face=view is View.auto,
             seed=seed,
             years=years,
             progress=progress,

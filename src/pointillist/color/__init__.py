@@ -4,8 +4,9 @@
   category, Fitzpatrick estimate).
 - :mod:`~pointillist.color.optics`: layered Kubelka-Munk reflectance of skin and pigment.
 - :mod:`~pointillist.color.dot`: pigment catalogue, fading, predicted healed dot.
-- :mod:`~pointillist.color.recommend`: shade and depth recommendation, and the
-  :func:`healed_dot_ratio` the simulator renders with.
+- :mod:`~pointillist.color.recommend`: shade and depth recommendation.
+- :mod:`~pointillist.color.look`: the look the simulator draws, calibrated by the area
+  (:func:`dot_look`).
 - :mod:`~pointillist.color.difference`: CIEDE2000.
 """
 
@@ -13,7 +14,8 @@ from __future__ import annotations
 
 from pointillist.color.difference import delta_e00
 from pointillist.color.dot import DotPrediction, Shade, catalogue, find_shade, predict_dot
-from pointillist.color.recommend import Recommendation, healed_dot_ratio, recommend
+from pointillist.color.look import DotLook, dot_look
+from pointillist.color.recommend import Recommendation, recommend
 from pointillist.color.skin import (
     SkinMeasurement,
     measure_skin,
@@ -23,14 +25,15 @@ from pointillist.color.skin import (
 )
 
 __all__ = [
+    "DotLook",
     "DotPrediction",
     "Recommendation",
     "Shade",
     "SkinMeasurement",
     "catalogue",
     "delta_e00",
+    "dot_look",
     "find_shade",
-    "healed_dot_ratio",
     "measure_skin",
     "predict_dot",
     "recommend",

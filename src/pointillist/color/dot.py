@@ -181,10 +181,12 @@ def _fit_brand_shade(entry: dict[str, Any]) -> Shade:
         return predict_dot(skin_lab, probe, depth).lab[0]
 
     lo, hi = math.log(1e-6), math.log(1.0)
-    if lightness(math.exp(hi)) > target:
+    darkest = lightness(math.exp(hi))
+    if darkest > target:
         raise PointillistError(
-            f"brand shade {shade_id}: no carbon density gives a dot as dark as L* {target:g} "
-            f"at {depth:g} mm on that skin; check the measurement"
+            f"brand shade {shade_id}: the measured dot (L* {target:g}) is darker than the "
+            f"model's darkest dot at {depth:g} mm on that skin (L* {darkest:.1f}); measure the "
+            "centre of a healed dot, and give the depth it was placed at"
         )
     for _ in range(60):
         mid = 0.5 * (lo + hi)
@@ -257,9 +259,7 @@ def linear_srgb_to_lab(rgb: Sequence[float] | np.ndarray[Any, Any]) -> Lab:
 
 def lab_to_srgb8(lab: Sequence[float]) -> tuple[int, int, int]:
     """8-bit sRGB of a CIELAB (D65) colour, clipped to the gamut (for figures and swatches)."""
-    import colour
-
-    rgb = colour.cctf_encoding(np.clip(lab_to_linear_srgb(lab), 0.0, 1.0), function="sRGB")
+    rgb = optics.linear_to_srgb(lab_to_linear_srgb(lab))
     r, g, b = (round(float(v) * 255) for v in rgb)
     return r, g, b
 

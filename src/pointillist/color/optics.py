@@ -215,7 +215,7 @@ def _xyz_weights() -> FloatArray:
     # Normalise each channel so that the perfect diffuser lands exactly on the tabulated
     # D65 white: sampling every 10 nm over 400-700 nm alone leaves it about 0.2 a* off.
     white = weights.sum(axis=0)
-    target = np.asarray(colour.xy_to_XYZ(_d65_xy()), dtype=float)
+    target = _D65_XYZ
     normalised: FloatArray = weights * (target / white)
     return normalised
 
@@ -232,49 +232,96 @@ def reflectance_to_xyz(reflectance: FloatArray) -> FloatArray:
     return xyz
 
 
-def _d65_xy() -> FloatArray:
-    import colour
+# The colour-space conversions below are closed formulas (CIE 15:2004 for CIELAB, IEC
+# 61966-2-1 for sRGB), so that measuring a skin and rendering a preview never import
+# colour-science (about 0.8 s); the tests check them against colour-science.
+_D65_XY = (0.3127, 0.3290)
+"""D65 white, CIE 1931 2 degree chromaticity (CIE 15:2004; colour-science's value)."""
+_D65_XYZ = np.array([_D65_XY[0] / _D65_XY[1], 1.0, (1.0 - sum(_D65_XY)) / _D65_XY[1]])
+_SRGB_TO_XYZ = np.array(
+    [[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]
+)
+_XYZ_TO_SRGB = np.array(
+    [[3.2406, -1.5372, -0.4986], [-0.9689, 1.8758, 0.0415], [0.0557, -0.2040, 1.0570]]
+)
+SRGB_LUMINANCE = (0.2126, 0.7152, 0.0722)
+"""Relative luminance Y of linear sRGB, per channel (IEC 61966-2-1)."""
+_LAB_EPSILON = 216.0 / 24389.0
+_LAB_KAPPA = 24389.0 / 27.0
 
-    xy: FloatArray = np.asarray(
-        colour.CCS_ILLUMINANTS["CIE 1931 2 Degree Standard Observer"]["D65"], dtype=float
+
+def _d65_xy() -> FloatArray:
+    return np.asarray(_D65_XY, dtype=float)
+
+
+def _lab_f(t: FloatArray) -> FloatArray:
+    f: FloatArray = np.where(
+        t > _LAB_EPSILON, np.cbrt(np.maximum(t, _LAB_EPSILON)), (_LAB_KAPPA * t + 16.0) / 116.0
     )
-    return xy
+    return f
+
+
+def lightness_from_y(y: FloatArray | float) -> FloatArray:
+    """CIE L* of relative luminance ``Y`` (white Y = 1)."""
+    y = np.asarray(y, dtype=float)
+    f = _lab_f(y)
+    result: FloatArray = 116.0 * f - 16.0
+    return result
+
+
+def y_from_lightness(lightness: FloatArray | float) -> FloatArray:
+    """Relative luminance ``Y`` (white Y = 1) of CIE L*."""
+    lightness = np.asarray(lightness, dtype=float)
+    f = (lightness + 16.0) / 116.0
+    result: FloatArray = np.where(f**3 > _LAB_EPSILON, f**3, lightness / _LAB_KAPPA)
+    return result
 
 
 def xyz_to_lab(xyz: FloatArray) -> FloatArray:
-    """CIELAB (D65) of XYZ scaled so that the white has Y = 1."""
-    import colour
-
-    lab: FloatArray = np.asarray(colour.XYZ_to_Lab(xyz, _d65_xy()), dtype=float)
+    """CIELAB (D65) of XYZ scaled so that the white has Y = 1 (CIE 15:2004)."""
+    t = np.asarray(xyz, dtype=float) / _D65_XYZ
+    f = _lab_f(t)
+    fx, fy, fz = f[..., 0], f[..., 1], f[..., 2]
+    lab: FloatArray = np.stack([116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz)], axis=-1)
     return lab
 
 
 def lab_to_xyz(lab: FloatArray) -> FloatArray:
-    """XYZ (white Y = 1) of a CIELAB (D65) colour."""
-    import colour
-
-    xyz: FloatArray = np.asarray(colour.Lab_to_XYZ(lab, _d65_xy()), dtype=float)
+    """XYZ (white Y = 1) of a CIELAB (D65) colour (CIE 15:2004)."""
+    lab = np.asarray(lab, dtype=float)
+    fy = (lab[..., 0] + 16.0) / 116.0
+    f = np.stack([fy + lab[..., 1] / 500.0, fy, fy - lab[..., 2] / 200.0], axis=-1)
+    t = np.where(f**3 > _LAB_EPSILON, f**3, (116.0 * f - 16.0) / _LAB_KAPPA)
+    # L* alone decides Y below the knee (CIE 15:2004).
+    t[..., 1] = np.where(lab[..., 0] > _LAB_KAPPA * _LAB_EPSILON, fy**3, lab[..., 0] / _LAB_KAPPA)
+    xyz: FloatArray = t * _D65_XYZ
     return xyz
 
 
 def xyz_to_linear_srgb(xyz: FloatArray) -> FloatArray:
     """Linear-light sRGB (no transfer curve, not clipped) of XYZ under D65."""
-    import colour
-
-    rgb: FloatArray = np.asarray(
-        colour.XYZ_to_RGB(xyz, "sRGB", _d65_xy(), apply_cctf_encoding=False), dtype=float
-    )
+    rgb: FloatArray = np.asarray(xyz, dtype=float) @ _XYZ_TO_SRGB.T
     return rgb
 
 
 def linear_srgb_to_xyz(rgb: FloatArray) -> FloatArray:
     """XYZ (D65, white Y = 1) of linear-light sRGB."""
-    import colour
-
-    xyz: FloatArray = np.asarray(
-        colour.RGB_to_XYZ(rgb, "sRGB", _d65_xy(), apply_cctf_decoding=False), dtype=float
-    )
+    xyz: FloatArray = np.asarray(rgb, dtype=float) @ _SRGB_TO_XYZ.T
     return xyz
+
+
+def srgb_to_linear(encoded: FloatArray) -> FloatArray:
+    """Linear light of sRGB-encoded values in [0, 1] (IEC 61966-2-1 transfer curve)."""
+    v = np.asarray(encoded, dtype=float)
+    linear: FloatArray = np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4)
+    return linear
+
+
+def linear_to_srgb(linear: FloatArray) -> FloatArray:
+    """sRGB-encoded values of linear light in [0, 1] (IEC 61966-2-1 transfer curve)."""
+    v = np.clip(np.asarray(linear, dtype=float), 0.0, 1.0)
+    encoded: FloatArray = np.where(v <= 0.0031308, 12.92 * v, 1.055 * v ** (1.0 / 2.4) - 0.055)
+    return encoded
 
 
 def reflectance_to_lab(reflectance: FloatArray) -> FloatArray:

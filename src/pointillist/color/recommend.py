@@ -13,10 +13,8 @@ The lowest score wins; the best choice of each other shade are the alternatives.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +30,6 @@ from pointillist.color.dot import (
     predict_dot,
 )
 from pointillist.data import load_table
-from pointillist.errors import PointillistError
 
 
 @dataclass(frozen=True)
@@ -188,65 +185,10 @@ def _choice(
     return Choice(healed=healed, later=later, score=float(miss + blue))
 
 
-@lru_cache(maxsize=256)
-def _ratio_cached(
-    skin: Lab, shade: str | None, depth_mm: float | None, years: float
-) -> tuple[float, float, float]:
-    if shade is not None and depth_mm is not None:
-        chosen, depth = find_shade(shade), depth_mm
-    else:
-        best = recommend(skin, depth_mm=depth_mm, shade=shade).best.healed
-        chosen, depth = best.shade, best.depth_mm
-    return predict_dot(skin, chosen, depth, years).ratio
-
-
-def healed_dot_ratio(
-    skin_lab: tuple[float, float, float],
-    *,
-    shade: str | None = None,
-    depth_mm: float | None = None,
-    years: float = 0.0,
-) -> tuple[float, float, float]:
-    """Linear-sRGB reflectance ratio of a healed dot to the bare skin around it.
-
-    Multiply skin pixels (linear light) by this ratio under each dot: the photo keeps its
-    lighting and texture and the dot takes the colour the optical model predicts.
-
-    Parameters
-    ----------
-    skin_lab
-        The client's skin, CIELAB D65 (e.g. ``measure_skin(...).lab``).
-    shade
-        A catalogue shade id (e.g. ``"cb-1:3"``); None takes the recommended shade.
-    depth_mm
-        Depth of the pigment, mm; None takes the recommended depth (for ``shade`` when
-        it is given).
-    years
-        Years since the dot healed: 0 is the healed look, larger values show fading
-        and blue drift.
-
-    Returns
-    -------
-    (r, g, b), each in (0, 1]: the dot is never lighter than the skin.
-    """
-    skin = check_lab(skin_lab)
-    if not math.isfinite(years) or years < 0.0:
-        raise PointillistError(f"years {years} must be 0 or more")
-    key = tuple(round(v, 2) for v in skin)
-    ratio = _ratio_cached(
-        (key[0], key[1], key[2]),
-        shade,
-        None if depth_mm is None else round(float(depth_mm), 4),
-        round(float(years), 3),
-    )
-    return ratio
-
-
 __all__ = [
     "RGB",
     "Choice",
     "Recommendation",
     "candidate_depths",
-    "healed_dot_ratio",
     "recommend",
 ]

@@ -175,12 +175,7 @@ def _check_image(rgb: Any) -> NDArray[np.uint8]:
 
 
 def _linearise(values: NDArray[np.uint8]) -> NDArray[np.float64]:
-    import colour
-
-    linear: NDArray[np.float64] = np.asarray(
-        colour.cctf_decoding(values.astype(float) / 255.0, function="sRGB"), dtype=float
-    )
-    return linear
+    return optics.srgb_to_linear(values.astype(float) / 255.0)
 
 
 def colorchecker_reference_linear_srgb() -> NDArray[np.float64]:

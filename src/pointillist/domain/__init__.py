@@ -5,7 +5,12 @@ Pure functions over frozen dataclasses, reading only the packaged data tables.
 
 from pointillist.domain.client import ClientProfile, client_from_mapping
 from pointillist.domain.consultation import PlanRequest, TreatmentPlan, consult
-from pointillist.domain.policy import ClinicPolicy, load_policy
+from pointillist.domain.policy import (
+    ClinicPolicy,
+    load_clinic_file,
+    load_policy,
+    load_rules_file,
+)
 
 __all__ = [
     "ClientProfile",
@@ -14,5 +19,7 @@ __all__ = [
     "TreatmentPlan",
     "client_from_mapping",
     "consult",
+    "load_clinic_file",
     "load_policy",
+    "load_rules_file",
 ]

@@ -29,8 +29,23 @@ class AftercareWindow:
 
 
 def downtime_note(table: Mapping[str, Any]) -> str:
-    """What the client is told about downtime (there is none)."""
-    return str(table["downtime"])
+    """What the client is told about downtime: none, and what that does not cover.
+
+    "No downtime" stands beside days without the gym or the pool, so the note says what
+    it means (back to work the next day) and that the aftercare restrictions still apply.
+    """
+    limits = [
+        f"{', '.join(rule['avoid'])} for {int(rule['days'])} days after each session"
+        for rule in table.get("after_each_session", [])
+    ] + [
+        f"{', '.join(rule['avoid'])} until {int(rule['days_after_last_session'])} days "
+        "after the last session"
+        for rule in table.get("course", [])
+    ]
+    note = str(table["downtime"])
+    if limits:
+        note += " That does not lift the aftercare: no " + "; no ".join(limits) + "."
+    return note
 
 
 def aftercare_windows(

@@ -105,12 +105,17 @@ def client_from_mapping(data: Mapping[str, Any]) -> ClientProfile:
     """Validate consultation answers and build a :class:`ClientProfile`.
 
     Keys are the field names of :class:`ClientProfile` (``-`` may stand for ``_``);
-    ``condition`` is accepted for ``conditions``. Unknown keys are refused so that a
+    the option names ``condition`` and ``ita`` are accepted for ``conditions`` and
+    ``ita_deg``. Unknown keys are refused so that a
     misspelt answer is not silently ignored.
     """
     answers = {str(k).replace("-", "_"): v for k, v in data.items() if v is not None}
-    if "condition" in answers:
-        answers["conditions"] = answers.pop("condition")
+    # The command-line option names work as keys too (--condition, --ita).
+    for option, key in (("condition", "conditions"), ("ita", "ita_deg")):
+        if option in answers:
+            if key in answers:
+                raise PointillistError(f"give {key} or {option}, not both", field=key)
+            answers[key] = answers.pop(option)
     unknown = sorted(set(answers) - _FIELDS)
     if unknown:
         raise PointillistError(
@@ -122,14 +127,16 @@ def client_from_mapping(data: Mapping[str, Any]) -> ClientProfile:
             f"the hair-loss pattern is missing; give one of: {', '.join(PATTERNS)}",
             field="pattern",
         )
+    pattern = _pattern(answers["pattern"])
+    conditions = _conditions(answers.get("conditions", ()))
     return ClientProfile(
-        pattern=_pattern(answers["pattern"]),
-        sex=_sex(answers.get("sex", "male")),
+        pattern=pattern,
+        sex=_sex_for(answers.get("sex"), pattern, conditions),
         age=_optional_int(answers, "age", 0, 120),
         fitzpatrick=_fitzpatrick(answers.get("fitzpatrick")),
         ita_deg=_optional_float(answers, "ita_deg", -90.0, 90.0, "degrees"),
         head_circumference_cm=_optional_float(answers, "head_circumference_cm", 40.0, 70.0, "cm"),
-        conditions=_conditions(answers.get("conditions", ())),
+        conditions=conditions,
         patch_count=_optional_int(answers, "patch_count", 1, 200),
         largest_patch_cm2=_optional_float(answers, "largest_patch_cm2", 0.1, 500.0, "cm2"),
         scar_length_cm=_optional_float(answers, "scar_length_cm", 0.1, 60.0, "cm"),
@@ -155,6 +162,51 @@ def _sex(value: Any) -> str:
             f"unknown sex {value!r}; use one of: {', '.join(SEXES)}", field="sex"
         )
     return code
+
+
+def _sex_for(value: Any, pattern: str, conditions: frozenset[str]) -> str:
+    """The sex given, checked against what the pattern and conditions imply; or implied.
+
+    Norwood stages describe male-pattern loss and Ludwig stages female-pattern loss;
+    pregnancy implies a woman. ``other`` is never contradicted. With nothing given and
+    nothing implied the client is taken as male (the commonest SMP client).
+    """
+    implied: list[tuple[str, str]] = []
+    if pattern in NORWOOD_PATTERNS:
+        implied.append(("male", f"pattern {pattern} (Norwood stages describe male-pattern loss)"))
+    if pattern in LUDWIG_PATTERNS:
+        implied.append(
+            ("female", f"pattern {pattern} (Ludwig stages describe female-pattern loss)")
+        )
+    if "pregnancy" in conditions:
+        implied.append(("female", "the condition pregnancy"))
+    if len({sex for sex, _ in implied}) > 1:
+        raise PointillistError(
+            f"{implied[0][1]} and {implied[1][1]} contradict each other; for a woman with "
+            "male-pattern loss give --sex female and pattern diffuse-thinning or a ludwig stage",
+            field="sex",
+        )
+    if value is None:
+        return implied[0][0] if implied else "male"
+    sex = _sex(value)
+    for expected, reason in implied:
+        if sex != "other" and sex != expected:
+            hint = (
+                "norwood-1..7 or diffuse-thinning"
+                if sex == "male"
+                else "ludwig-1..3 or diffuse-thinning"
+            )
+            if reason.startswith("the condition"):
+                raise PointillistError(
+                    f"{reason} does not fit sex {sex}; check the sex and the conditions",
+                    field="sex",
+                )
+            raise PointillistError(
+                f"{reason} does not fit sex {sex}; for a {sex} client use {hint}, "
+                "or give --sex other",
+                field="sex",
+            )
+    return sex
 
 
 def _conditions(value: Any) -> frozenset[str]:

@@ -8,12 +8,19 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from decimal import Decimal
 
 from pointillist.domain.aftercare import AftercareWindow, aftercare_windows, downtime_note
 from pointillist.domain.area import TreatmentArea, treatment_area
 from pointillist.domain.client import ClientProfile
-from pointillist.domain.plan import PlannedSession, plan_sessions, plan_settings
+from pointillist.domain.plan import (
+    PlannedSession,
+    TestPatch,
+    book_test_patch,
+    plan_sessions,
+    plan_settings,
+)
 from pointillist.domain.policy import ClinicPolicy
 from pointillist.domain.pricing import Quote, quote
 from pointillist.domain.screening import Screening, screen
@@ -37,7 +44,8 @@ class TreatmentPlan:
     """Everything a consultation produces.
 
     ``sessions`` is empty when screening declines, or defers with no known date
-    (``screening.needs_review``); ``quote`` is ``None`` on decline.
+    (``screening.needs_review``); ``quote`` is ``None`` on decline. ``test_patch`` is
+    booked before the course when a finding asks for a test area and a healing check.
     """
 
     client: ClientProfile
@@ -50,6 +58,7 @@ class TreatmentPlan:
     quote: Quote | None
     touch_up_date: dt.date | None
     start_note: str | None
+    test_patch: TestPatch | None = None
 
 
 def consult(client: ClientProfile, request: PlanRequest, policy: ClinicPolicy) -> TreatmentPlan:
@@ -77,7 +86,15 @@ def consult(client: ClientProfile, request: PlanRequest, policy: ClinicPolicy) -
             clinic_tier=request.clinic_tier,
         )
     )
+    if price is not None and screening.needs_review:
+        # Nothing can be booked until a review gives a date: a deposit would hold no date.
+        price = replace(
+            price,
+            deposit=Decimal("0.00"),
+            deposit_note="No deposit: nothing can be booked until a review sets a start date.",
+        )
     sessions: tuple[PlannedSession, ...] = ()
+    test_patch = None
     start_note = None
     earliest = screening.earliest_start
     if screening.outcome == "decline":
@@ -90,10 +107,19 @@ def consult(client: ClientProfile, request: PlanRequest, policy: ClinicPolicy) -
     else:
         requested = request.start or request.consultation_date
         start = max(requested, earliest)
+        notes = []
         if start > requested:
-            start_note = (
+            notes.append(
                 f"Start moved from {requested} to {start}: the earliest date screening allows."
             )
+        if screening.needs_test_patch:
+            test_patch = book_test_patch(start, settings, policy.plan)
+            start = test_patch.healing_check_date
+            notes.append(
+                f"Test patch on {test_patch.date} ({test_patch.minutes} min); the course starts "
+                f"after its healing check on {test_patch.healing_check_date}."
+            )
+        start_note = " ".join(notes) or None
         sessions = plan_sessions(area.total_cm2, start, settings)
     touch_up = None
     if sessions:
@@ -110,6 +136,7 @@ def consult(client: ClientProfile, request: PlanRequest, policy: ClinicPolicy) -
         quote=price,
         touch_up_date=touch_up,
         start_note=start_note,
+        test_patch=test_patch,
     )
 
 

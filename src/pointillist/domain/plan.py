@@ -59,6 +59,15 @@ class PlannedSession:
 
 
 @dataclass(frozen=True)
+class TestPatch:
+    """A few test impressions before the course, and the day their healing is checked."""
+
+    date: dt.date
+    minutes: int
+    healing_check_date: dt.date
+
+
+@dataclass(frozen=True)
 class PlanSettings:
     """The plan numbers in force (defaults from ``data/plan.toml``, checked)."""
 
@@ -115,6 +124,15 @@ def plan_settings(
     )
 
 
+def book_test_patch(start: dt.date, settings: PlanSettings, table: Mapping[str, Any]) -> TestPatch:
+    """A test patch on the first open day from ``start``; its healing check after
+    ``[test_patch] healing_check_days`` (``data/plan.toml``), on an open day."""
+    patch = table["test_patch"]
+    day = next_open_day(start, settings)
+    check = next_open_day(day + dt.timedelta(days=int(patch["healing_check_days"])), settings)
+    return TestPatch(date=day, minutes=int(patch["minutes"]), healing_check_date=check)
+
+
 def plan_sessions(
     area_cm2: float, start: dt.date, settings: PlanSettings
 ) -> tuple[PlannedSession, ...]:
@@ -127,7 +145,7 @@ def plan_sessions(
         raise PointillistError("the treatment area is empty; nothing to plan")
     final = settings.final_density_per_cm2 * area_cm2
     sessions: list[PlannedSession] = []
-    day = _next_open_day(start, settings)
+    day = next_open_day(start, settings)
     placed = 0
     for number, fraction in enumerate(settings.cumulative_fractions, start=1):
         cumulative = round(final * fraction)
@@ -143,7 +161,7 @@ def plan_sessions(
             )
         )
         placed = cumulative
-        day = _next_open_day(days[-1].date + dt.timedelta(days=settings.interval_days), settings)
+        day = next_open_day(days[-1].date + dt.timedelta(days=settings.interval_days), settings)
     return tuple(sessions)
 
 
@@ -158,13 +176,14 @@ def _session_days(
     day = first
     for index in range(count):
         if index:
-            day = _next_open_day(day + dt.timedelta(days=1), settings)
+            day = next_open_day(day + dt.timedelta(days=1), settings)
         minutes = settings.setup_minutes + needling / count
         days.append(SessionDay(day, math.ceil(minutes)))
     return tuple(days)
 
 
-def _next_open_day(day: dt.date, settings: PlanSettings) -> dt.date:
+def next_open_day(day: dt.date, settings: PlanSettings) -> dt.date:
+    """``day``, or the first day after it the clinic is open."""
     while day.weekday() in settings.closed_weekdays or day in settings.closed_dates:
         day += dt.timedelta(days=1)
     return day

@@ -3,7 +3,8 @@
 The packaged tables (``data/*.toml``) hold defaults with their sources. A clinic file
 (TOML) may carry tables named ``plan``, ``zones``, ``aftercare`` and ``pricing``; each is
 merged key by key over the packaged table of that name, so a clinic changes only what it
-needs (``[pricing] base_fee = 450``). Screening rules are replaced whole (``--rules``).
+needs (``[pricing] base_fee = 450``), and the result is checked against the table's
+model (``pointillist.data.schemas``). Screening rules are replaced whole (``--rules``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from pointillist.data import load_table
+from pointillist.data import load_table, merge_tables, read_toml
+from pointillist.data.schemas import validate_table
 from pointillist.domain.appointments import clinic_hours, parse_time
 from pointillist.domain.plan import closed_dates_of, closed_weekdays_of
 from pointillist.errors import PointillistError
@@ -34,20 +36,45 @@ class ClinicPolicy:
     pricing: Mapping[str, Any]
 
 
+def load_clinic_file(path: str | Path) -> dict[str, dict[str, Any]]:
+    """Read and check a clinic file; return its tables merged over the packaged ones.
+
+    Raises
+    ------
+    PointillistError
+        One line naming the file, the key and what is allowed, e.g.
+        ``clinic.toml: pricing.base_fe: unknown key; allowed here: base_fee, ...``.
+    """
+    overrides = read_toml(path)
+    unknown = sorted(set(overrides) - set(_MERGEABLE))
+    if unknown:
+        raise PointillistError(
+            f"{path}: unknown table [{unknown[0]}]; a clinic file may hold "
+            f"{', '.join(f'[{name}]' for name in _MERGEABLE)}"
+        )
+    tables = {}
+    for name in _MERGEABLE:
+        merged = merge_tables(load_table(name), overrides.get(name, {}), str(path))
+        tables[name] = validate_table(name, merged, str(path), prefix=f"{name}.")
+    return tables
+
+
+def load_rules_file(path: str | Path) -> dict[str, Any]:
+    """Read and check a clinic's own screening rules (replacing the packaged ones)."""
+    return load_table("screening_rules", path)
+
+
 def load_policy(
     clinic_file: str | Path | None = None, rules_file: str | Path | None = None
 ) -> ClinicPolicy:
-    """Packaged tables, overridden by a clinic file and a rules file when given."""
-    overrides: dict[str, Any] = {}
+    """Packaged tables, overridden by a clinic file and a rules file when given.
+
+    Both files are checked (see :func:`load_clinic_file` and :func:`load_rules_file`).
+    """
     if clinic_file is not None:
-        overrides = load_table("clinic", clinic_file)
-        unknown = sorted(set(overrides) - set(_MERGEABLE))
-        if unknown:
-            raise PointillistError(
-                f"{clinic_file}: unknown table [{unknown[0]}]; a clinic file may hold "
-                f"{', '.join(f'[{name}]' for name in _MERGEABLE)}"
-            )
-    tables = {name: _merge(load_table(name), overrides.get(name, {})) for name in _MERGEABLE}
+        tables = load_clinic_file(clinic_file)
+    else:
+        tables = {name: load_table(name) for name in _MERGEABLE}
     return ClinicPolicy(
         rules=load_table("screening_rules", rules_file),
         zones=tables["zones"],
@@ -55,18 +82,6 @@ def load_policy(
         aftercare=tables["aftercare"],
         pricing=tables["pricing"],
     )
-
-
-def _merge(base: Mapping[str, Any], override: Any) -> dict[str, Any]:
-    if not isinstance(override, Mapping):
-        raise PointillistError("a clinic file's tables must be TOML tables, e.g. [pricing]")
-    merged = dict(base)
-    for key, value in override.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
-            merged[key] = _merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
 
 
 #: What a clinic's settings page may change: key -> (table, path inside it).

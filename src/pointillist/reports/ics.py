@@ -17,9 +17,10 @@ PRODID = "-//pointillist//SMP treatment plan//EN"
 def plan_to_ics(plan: TreatmentPlan, *, opening_time: dt.time = dt.time(9, 0)) -> bytes:
     """The plan as an iCalendar file (RFC 5545), in the clinic's local (floating) time.
 
-    Sessions start at ``opening_time``; a session split over several days gets one event
-    per day. Aftercare windows are all-day events whose end is exclusive, as RFC 5545
-    requires for dates (a window ending on the 5th ends at the start of the 6th).
+    Sessions (and a test patch, when screening asks for one) start at ``opening_time``;
+    a session split over several days gets one event per day. Aftercare windows are
+    all-day events whose end is exclusive, as RFC 5545 requires for dates (a window
+    ending on the 5th ends at the start of the 6th).
     """
     cal = Calendar()
     cal.add("prodid", PRODID)
@@ -27,6 +28,21 @@ def plan_to_ics(plan: TreatmentPlan, *, opening_time: dt.time = dt.time(9, 0)) -
     cal.add("x-wr-calname", "SMP treatment plan")
     stamp = dt.datetime.combine(plan.request.consultation_date, dt.time(), tzinfo=dt.UTC)
     uid_base = _uid_base(plan)
+    if plan.test_patch is not None:
+        patch = plan.test_patch
+        event = Event()
+        event.add("uid", f"{uid_base}-test-patch@pointillist")
+        event.add("dtstamp", stamp)
+        event.add("summary", "SMP test patch")
+        event.add("dtstart", dt.datetime.combine(patch.date, opening_time))
+        event.add("duration", dt.timedelta(minutes=patch.minutes))
+        event.add(
+            "description",
+            f"A few test impressions; their healing is checked on {patch.healing_check_date} "
+            "before the first session.",
+        )
+        event.add("categories", ["SMP test patch"])
+        cal.add_component(event)
     for session in plan.sessions:
         for part, day in enumerate(session.days, start=1):
             event = Event()

@@ -1,7 +1,8 @@
 """The JSON contract of a consultation (documented in the README; keep it stable).
 
 Top-level keys: ``screening``, ``area``, ``sessions``, ``aftercare``, ``quote``,
-``touch_up_date``, plus ``client``, ``consultation_date``, ``downtime`` and ``start_note``.
+``touch_up_date``, plus ``client``, ``consultation_date``, ``downtime``, ``start_note`` and
+``test_patch``.
 Dates are ISO strings; money is a number rounded to the cent.
 """
 
@@ -29,6 +30,7 @@ def screening_to_dict(screening: Screening) -> dict[str, Any]:
                 "reasoning": f.reasoning,
                 "refer_to": f.refer_to,
                 "defer_days": f.defer_days,
+                "test_patch": f.test_patch,
             }
             for f in screening.findings
         ],
@@ -52,6 +54,7 @@ def plan_to_dict(plan: TreatmentPlan) -> dict[str, Any]:
             "total_cm2": round(plan.area.total_cm2, 1),
             "head_circumference_cm": plan.area.head_circumference_cm,
             "zones": [{"name": z.name, "key": z.key, "cm2": z.cm2} for z in plan.area.zones],
+            "assumptions": list(plan.area.assumptions),
         },
         "sessions": [
             {
@@ -81,10 +84,18 @@ def plan_to_dict(plan: TreatmentPlan) -> dict[str, Any]:
             "currency": plan.quote.currency,
             "total": _money(plan.quote.total),
             "deposit": _money(plan.quote.deposit),
+            "deposit_note": plan.quote.deposit_note,
             "lines": [{"label": ln.label, "amount": _money(ln.amount)} for ln in plan.quote.lines],
         },
         "touch_up_date": plan.touch_up_date.isoformat() if plan.touch_up_date else None,
         "start_note": plan.start_note,
+        "test_patch": None
+        if plan.test_patch is None
+        else {
+            "date": plan.test_patch.date.isoformat(),
+            "minutes": plan.test_patch.minutes,
+            "healing_check_date": plan.test_patch.healing_check_date.isoformat(),
+        },
     }
 
 

@@ -32,6 +32,16 @@ def plan_timeline_png(plan: TreatmentPlan, *, dpi: int = 150) -> bytes:
     rows: list[tuple[str, list[tuple[dt.date, dt.date]], str]] = [
         ("SMP sessions", [(d.date, d.date) for s in plan.sessions for d in s.days], _SESSION)
     ]
+    if plan.test_patch is not None:
+        patch = plan.test_patch
+        rows.insert(
+            0,
+            (
+                "Test patch, healing check",
+                [(patch.date, patch.date), (patch.healing_check_date, patch.healing_check_date)],
+                _SESSION,
+            ),
+        )
     labels: dict[tuple[str, ...], list[tuple[dt.date, dt.date]]] = {}
     for window in plan.aftercare:
         labels.setdefault(window.avoid, []).append((window.start, window.end))
@@ -39,19 +49,41 @@ def plan_timeline_png(plan: TreatmentPlan, *, dpi: int = 150) -> bytes:
         text = textwrap.fill("No " + ", ".join(avoid), width=44)
         rows.append((text, spans, _RESTRICTION_COLOURS[index % len(_RESTRICTION_COLOURS)]))
 
-    origin = plan.sessions[0].date
+    origin = plan.test_patch.date if plan.test_patch else plan.sessions[0].date
 
     def x(day: dt.date) -> int:
         return (day - origin).days
 
-    fig, ax = plt.subplots(figsize=(11, 0.62 * len(rows) + 1.4), dpi=dpi)
+    footer = "\n".join(
+        [
+            *textwrap.wrap(plan.downtime, width=170),
+            "Coloured bars: what to avoid on those dates (inclusive).",
+        ]
+    )
+    footer_lines = footer.count("\n") + 1
+    height = 0.62 * len(rows) + 1.4 + 0.13 * footer_lines
+    fig, ax = plt.subplots(figsize=(11, height), dpi=dpi)
     for y, (_, spans, colour) in enumerate(rows):
         for start, end in spans:
             ax.barh(y, x(end) + 1 - x(start), left=x(start), height=0.6, color=colour)
+    session_row = 1 if plan.test_patch is not None else 0
+    if plan.test_patch is not None:
+        for label, day in (
+            ("test patch", plan.test_patch.date),
+            ("healing check", plan.test_patch.healing_check_date),
+        ):
+            ax.annotate(
+                f"{label}\n{day:%d %b}",
+                (x(day), 0),
+                xytext=(9, 0),
+                textcoords="offset points",
+                va="center",
+                fontsize=7,
+            )
     for session in plan.sessions:
         ax.annotate(
             f"{session.number}: {session.date:%d %b}\n{session.duration_minutes / 60:.1f} h",
-            (x(session.date), 0),
+            (x(session.date), session_row),
             xytext=(9, 0),
             textcoords="offset points",
             va="center",
@@ -73,15 +105,8 @@ def plan_timeline_png(plan: TreatmentPlan, *, dpi: int = 150) -> bytes:
         fontsize=10,
         loc="left",
     )
-    fig.text(
-        0.01,
-        0.01,
-        "No downtime: normal routine the next day. Coloured bars: what to "
-        "avoid on those dates (inclusive).",
-        fontsize=7,
-        color="#555555",
-    )
-    fig.tight_layout()
+    fig.text(0.01, 0.01, footer, fontsize=7, color="#555555", va="bottom")
+    fig.tight_layout(rect=(0, 0.13 * footer_lines / height + 0.02, 1, 1))
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
     plt.close(fig)

@@ -7,6 +7,7 @@ argon2-cffi's defaults are RFC 9106's second recommended profile (argon2id, 64 M
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from datetime import datetime
 from functools import cache
@@ -72,6 +73,17 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
     user.last_login_at = utcnow()
     audit.record(session, Scope.for_user(user), "login", "user", user.id)
     return user
+
+
+# One @, something on both sides, a dot in the domain, no spaces: catches typos without
+# refusing real addresses.
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+EMAIL_HINT = "an e-mail address looks like name@example.com (one @, no spaces)"
+
+
+def is_email_address(value: str) -> bool:
+    """Whether ``value`` looks like an e-mail address (see :data:`EMAIL_HINT`)."""
+    return _EMAIL.match(value.strip()) is not None
 
 
 def normalise_email(email: str) -> str:

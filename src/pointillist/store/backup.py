@@ -176,8 +176,15 @@ def _open_backup(path: Path) -> tarfile.TarFile:
         return tarfile.open(path, "r")
     except FileNotFoundError:
         raise PointillistError(f"{path}: file not found; give the path of a backup") from None
-    except (tarfile.TarError, OSError) as exc:
-        raise PointillistError(f"{path}: not a pointillist backup ({exc})") from None
+    except IsADirectoryError:
+        raise PointillistError(f"{path}: is a folder; give the backup file") from None
+    except tarfile.TarError:
+        raise PointillistError(
+            f"{path}: not a pointillist backup (not a tar archive); give a file made by "
+            "'pointillist backup'"
+        ) from None
+    except OSError as exc:
+        raise PointillistError(f"{path}: cannot read it ({exc.strerror})") from None
 
 
 def _manifest(archive: tarfile.TarFile, path: Path) -> dict[str, object]:

@@ -19,7 +19,13 @@ from pointillist.domain.appointments import ClinicHours, clinic_hours
 from pointillist.domain.policy import ClinicPolicy, check_clinic_settings, with_clinic_settings
 from pointillist.errors import PointillistError
 from pointillist.store import audit
-from pointillist.store.accounts import check_password_strength, hash_password, normalise_email
+from pointillist.store.accounts import (
+    EMAIL_HINT,
+    check_password_strength,
+    hash_password,
+    is_email_address,
+    normalise_email,
+)
 from pointillist.store.errors import Conflict, GateClosed, NotFound
 from pointillist.store.models import ROLES, Clinic, ConsentTemplate, Practitioner, User
 from pointillist.store.policy import RecordsPolicy
@@ -175,8 +181,8 @@ def create_user(
             f"role {role!r} is unknown; use one of {', '.join(ROLES)}", field="role"
         )
     email = normalise_email(email)
-    if "@" not in email:
-        raise PointillistError(f"{email!r} is not an e-mail address", field="email")
+    if not is_email_address(email):
+        raise PointillistError(f"{email!r} is not an e-mail address: {EMAIL_HINT}", field="email")
     check_password_strength(password, scope.policy.min_password_length)
     if session.scalar(select(User.id).where(User.email == email)) is not None:
         raise Conflict(

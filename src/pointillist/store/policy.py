@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 from pointillist.data import load_table
-from pointillist.errors import PointillistError
 from pointillist.store.models import ROLES
 
 
@@ -54,33 +53,24 @@ class RecordsPolicy:
 
 
 def load_policy(override: str | Path | None = None) -> RecordsPolicy:
-    """Read ``records.toml`` (or a clinic's override of the same shape)."""
+    """Read ``records.toml``, or a clinic's override merged over it, checked.
+
+    The override may hold only what it changes (``[retention] client_record_years = 7``);
+    an unknown key, a wrong type or an impossible value ends in one line naming the file
+    and the key (``pointillist.data.schemas.RecordsFile``).
+    """
     table = load_table("records", override)
-    try:
-        roles = table["roles"]
-        labels = {str(k): str(v) for k, v in table["permissions"].items()}
-        role_permissions = {role: frozenset(roles[role]["may"]) for role in ROLES}
-        unknown = {p for perms in role_permissions.values() for p in perms} - set(labels)
-        if unknown:
-            raise PointillistError(
-                f"records policy: unknown permissions {sorted(unknown)}; "
-                f"use those listed under [permissions]"
-            )
-        return RecordsPolicy(
-            retention_years=int(table["retention"]["client_record_years"]),
-            clinic_licence_warning_days=int(table["licences"]["clinic_warning_days"]),
-            min_pigment_lots=int(table["gates"]["min_pigment_lots_per_completed_session"]),
-            required_consent=str(table["gates"]["required_consent"]),
-            min_password_length=int(table["passwords"]["min_length"]),
-            role_permissions=role_permissions,
-            permission_labels=labels,
-            consent_templates=tuple(
-                {"name": str(t["name"]), "text": str(t["text"]), "sources": list(t["sources"])}
-                for t in table["consent_templates"]
-            ),
-        )
-    except (KeyError, TypeError, ValueError) as exc:
-        where = override or "records.toml"
-        raise PointillistError(
-            f"{where}: missing or malformed entry {exc}; see records.toml"
-        ) from None
+    roles = table["roles"]
+    return RecordsPolicy(
+        retention_years=int(table["retention"]["client_record_years"]),
+        clinic_licence_warning_days=int(table["licences"]["clinic_warning_days"]),
+        min_pigment_lots=int(table["gates"]["min_pigment_lots_per_completed_session"]),
+        required_consent=str(table["gates"]["required_consent"]),
+        min_password_length=int(table["passwords"]["min_length"]),
+        role_permissions={role: frozenset(roles[role]["may"]) for role in ROLES},
+        permission_labels={str(k): str(v) for k, v in table["permissions"].items()},
+        consent_templates=tuple(
+            {"name": str(t["name"]), "text": str(t["text"]), "sources": list(t["sources"])}
+            for t in table["consent_templates"]
+        ),
+    )

@@ -9,9 +9,10 @@ from typing import IO, Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from pointillist.store import export, records
+from pointillist.store.accounts import EMAIL_HINT, is_email_address
 from pointillist.store.models import Client
 from pointillist.web.auth import Actor, CurrentActor
 from pointillist.web.deps import DbSession
@@ -19,8 +20,14 @@ from pointillist.web.routers._common import MAX_ID, NOT_FOUND, In, Out, PathId, 
 
 router = APIRouter(prefix="/api/clients", tags=["clients"])
 
-#: One @, something on both sides, no spaces: catches typos without refusing real addresses.
-EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
+def _email_address(value: str | None) -> str | None:
+    if value is not None and not is_email_address(value):
+        raise ValueError(f"{value!r} is not an e-mail address: {EMAIL_HINT}")
+    return value
+
+
+EmailAddress = Annotated[str | None, AfterValidator(_email_address)]
 
 
 class ClientOut(Out):
@@ -39,9 +46,7 @@ class ClientOut(Out):
 class ClientIn(In):
     name: str = Field(min_length=1, max_length=200)
     date_of_birth: date | None = None
-    email: str | None = Field(
-        default=None, max_length=320, pattern=EMAIL_PATTERN, examples=["sam@example.com"]
-    )
+    email: EmailAddress = Field(default=None, max_length=320, examples=["sam@example.com"])
     phone: str | None = Field(default=None, max_length=50)
     notes: str = Field(default="", description="Clinical notes (owner and practitioner only).")
 
@@ -49,9 +54,7 @@ class ClientIn(In):
 class ClientPatch(In):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     date_of_birth: date | None = None
-    email: str | None = Field(
-        default=None, max_length=320, pattern=EMAIL_PATTERN, examples=["sam@example.com"]
-    )
+    email: EmailAddress = Field(default=None, max_length=320, examples=["sam@example.com"])
     phone: str | None = Field(default=None, max_length=50)
     notes: str | None = Field(default=None, description="Clinical notes (owner and practitioner).")
 

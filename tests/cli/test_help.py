@@ -1,0 +1,64 @@
+"""What ``pointillist --help`` and every command's help show a new user."""
+
+import re
+
+import pytest
+
+from pointillist import __version__
+from pointillist.cli import main
+
+COMMANDS = [
+    ["screen"],
+    ["plan"],
+    ["simulate"],
+    ["pigment"],
+    ["serve"],
+    ["admin", "create-clinic"],
+    ["admin", "create-user"],
+    ["admin", "set-password"],
+    ["admin", "list-clinics"],
+    ["backup"],
+    ["restore"],
+    ["demo"],
+]
+
+
+def _help(capsys, *argv):
+    assert main([*argv, "--help"]) == 0
+    return capsys.readouterr().out
+
+
+def test_version(capsys):
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out == f"pointillist {__version__}\n"
+
+
+def test_shell_completion_is_offered(capsys):
+    out = _help(capsys)
+    assert "--install-completion" in out and "--show-completion" in out
+
+
+def test_commands_are_listed_in_the_order_a_clinic_uses_them(capsys):
+    out = _help(capsys)
+    listed = re.findall(r"^  ([a-z-]+) ", out.split("Commands:")[1], flags=re.MULTILINE)
+    order = ["screen", "plan", "simulate", "pigment", "serve", "admin", "backup", "restore"]
+    assert listed[: len(order)] == order
+
+
+@pytest.mark.parametrize("argv", COMMANDS, ids=lambda a: " ".join(a))
+def test_help_names_values_in_words_not_python_types(capsys, argv):
+    out = _help(capsys, *argv)
+    types = re.findall(r"<(?:str|int|float|path|list\[[^>]*\]|float,float,float)[^>]*>", out)
+    assert types == [], types
+
+
+def test_the_help_names_what_to_type(capsys):
+    out = _help(capsys, "plan")
+    for shown in ("--client FILE", "--start DATE", "--condition CONDITION", "--age YEARS"):
+        assert shown in out
+    assert "--lab L A B" in _help(capsys, "pigment")
+
+
+def test_pigment_format_has_help(capsys):
+    out = " ".join(_help(capsys, "pigment").split())
+    assert re.search(r"--format <text\|json> text \(a table\) or json", out), out
