@@ -13,6 +13,9 @@ the ratios hold across machines better than absolute times. Prints a table and w
 - ``render_vs_memcpy``: our render over one copy of the same 12 MP image (goal <= 20).
 - ``simulate_vs_codec``: merged from ``bench/simulate_bench.py`` ``bench_simulate()``
   when that file exists (goal <= 2).
+- ``editor_rerender_ms``: the preview editor's server time for one edit at screen
+  resolution, median of 20 edits (``bench/editor_bench.py``; goal <= 150 ms). An
+  absolute time, not a ratio: the bound is the issue's.
 """
 
 from __future__ import annotations
@@ -179,6 +182,7 @@ GOALS = {
     "render_speedup_vs_cv2_loop": (">=", 5.0),
     "render_vs_memcpy": ("<=", 20.0),
     "simulate_vs_codec": ("<=", 2.0),
+    "editor_rerender_ms": ("<=", 150.0),
 }
 
 
@@ -196,6 +200,13 @@ def main() -> int:
         details["simulate"] = "missing: bench/simulate_bench.py not present"
     else:
         results.update(simulate)
+
+    console.print("preview editor re-render...")
+    from editor_bench import bench_editor  # beside this file
+
+    editor = bench_editor()
+    details["editor"] = editor.pop("details")
+    results.update(editor)
 
     results["details"] = details
     results["machine"] = {

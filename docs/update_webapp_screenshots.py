@@ -44,6 +44,11 @@ SHOTS = {
     "consent-signed.png": (
         "test_front_desk_has_the_client_sign_with_a_drawn_signature/04-consent-signed.png"
     ),
+    "editor.png": "test_move_the_hairline_paint_area_and_save_a_preview/03-mid-frontal-point-moved.png",
+    "editor-painted.png": "test_move_the_hairline_paint_area_and_save_a_preview/04-area-painted-in.png",
+    "editor-saved.png": (
+        "test_move_the_hairline_paint_area_and_save_a_preview/06-saved-preview-on-the-client-page.png"
+    ),
     "front-desk.png": "test_front_desk_sees_no_health_data/01-client-page-for-the-front-desk.png",
     "front-desk-refused.png": "test_front_desk_sees_no_health_data/02-health-data-refused.png",
     "appointments-week.png": (

@@ -127,9 +127,8 @@ class _Calendar(_Table):
     def _open_some_day(self) -> _Calendar:
         if len(set(self.closed_weekdays)) == len(_WEEKDAYS):
             raise ValueError("closed_weekdays closes every day of the week; open at least one")
-        # "HH:MM" strings compare in time order.
         if self.closing_time <= self.opening_time:
-            raise ValueError("closing_time must be later than opening_time")
+            raise ValueError("closing_time must be after opening_time")
         return self
 
 

@@ -147,7 +147,7 @@ def _demo_preview(
 
     sessions, seed = int(options["sessions"]), int(options["seed"])
     result = simulate(data, sessions=sessions, seed=seed)
-    assert result.before_after is not None  # a full run composes it
+    assert result.before_after is not None
     records.add_simulation(
         db,
         scope,

@@ -96,11 +96,10 @@ def demo() -> dict[str, Any]:
     return demo_table()
 
 
-# Per module, not per session: Playwright's sync API keeps an event loop running in the
-# main thread while it is open, and later tests that call asyncio.run() (test_errors.py)
-# would fail after the e2e folder if it stayed open to the end of the run.
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    # Per module, not per session: Playwright's sync API keeps an asyncio loop running in
+    # the main thread while it is open, and later tests that call asyncio.run would fail.
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

@@ -14,6 +14,7 @@ from pointillist.web.pages import (
     consultation,
     photos,
     plan,
+    preview,
     sessions,
 )
 
@@ -27,4 +28,5 @@ PAGE_ROUTERS: list[APIRouter] = [
     photos.router,
     plan.router,
     consents.router,
+    preview.router,
 ]

@@ -104,7 +104,11 @@ class Page:
 def is_page_request(request: Request) -> bool:
     """True for the app's pages, False for the API, static files and health checks."""
     path = request.url.path
-    return not path.startswith(("/api/", "/static/", "/healthz", "/openapi.json"))
+    if path.startswith(("/api/", "/static/", "/healthz", "/openapi.json")):
+        return False
+    # The pages' own scripts (the preview editor) ask for JSON and get JSON errors.
+    accept = request.headers.get("accept", "")
+    return not ("application/json" in accept and "text/html" not in accept)
 
 
 def is_htmx(request: Request) -> bool:

@@ -103,10 +103,18 @@ class TimelineEntry:
 @router.get("/clients/{client_id}")
 def client_page(request: Request, client_id: PathId, page: SignedIn, db: DbSession) -> Response:
     client = records.get_client(db, page.scope, client_id)
+    previews = []
+    if page.can("clinical"):
+        previews = list(reversed(records.list_for_client(db, page.scope, Simulation, client.id)))
     return render(
         request,
         "clients/page.html",
-        {"client": client, "timeline": timeline(db, page, client)},
+        {
+            "client": client,
+            "timeline": timeline(db, page, client),
+            "previews": previews,
+            "preview_summary": preview_summary,
+        },
     )
 
 
@@ -200,17 +208,26 @@ def _clinical_entries(db: DbSession, page: Page, client: Client) -> list[Timelin
                 simulation.created_at,
                 "preview",
                 "Saved preview",
-                _parameters_summary(simulation.parameters),
+                preview_summary(simulation.parameters),
                 image=f"/api/simulations/{simulation.id}/outputs/{first}" if first else None,
             )
         )
     return entries
 
 
-def _parameters_summary(parameters: dict[str, Any]) -> str:
-    shown = [f"{k.replace('_', ' ')} {v}" for k, v in parameters.items() if _is_scalar(v)]
-    return ", ".join(shown[:6])
+#: How a saved preview's parameters read on the client page, in this order.
+PREVIEW_WORDS = (
+    ("height_cm", "hairline {} cm"),
+    ("transition_band_mm", "softness {} mm"),
+    ("sessions", "{} sessions"),
+    ("years", "{} years healed"),
+    ("treatment_area_cm2", "area {} cm²"),
+)
 
 
-def _is_scalar(value: Any) -> bool:
-    return isinstance(value, int | float | str) and not isinstance(value, bool)
+def preview_summary(parameters: dict[str, Any]) -> str:
+    """A saved preview's parameters in words, e.g. 'hairline 9.5 cm, 4 sessions'."""
+    shown = [words.format(parameters[key]) for key, words in PREVIEW_WORDS if key in parameters]
+    if parameters.get("area_painted"):
+        shown.append("area painted by hand")
+    return ", ".join(shown)

@@ -120,3 +120,227 @@ function setUpSignature(form) {
 }
 
 document.querySelectorAll("form[data-signature-form]").forEach(setUpSignature);
+
+// Preview editor: every change re-renders at screen resolution on the server (the latest
+// change wins); the hairline's key points are dragged (or moved with the arrow keys), the
+// treatment area painted in or out with a brush.
+function setUpEditor(root) {
+  const $ = (selector) => root.querySelector(selector);
+  const form = $("[data-controls]");
+  const stage = $(".stage");
+  const image = $("[data-preview-image]");
+  const area = $("[data-area-image]");
+  const svg = $("[data-handles]");
+  const line = $("[data-hairline]");
+  const brush = $("[data-brush]");
+  const paint = brush.getContext("2d");
+  const status = $("[data-status]");
+  const errorBox = $("[data-error]");
+  const busy = $("[data-busy]");
+  const moved = {};
+  let areaEdits = null;
+  let sequence = 0;
+  let shown = 0;
+  let timer = null;
+
+  function params() {
+    const data = new FormData(form);
+    return {
+      editor: root.dataset.editorId,
+      height_cm: Number(data.get("height_cm")),
+      transition_band_mm: Number(data.get("transition_band_mm")),
+      years: Number(data.get("years")),
+      density: Number(data.get("density")),
+      sessions: Number(data.get("sessions")),
+      session: Math.min(Number(data.get("session")), Number(data.get("sessions"))),
+      points: Object.keys(moved).length ? moved : null,
+      area_edits: areaEdits,
+    };
+  }
+
+  async function post(url, body) {
+    const response = await fetch(url, {
+      method: "POST",
+      headers: {
+        "Content-Type": "application/json",
+        Accept: "application/json",
+        "X-CSRF-Token": csrfToken(),
+      },
+      body: JSON.stringify(body),
+    });
+    const answer = await response.json();
+    if (!response.ok) throw new Error(answer.detail || `error ${response.status}`);
+    return answer;
+  }
+
+  function showError(message) {
+    errorBox.textContent = message || "";
+    errorBox.hidden = !message;
+  }
+
+  async function rerender() {
+    const mine = ++sequence;
+    busy.hidden = false;
+    try {
+      const answer = await post(root.dataset.renderUrl, params());
+      if (mine < shown) return;
+      shown = mine;
+      image.src = answer.image;
+      area.src = answer.area;
+      area.hidden = false;
+      line.setAttribute("points", answer.hairline.map((p) => p.join(",")).join(" "));
+      for (const [key, point] of Object.entries(answer.points)) {
+        const handle = svg.querySelector(`[data-point="${key}"]`);
+        if (handle && !handle.classList.contains("dragging")) place(handle, point.x, point.y);
+      }
+      root.dataset.renders = String(Number(root.dataset.renders || 0) + 1);
+      const stages = answer.stages.length ? ` (${answer.stages.join(", ")})` : " (nothing to re-run)";
+      status.textContent = `Re-rendered in ${answer.server_ms} ms on the server${stages}; treatment area ${answer.area_cm2} cm², ${answer.impressions.toLocaleString()} impressions.` + (answer.warnings.length ? ` ${answer.warnings.join(" ")}` : "");
+      showError("");
+    } catch (error) {
+      showError(error.message);
+    } finally {
+      if (mine === sequence) busy.hidden = true;
+    }
+  }
+
+  function soon() {
+    clearTimeout(timer);
+    timer = setTimeout(rerender, 120);
+  }
+
+  function place(handle, x, y) {
+    handle.setAttribute("cx", x.toFixed(1));
+    handle.setAttribute("cy", y.toFixed(1));
+    handle.setAttribute("aria-valuetext", `x ${Math.round(x)}, y ${Math.round(y)} pixels`);
+  }
+
+  function svgPoint(event) {
+    const point = svg.createSVGPoint();
+    point.x = event.clientX;
+    point.y = event.clientY;
+    return point.matrixTransform(svg.getScreenCTM().inverse());
+  }
+
+  function remember(handle) {
+    moved[handle.dataset.point] = { x: Number(handle.getAttribute("cx")), y: Number(handle.getAttribute("cy")) };
+  }
+
+  svg.querySelectorAll("[data-point]").forEach((handle) => {
+    handle.addEventListener("pointerdown", (event) => {
+      handle.classList.add("dragging");
+      handle.setPointerCapture(event.pointerId);
+    });
+    handle.addEventListener("pointermove", (event) => {
+      if (!handle.classList.contains("dragging")) return;
+      const point = svgPoint(event);
+      place(handle, point.x, point.y);
+    });
+    const drop = () => {
+      if (!handle.classList.contains("dragging")) return;
+      handle.classList.remove("dragging");
+      remember(handle);
+      soon();
+    };
+    handle.addEventListener("pointerup", drop);
+    handle.addEventListener("pointercancel", drop);
+    handle.addEventListener("keydown", (event) => {
+      const step = event.shiftKey ? 10 : 2;
+      const moves = { ArrowLeft: [-step, 0], ArrowRight: [step, 0], ArrowUp: [0, -step], ArrowDown: [0, step] };
+      const move = moves[event.key];
+      if (!move) return;
+      event.preventDefault();
+      place(handle, Number(handle.getAttribute("cx")) + move[0], Number(handle.getAttribute("cy")) + move[1]);
+      remember(handle);
+      soon();
+    });
+  });
+
+  // Brush: red paints area in, blue paints it out, on a layer the server reads as a PNG.
+  let painting = false;
+  function dab(event) {
+    const box = brush.getBoundingClientRect();
+    const x = ((event.clientX - box.left) * brush.width) / box.width;
+    const y = ((event.clientY - box.top) * brush.height) / box.height;
+    const size = (Number(form.elements.brush_size.value) * brush.width) / box.width;
+    paint.fillStyle = form.elements.brush.value === "add" ? "#ff0000" : "#0000ff";
+    paint.beginPath();
+    paint.arc(x, y, size / 2, 0, 2 * Math.PI);
+    paint.fill();
+  }
+  brush.addEventListener("pointerdown", (event) => {
+    painting = true;
+    brush.setPointerCapture(event.pointerId);
+    dab(event);
+  });
+  brush.addEventListener("pointermove", (event) => { if (painting) dab(event); });
+  const stopPainting = () => {
+    if (!painting) return;
+    painting = false;
+    areaEdits = brush.toDataURL("image/png");
+    soon();
+  };
+  brush.addEventListener("pointerup", stopPainting);
+  brush.addEventListener("pointercancel", stopPainting);
+  $("[data-clear-brush]").addEventListener("click", () => {
+    paint.clearRect(0, 0, brush.width, brush.height);
+    areaEdits = null;
+    soon();
+  });
+
+  function syncOutputs() {
+    form.querySelectorAll("output[data-for]").forEach((output) => {
+      output.textContent = form.querySelector(`#${output.dataset.for}`).value;
+    });
+    const sessions = Number(form.elements.sessions.value);
+    for (const option of form.elements.session.options) option.disabled = Number(option.value) > sessions;
+    if (Number(form.elements.session.value) > sessions) form.elements.session.value = String(sessions);
+    stage.classList.toggle("painting", form.elements.brush.value !== "off");
+  }
+  form.addEventListener("input", (event) => {
+    syncOutputs();
+    if (!["brush", "brush_size"].includes(event.target.name)) soon();
+  });
+  form.addEventListener("change", syncOutputs);
+  form.addEventListener("submit", (event) => event.preventDefault());
+
+  // Full size in the background: start, then poll the progress until it is saved.
+  const progress = $("[data-progress]");
+  const saved = $("[data-saved]");
+  $("[data-save]").addEventListener("click", async (event) => {
+    const button = event.target;
+    button.disabled = true;
+    saved.textContent = "";
+    try {
+      const { job } = await post(root.dataset.saveUrl, params());
+      progress.hidden = false;
+      for (;;) {
+        await new Promise((resolve) => setTimeout(resolve, 600));
+        const response = await fetch(root.dataset.jobUrl + job, { headers: { Accept: "application/json" } });
+        const state = await response.json();
+        if (!response.ok || state.error) throw new Error(state.error || state.detail);
+        progress.max = state.total;
+        progress.value = state.done;
+        saved.textContent = `Full size: ${state.stage}…`;
+        if (state.simulation_id) {
+          progress.value = progress.max;
+          saved.replaceChildren("Saved as a preview on ");
+          const link = document.createElement("a");
+          link.href = root.dataset.clientUrl;
+          link.textContent = "the client's page";
+          saved.append(link, ".");
+          break;
+        }
+      }
+    } catch (error) {
+      showError(error.message);
+    } finally {
+      button.disabled = false;
+    }
+  });
+
+  syncOutputs();
+  rerender();
+}
+
+document.querySelectorAll("[data-editor]").forEach(setUpEditor);
