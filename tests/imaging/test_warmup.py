@@ -22,6 +22,8 @@ def test_a_photo_after_the_warm_up_compiles_nothing_new(front_head, top_head):
     # Photos arrive as files (decoded read-only) and other sizes than the warm-up's.
     simulate(encode_jpeg(front_head.rgb), landmarks=front_head.keypoints, seed=9)
     simulate(encode_jpeg(top_head.rgb), mm_per_px=top_head.mm_per_px, detect_face=False)
+    # Arrays made in memory (the web editor's screen-sized copies) are writeable.
+    simulate(front_head.rgb.copy(), landmarks=front_head.keypoints, seed=9)
     after = _signatures()
     new = {name: after[name] - warmed.get(name, set()) for name in after}
     assert not any(new.values()), new

@@ -189,7 +189,11 @@ def render_impressions(
     if len(impressions) == 0:
         return np.array(img, order="C", copy=True)
     _check_impressions(impressions)
-    source = np.ascontiguousarray(img)
+    source = np.ascontiguousarray(img).view()
+    # Numba compiles a kernel per memory layout and per writeable flag: photos decoded
+    # from files arrive read-only, arrays made in memory writeable. One flag for all
+    # keeps one compiled kernel (the one `make install` warms up) for every caller.
+    source.flags.writeable = False
     rows, cols = source.shape[:2]
     params, box = _kernels.prepare_dots(
         np.ascontiguousarray(impressions.xy, dtype=np.float64),
