@@ -95,8 +95,9 @@ def test_move_the_hairline_paint_area_and_save_a_preview(signed_in):
         )
     page.mouse.up()
     wait_for_new_render(page, before)
-    _, area_after = rendered(page)
+    stages, area_after = rendered(page)
     assert area_after > area_before
+    assert stages.startswith("treatment"), stages
     steps.shot("area painted in")
 
     page.get_by_role("button", name="Render full size and save").click()

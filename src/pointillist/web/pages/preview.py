@@ -266,12 +266,17 @@ def _changes(state: EditorState, edit: EditIn) -> dict[str, Any]:
         "area_remove": None,
     }
     if edit.points:
-        # Points not moved stay where the design puts them.
+        # Points not moved stay where they were: where earlier edits put them, else where
+        # the design puts them. (Taking them from the line drawn last would round them a
+        # little differently each time and re-run the hairline for a brush stroke.)
         design = state.sim.hairline
+        previous = state.sim.options.hairline_anchors
         anchors = []
-        for name in ANCHORS:
+        for index, name in enumerate(ANCHORS):
             point = edit.points.get(name)
-            if point is None:
+            if point is None and previous is not None:
+                anchors.append(previous[index])
+            elif point is None:
                 designed = None if design is None else getattr(design, name)
                 if designed is None:
                     raise PointillistError("no hairline design on this photo to move")
