@@ -55,11 +55,11 @@ def test_mid_frontal_point_rises_by_the_forehead_profile(front):
 
 
 def test_eye_level_hairline_sits_on_the_forehead_not_the_crown(front):
-    """At the 8 cm default the line is about 60 % of the way up, as natural hairlines are."""
+    """At the 8 cm default the line is a little over half way up, as natural hairlines are."""
     synthetic, head = front
     line = design_hairline(synthetic.keypoints, head, seed=0)
-    assert 0.5 < line.rise_share < 0.72
-    assert forehead_rise_fraction(80.0) == pytest.approx(0.62, abs=0.02)
+    assert 0.45 < line.rise_share < 0.65
+    assert forehead_rise_fraction(80.0) == pytest.approx(0.55, abs=0.02)
     # Past the vertex a point is out of sight of a frontal photo.
     assert forehead_rise_fraction(400.0) == pytest.approx(1.0)
 

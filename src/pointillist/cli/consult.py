@@ -13,14 +13,16 @@ import tomllib
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from pointillist.cli._common import OutputFormat, console, err_console, print_json
 from pointillist.cli.app import app
-from pointillist.domain import PlanRequest, TreatmentPlan, client_from_mapping, consult, load_policy
 from pointillist.errors import PointillistError
+
+if TYPE_CHECKING:
+    from pointillist.domain import TreatmentPlan
 
 # Keys of a client file that belong to the plan request rather than to the client.
 _REQUEST_KEYS = ("start", "sessions", "interval_days", "experience", "clinic_tier")
@@ -154,6 +156,9 @@ def build_plan(
 ) -> TreatmentPlan:
     """Read the client and the options, and run the consultation."""
     answers, request = _client_answers(client_file, options)
+    # The domain loads its policy schemas on import: only the commands that use it pay.
+    from pointillist.domain import PlanRequest, client_from_mapping, consult, load_policy
+
     client = client_from_mapping(answers)
     policy = load_policy(clinic_file=clinic, rules_file=rules)
     plan_request = PlanRequest(
