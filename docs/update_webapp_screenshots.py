@@ -29,6 +29,9 @@ EDITOR = "test_move_the_hairline_paint_area_and_save_a_preview"
 PLAN = "test_change_the_plan_and_book_it_in_one_step"
 CONSENT = "test_front_desk_has_the_client_sign_with_a_drawn_signature"
 FRONT_DESK = "test_front_desk_sees_no_health_data"
+BOOKING = "test_book_appointments_and_a_double_booking_is_refused"
+SESSION = "test_record_a_session_with_a_lot_then_recall_the_lot"
+SETTINGS = "test_settings_change_with_errors_shown_and_nothing_lost"
 
 SHOTS = {
     "clients.png": f"{CLIENTS}/01-client-list.png",
@@ -48,6 +51,12 @@ SHOTS = {
     "consent-signed.png": f"{CONSENT}/04-consent-signed.png",
     "front-desk.png": f"{FRONT_DESK}/01-client-page-for-the-front-desk.png",
     "front-desk-refused.png": f"{FRONT_DESK}/02-health-data-refused.png",
+    "appointments-week.png": f"{BOOKING}/03-week-with-the-bookings.png",
+    "appointments-clash.png": f"{BOOKING}/02-double-booking-refused.png",
+    "session-completed.png": f"{SESSION}/04-session-completed-with-a-lot.png",
+    "stock.png": f"{SESSION}/02-stock.png",
+    "recall.png": f"{SESSION}/05-lot-recall.png",
+    "clinic-settings-errors.png": f"{SETTINGS}/02-settings-refused.png",
 }
 
 

@@ -73,7 +73,8 @@ class Settings(BaseSettings):
             "Mark the session cookie Secure (sent back over HTTPS only): true or false; "
             "'auto' (the default) follows the scheme of each sign-in request, so sign-in "
             "works over plain HTTP on the clinic's network and stays Secure over HTTPS "
-            "(behind a TLS proxy, the proxy must send X-Forwarded-Proto)."
+            "(behind a TLS proxy, the proxy must be in trusted_proxies and send "
+            "X-Forwarded-Proto)."
         ),
     )
     audit_chain_interval_seconds: float = Field(

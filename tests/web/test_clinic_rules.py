@@ -36,6 +36,24 @@ def test_the_session_cookie_follows_the_scheme_by_default(app, world, scheme, se
         assert client.get("/api/auth/me").status_code == 200
 
 
+@pytest.mark.parametrize(("peer", "secure"), [("10.0.0.2", True), ("192.0.2.7", False)])
+def test_behind_a_tls_proxy_the_cookie_is_secure_only_if_the_proxy_is_trusted(
+    app, world, peer, secure
+):
+    from pointillist.web.proxies import parse_trusted_proxies
+
+    app.state.trusted_proxies = parse_trusted_proxies(["10.0.0.0/8"])
+    with TestClient(app, base_url="http://clinic.lan", client=(peer, 5000)) as client:
+        response = client.post(
+            "/api/auth/login",
+            json={"email": world.a.emails["front-desk"], "password": PASSWORD},
+            headers={"X-Forwarded-Proto": "https"},
+        )
+        assert response.status_code == 200, response.text
+        cookies = _set_cookie_headers(response)
+        assert ("secure" in cookies["pointillist_session"]) is secure
+
+
 def test_the_cookie_security_setting_overrides_the_scheme(settings, clean_database, db):
     from tests.web.conftest import seed_clinic
 
@@ -149,3 +167,19 @@ def test_booking_through_the_api_honours_hours_and_clashes(api, world):
     )
     assert plan.status_code == 201, plan.text
     assert [s["start_time"] for s in plan.json()] == ["09:00:00"]
+
+
+def test_serve_says_which_files_and_cookie_security_apply(capsys, tmp_path, monkeypatch):
+    import uvicorn
+
+    started = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: started.append(app))
+    monkeypatch.setenv("POINTILLIST_DATA", str(tmp_path / "data"))
+    clinic_file = tmp_path / "clinic.toml"
+    clinic_file.write_text('[pricing]\ncurrency = "EUR"\n')
+    assert main(["serve", "--clinic", str(clinic_file), "--port", "8997"]) in (0, None)
+    err = capsys.readouterr().err
+    assert f"clinic policy: {clinic_file}" in err
+    assert "screening rules: packaged defaults" in err
+    assert "session cookies follow the request: Secure over https, plain over http" in err
+    assert "/docs" not in err and len(started) == 1

@@ -117,11 +117,15 @@ def update_clinic_settings(
     """
     scope.require("manage_clinic")
     clinic = get_clinic(session, scope)
-    merged = {**(clinic.settings or {}), **changes}
+    before = dict(clinic.settings or {})
+    merged = {**before, **changes}
     kept = {key: value for key, value in merged.items() if value is not None}
     with_clinic_settings(served, kept)
     clinic.settings = check_clinic_settings(kept)
-    audit.record(session, scope, "update", "clinic", clinic.id, fields=sorted(changes))
+    changed = sorted(
+        k for k in set(before) | set(clinic.settings) if before.get(k) != clinic.settings.get(k)
+    )
+    audit.record(session, scope, "update", "clinic", clinic.id, fields=changed)
     return clinic
 
 

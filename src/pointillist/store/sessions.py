@@ -306,6 +306,28 @@ def list_sessions(
     return found
 
 
+def practitioner_diary(
+    session: Session, scope: Scope, practitioner_id: int, start: date, end: date
+) -> list[tuple[TreatmentSession, str]]:
+    """A practitioner's booked and completed appointments from ``start`` to ``end``
+    (inclusive), each with its client's name: what a calendar shows (cancelled left out)."""
+    scope.require("read_records")
+    scoped_get(session, scope, Practitioner, practitioner_id)
+    query = (
+        select(TreatmentSession, Client.name)
+        .join(Client, Client.id == TreatmentSession.client_id)
+        .where(
+            TreatmentSession.clinic_id == scope.clinic_id,
+            TreatmentSession.practitioner_id == practitioner_id,
+            TreatmentSession.scheduled_on >= start,
+            TreatmentSession.scheduled_on <= end,
+            TreatmentSession.status != "cancelled",
+        )
+        .order_by(TreatmentSession.scheduled_on, TreatmentSession.start_time, TreatmentSession.id)
+    )
+    return [(treated, name) for treated, name in session.execute(query)]
+
+
 def reschedule_session(
     session: Session,
     scope: Scope,

@@ -26,6 +26,7 @@ from pointillist.store.models import ApiToken, Clinic, User
 from pointillist.store.policy import RecordsPolicy
 from pointillist.store.scope import Scope
 from pointillist.web.deps import AppSettings, DbSession, Signer
+from pointillist.web.proxies import client_scheme
 from pointillist.web.security import (
     CSRF_COOKIE,
     CSRF_HEADER,
@@ -65,12 +66,13 @@ def set_clinic_warning(request: Request, clinic: Clinic) -> None:
 
 def cookie_secure(request: Request, settings: Settings) -> bool:
     """Whether the session cookies are marked Secure: as configured, else (``auto``) when the
-    sign-in came over HTTPS. A browser drops a Secure cookie set over plain HTTP (bar
+    sign-in came over HTTPS (behind a proxy in ``POINTILLIST_TRUSTED_PROXIES``: as its
+    ``X-Forwarded-Proto`` says). A browser drops a Secure cookie set over plain HTTP (bar
     localhost), so forcing it on the clinic's http:// network would make sign-in look done
     while every later request is unauthenticated."""
     if settings.cookie_secure is not None:
         return settings.cookie_secure
-    return request.url.scheme == "https"
+    return client_scheme(request) == "https"
 
 
 def start_session(

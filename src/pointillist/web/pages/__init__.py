@@ -5,11 +5,25 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from pointillist.web.pages import auth, clients, consents, consultation, photos, plan, preview
+from pointillist.web.pages import (
+    appointments,
+    auth,
+    clients,
+    clinic,
+    consents,
+    consultation,
+    photos,
+    plan,
+    preview,
+    sessions,
+)
 
 PAGE_ROUTERS: list[APIRouter] = [
     auth.router,
     clients.router,
+    appointments.router,
+    sessions.router,
+    clinic.router,
     consultation.router,
     photos.router,
     plan.router,

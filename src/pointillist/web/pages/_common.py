@@ -67,6 +67,10 @@ class NavItem:
 #: The top navigation, in order. A page module that adds an area adds its entry here.
 NAV: list[NavItem] = [
     NavItem("Clients", "/clients", "read_records"),
+    NavItem("Appointments", "/appointments", "read_records"),
+    NavItem("Stock", "/stock", "read_records"),
+    NavItem("Recall", "/recall", "recall"),
+    NavItem("Clinic", "/clinic", "manage_clinic"),
 ]
 
 
