@@ -98,3 +98,7 @@ def test_page_sign_in_is_throttled_per_account_like_the_api(api, world):
     # The API shares the count: the account is locked out there too.
     locked = api.post("/api/auth/login", json={"email": email, "password": PASSWORD})
     assert locked.status_code == 429
+    # Each failure on the page is audited, with the address it came from.
+    entries = api.get("/api/audit?entity=user", headers=world.a.auth()).json()
+    failed = [e for e in entries if e["action"] == "login_failed"]
+    assert len(failed) == 10 and failed[0]["detail"]["address"] == "testclient"
