@@ -43,7 +43,7 @@ $(DEV_STAMP): $(STAMP)
 	touch $(DEV_STAMP)
 
 run: install
-	$(BIN)/pointillist demo
+	$(BIN)/pointillist demo-clinic
 
 lint: install-dev
 	$(BIN)/ruff check src tests bench

@@ -67,9 +67,15 @@ class Settings(BaseSettings):
             "believed; empty: the header is ignored and the peer address is the client's."
         ),
     )
-    cookie_secure: bool = Field(
-        default=True,
-        description="Send the session cookie over HTTPS only (browsers allow http://localhost).",
+    cookie_secure: bool | None = Field(
+        default=None,
+        description=(
+            "Mark the session cookie Secure (sent back over HTTPS only): true or false; "
+            "'auto' (the default) follows the scheme of each sign-in request, so sign-in "
+            "works over plain HTTP on the clinic's network and stays Secure over HTTPS "
+            "(behind a TLS proxy, the proxy must be in trusted_proxies and send "
+            "X-Forwarded-Proto)."
+        ),
     )
     max_concurrent_requests: int = Field(
         default=16,
@@ -102,6 +108,31 @@ class Settings(BaseSettings):
         default=None,
         description="A clinic's own records.toml (retention, roles, consent text).",
     )
+    clinic_file: Path | None = Field(
+        default=None,
+        description="The clinic policy (TOML: [plan], [zones], [aftercare], [pricing]) "
+        "every consultation uses; `serve --clinic`.",
+    )
+    rules_file: Path | None = Field(
+        default=None,
+        description="The clinic's own screening rules (TOML); `serve --rules`.",
+    )
+    pigments_file: Path | None = Field(
+        default=None,
+        description="The clinic's pigment catalogue (TOML, brand shades); `serve --pigments`.",
+    )
+
+    @field_validator("cookie_secure", mode="before")
+    @classmethod
+    def _auto(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().lower() in ("", "auto"):
+            return None
+        return value
+
+    @field_validator("clinic_file", "rules_file", "pigments_file", mode="after")
+    @classmethod
+    def _expand_file(cls, value: Path | None) -> Path | None:
+        return value.expanduser() if value is not None else None
 
     @field_validator("data", mode="after")
     @classmethod
@@ -122,6 +153,20 @@ class Settings(BaseSettings):
     def sqlite_path(self) -> Path:
         """The default SQLite database file."""
         return self.data / "pointillist.sqlite3"
+
+    def cookie_security(self) -> str:
+        """How session cookies are marked, in words (``serve`` prints it at start-up)."""
+        if self.cookie_secure is None:
+            return (
+                "session cookies follow the request: Secure over https, plain over http "
+                "(POINTILLIST_COOKIE_SECURE=auto)"
+            )
+        if self.cookie_secure:
+            return (
+                "session cookies are Secure (POINTILLIST_COOKIE_SECURE=true): sign in over "
+                "https, or http://localhost"
+            )
+        return "session cookies are not Secure (POINTILLIST_COOKIE_SECURE=false)"
 
     def resolved_database_url(self) -> str:
         """The database URL in use: ``database_url`` or SQLite in the data directory."""

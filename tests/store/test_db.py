@@ -56,3 +56,32 @@ def test_sqlite_connections_enforce_foreign_keys_and_use_wal(tmp_path):
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
     engine.dispose()
     assert (tmp_path / "sub").stat().st_mode & 0o777 == 0o700  # health data: owner only
+
+
+def test_sqlite_requests_that_read_then_write_at_the_same_time_all_succeed(tmp_path):
+    # Every web request reads and then writes its audit entry: on SQLite two such
+    # transactions overlapping used to fail one of them with "database is locked".
+    import threading
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE log (n INTEGER)"))
+    failures: list[Exception] = []
+
+    def request(n: int) -> None:
+        try:
+            for _ in range(15):
+                with engine.begin() as connection:
+                    connection.execute(text("SELECT count(*) FROM log")).scalar()
+                    connection.execute(text("INSERT INTO log VALUES (:n)"), {"n": n})
+        except Exception as exc:  # the failure under test
+            failures.append(exc)
+
+    threads = [threading.Thread(target=request, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    with engine.begin() as connection:
+        assert connection.execute(text("SELECT count(*) FROM log")).scalar() == 90

@@ -137,6 +137,8 @@ def test_the_audit_log_refuses_delete_and_update(db, engine):
     w = make_world(db, "A")
     db.commit()
     entry_id = db.scalar(select(AuditEntry.id).limit(1))
+    # SQLite transactions take the write lock at BEGIN (store.db): end this one first.
+    db.rollback()
     with pytest.raises(DBAPIError, match="append-only"), engine.begin() as connection:
         connection.execute(text("DELETE FROM audit_log"))
     with pytest.raises(DBAPIError, match="append-only"), engine.begin() as connection:
@@ -158,12 +160,13 @@ def test_the_audit_chain_verifies_and_finds_a_changed_or_missing_entry(db, engin
     assert report.intact and report.chained >= 4 and report.pending == 0
 
     ids = list(db.scalars(select(AuditEntry.id).order_by(AuditEntry.seq)))
+    # SQLite transactions take the write lock at BEGIN (store.db): end this one first.
+    db.rollback()
     with engine.begin() as connection, _without_guards(connection):
         connection.execute(
             text("UPDATE audit_log SET actor = 'nobody' WHERE id = :id"), {"id": ids[1]}
         )
         connection.execute(text("DELETE FROM audit_log WHERE id = :id"), {"id": ids[2]})
-    db.rollback()
     db.expire_all()
     problems = verify_audit_log(db, SEAL_KEY).problems
     assert any(f"id {ids[1]} " in p and "changed" in p for p in problems), problems

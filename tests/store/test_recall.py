@@ -1,4 +1,4 @@
-from datetime import timedelta
+from datetime import time, timedelta
 
 from pointillist.store.audit import entries
 from pointillist.store.records import create_client, record_signed_consent
@@ -13,13 +13,15 @@ from pointillist.store.sessions import (
 from tests.store.conftest import SEAL_KEY, TODAY
 
 
-def _treat(db, w, client, bottles, *, complete=True, days=0):
+def _treat(db, w, client, bottles, *, complete=True, days=0, at=time(9, 0)):
     booked = book_session(
         db,
         w.owner,
         client.id,
         practitioner_id=w.practitioner.id,
         scheduled_on=TODAY + timedelta(days=days),
+        start_time=at,
+        duration_minutes=120,
     )
     record_bottles(db, w.owner, booked.id, [b.id for b in bottles])
     if complete:
@@ -52,7 +54,7 @@ def test_recall_finds_every_client_and_session_that_received_the_lot(db, clinic_
     s2 = _treat(db, w, other, [twin], complete=False, days=7)  # planned: swap before the day
     s3 = _treat(db, w, other, [recalled], complete=False, days=14)
     cancel_session(db, w.owner, s3.id)  # cancelled: no pigment went in
-    _treat(db, w, untouched, [w.bottle])
+    _treat(db, w, untouched, [w.bottle], at=time(14, 0))
     # Clinic B used a bottle with the same lot number: not clinic A's business.
     b_bottle = add_bottle(
         db,

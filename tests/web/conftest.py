@@ -59,6 +59,7 @@ class ClinicWorld:
 def seed_clinic(
     db, photo_store, tag: str, *, clinic_licence_expires: date | None = None
 ) -> ClinicWorld:
+    from pointillist.domain import load_policy
     from pointillist.store import accounts, clinic, records, sessions
     from pointillist.store.models import ConsentTemplate, User
     from pointillist.store.scope import Scope
@@ -73,6 +74,9 @@ def seed_clinic(
     )
     db.flush()
     operator = Scope.operator(new_clinic.id)
+    # Open every day, so that bookings a fixed number of days ahead never land on a closed
+    # weekday whatever day the tests run (the calendar rules have their own tests).
+    clinic.update_clinic_settings(db, operator, load_policy(), {"closed_weekdays": []})
     tokens, emails, users = {}, {}, {}
     for role in ("owner", "practitioner", "front-desk"):
         email = f"{role}@{tag.lower()}.example"
@@ -111,7 +115,19 @@ def seed_clinic(
         rules_version="test",
     )
     plan = records.add_plan(
-        db, owner, client.id, snapshot={"quote": None}, consultation_id=consultation.id
+        db,
+        owner,
+        client.id,
+        snapshot={
+            "quote": None,
+            "sessions": [
+                {
+                    "number": 1,
+                    "days": [{"date": (today + timedelta(60)).isoformat(), "minutes": 240}],
+                }
+            ],
+        },
+        consultation_id=consultation.id,
     )
     template_id = (
         db.query(ConsentTemplate.id).filter_by(clinic_id=new_clinic.id, name="treatment").scalar()

@@ -83,6 +83,11 @@ ROUTES: list[tuple[str, str, Body]] = [
     ),
     ("POST", "/api/sessions/{session_id}/complete", _none),
     ("POST", "/api/sessions/{session_2_id}/cancel", _none),
+    (
+        "POST",
+        "/api/sessions/book-plan/{plan_id}",
+        _json(lambda w: {"practitioner_id": w.ids["practitioner_id"], "start_time": "10:00"}),
+    ),
     ("GET", "/api/bottles/{bottle_id}", _none),
     ("GET", "/api/lots/{lot}/recall", _none),
     ("GET", "/api/reminders/{reminder_id}", _none),

@@ -27,13 +27,16 @@ def _free_port() -> int:
 
 
 @contextmanager
-def running_server(args: list[str], data_dir: Path) -> Iterator[str]:
-    """Run ``pointillist serve`` on a free port until /healthz answers; yield its URL."""
+def running_server(
+    args: list[str], data_dir: Path, command: tuple[str, ...] | list[str] = ("serve",)
+) -> Iterator[str]:
+    """Run ``pointillist serve`` (or ``command``) on a free port until /healthz answers;
+    yield its URL."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("POINTILLIST_")}
     env["POINTILLIST_DATA"] = str(data_dir)
     process = subprocess.Popen(
-        [str(POINTILLIST), "serve", "--port", str(port), *args],
+        [str(POINTILLIST), *command, "--port", str(port), *args],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

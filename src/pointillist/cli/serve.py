@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
@@ -35,38 +36,86 @@ def serve(
             "About two per CPU core.",
         ),
     ] = 1,
+    clinic: Annotated[
+        Path | None,
+        typer.Option(
+            "--clinic",
+            help="The clinic policy (TOML: [plan], [zones], [aftercare], [pricing]); "
+            "default: $POINTILLIST_CLINIC_FILE, else the packaged defaults.",
+        ),
+    ] = None,
+    rules: Annotated[
+        Path | None,
+        typer.Option(
+            "--rules",
+            help="The clinic's screening rules (TOML); default: $POINTILLIST_RULES_FILE.",
+        ),
+    ] = None,
+    pigments: Annotated[
+        Path | None,
+        typer.Option(
+            "--pigments",
+            help="The clinic's pigment catalogue (TOML); default: $POINTILLIST_PIGMENTS_FILE.",
+        ),
+    ] = None,
 ) -> None:
-    """Apply database migrations, then serve the records API.
+    """Apply database migrations, then serve the clinic web app and the records API.
 
-    The sign-in page is at /, the API documentation at /docs, the schema at /openapi.json.
+    The app is at /, the API schema at /openapi.json (the API is described in
+    docs/records.md). The policy files are checked before the server starts.
     """
     import os
 
     import uvicorn
 
+    from pointillist.color.dot import catalogue
+    from pointillist.domain import load_policy as load_consultation_policy
     from pointillist.errors import PointillistError
     from pointillist.settings import Settings
     from pointillist.store.db import is_sqlite
     from pointillist.store.migrate import upgrade_to_head
     from pointillist.web import create_app
 
-    settings = Settings() if database_url is None else Settings(database_url=database_url)
-    url = settings.resolved_database_url()
-    if workers > 1 and is_sqlite(url):
+    given: dict[str, Any] = {
+        "database_url": database_url,
+        "clinic_file": clinic,
+        "rules_file": rules,
+        "pigments_file": pigments,
+    }
+    # Options left out fall back to the environment (POINTILLIST_CLINIC_FILE ...).
+    settings = Settings(**{key: value for key, value in given.items() if value is not None})
+    if workers > 1 and is_sqlite(settings.resolved_database_url()):
         raise PointillistError(
             "--workers above 1 needs PostgreSQL: SQLite serves one writer at a time, which "
             "one process already queues in order; give --database-url postgresql://..."
         )
     _check_can_listen(host, port)
+    # Checked before the migrations: a bad policy file fails here, before anything changes.
+    load_consultation_policy(settings.clinic_file, settings.rules_file)
+    catalogue(settings.pigments_file)
+    url = settings.resolved_database_url()
     upgrade_to_head(url)
     typer.echo(f"pointillist: database {_redacted(url)} is up to date", err=True)
-    typer.echo(f"pointillist: serving on http://{host}:{port} (API docs at /docs)", err=True)
+    # Built after the migrations: the app refuses a database without its triggers. Worker
+    # processes build their own (below), so the parent builds none then.
+    web_app = create_app(settings) if workers == 1 else None
+    for what, path in (
+        ("clinic policy", settings.clinic_file),
+        ("screening rules", settings.rules_file),
+        ("pigment catalogue", settings.pigments_file),
+    ):
+        typer.echo(f"pointillist: {what}: {path or 'packaged defaults'}", err=True)
+    typer.echo(f"pointillist: {settings.cookie_security()}", err=True)
+    typer.echo(
+        f"pointillist: serving on http://{host}:{port} (the app at /, the API schema at "
+        "/openapi.json)",
+        err=True,
+    )
     # proxy_headers off: uvicorn would otherwise believe X-Forwarded-For from loopback;
     # the app reads it only from POINTILLIST_TRUSTED_PROXIES (pointillist.web.proxies).
-    # Each worker's app checks the database's guards (triggers) as it starts.
-    if workers == 1:
+    if web_app is not None:
         uvicorn.run(
-            create_app(settings),
+            web_app,
             host=host,
             port=port,
             log_level="info",
@@ -74,8 +123,16 @@ def serve(
             proxy_headers=False,
         )
         return
-    # Worker processes build their own app from the environment, so pass the URL on.
+    # Worker processes build their own app from the environment (each checks the
+    # database's guards as it starts), so pass the URL and the policy files on.
     os.environ["POINTILLIST_DATABASE_URL"] = url
+    for name, path in (
+        ("POINTILLIST_CLINIC_FILE", settings.clinic_file),
+        ("POINTILLIST_RULES_FILE", settings.rules_file),
+        ("POINTILLIST_PIGMENTS_FILE", settings.pigments_file),
+    ):
+        if path is not None:
+            os.environ[name] = str(path)
     uvicorn.run(
         "pointillist.web:create_app",
         factory=True,

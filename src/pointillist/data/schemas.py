@@ -120,12 +120,15 @@ class _Calendar(_Table):
     closed_weekdays: list[Literal[_WEEKDAYS]]  # type: ignore[valid-type]
     closed_dates: list[dt.date]
     opening_time: Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+    closing_time: Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
     source: Text
 
     @model_validator(mode="after")
     def _open_some_day(self) -> _Calendar:
         if len(set(self.closed_weekdays)) == len(_WEEKDAYS):
             raise ValueError("closed_weekdays closes every day of the week; open at least one")
+        if self.closing_time <= self.opening_time:
+            raise ValueError("closing_time must be after opening_time")
         return self
 
 

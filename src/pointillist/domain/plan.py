@@ -119,8 +119,8 @@ def plan_settings(
         setup_minutes=float(duration["setup_minutes"]),
         impressions_per_minute=float(duration["impressions_per_minute"]),
         max_session_minutes=float(duration["max_session_minutes"]),
-        closed_weekdays=_closed_weekdays(table["calendar"]["closed_weekdays"]),
-        closed_dates=_closed_dates(table["calendar"].get("closed_dates", [])),
+        closed_weekdays=closed_weekdays_of(table["calendar"]["closed_weekdays"]),
+        closed_dates=closed_dates_of(table["calendar"].get("closed_dates", [])),
     )
 
 
@@ -189,7 +189,8 @@ def next_open_day(day: dt.date, settings: PlanSettings) -> dt.date:
     return day
 
 
-def _closed_dates(values: Sequence[Any]) -> frozenset[dt.date]:
+def closed_dates_of(values: Sequence[Any]) -> frozenset[dt.date]:
+    """The closed dates of a ``[calendar]`` table, checked."""
     dates = set()
     for value in values:
         if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
@@ -200,7 +201,8 @@ def _closed_dates(values: Sequence[Any]) -> frozenset[dt.date]:
     return frozenset(dates)
 
 
-def _closed_weekdays(names: Sequence[str]) -> frozenset[int]:
+def closed_weekdays_of(names: Sequence[str]) -> frozenset[int]:
+    """Weekday numbers (Monday is 0) from names in a ``[calendar]`` table, checked."""
     closed = set()
     for name in names:
         key = str(name).strip().lower()

@@ -7,6 +7,7 @@ has expired on the day of a session cannot be booked for it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
@@ -14,6 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from pointillist.domain.appointments import ClinicHours, clinic_hours
+from pointillist.domain.policy import ClinicPolicy, check_clinic_settings, with_clinic_settings
 from pointillist.errors import PointillistError
 from pointillist.store import audit
 from pointillist.store.accounts import (
@@ -100,6 +103,40 @@ def update_clinic(session: Session, scope: Scope, **changes: Any) -> Clinic:
         clinic.name = _text(clinic.name, "name", "clinic's name")
     audit.record(session, scope, "update", "clinic", clinic.id, fields=sorted(changes))
     return clinic
+
+
+def update_clinic_settings(
+    session: Session, scope: Scope, served: ClinicPolicy, changes: Mapping[str, Any]
+) -> Clinic:
+    """Change the clinic's own settings (owners): opening hours, closed days, currency, tax
+    and prices, laid over the ``served`` policy (the files ``serve`` was given).
+
+    A value of None removes the clinic's own setting, so the served policy's applies again.
+    Every value is checked against the merged policy before anything is saved; an error
+    names the field.
+    """
+    scope.require("manage_clinic")
+    clinic = get_clinic(session, scope)
+    before = dict(clinic.settings or {})
+    merged = {**before, **changes}
+    kept = {key: value for key, value in merged.items() if value is not None}
+    with_clinic_settings(served, kept)
+    clinic.settings = check_clinic_settings(kept)
+    changed = sorted(
+        k for k in set(before) | set(clinic.settings) if before.get(k) != clinic.settings.get(k)
+    )
+    audit.record(session, scope, "update", "clinic", clinic.id, fields=changed)
+    return clinic
+
+
+def clinic_policy(clinic: Clinic, served: ClinicPolicy) -> ClinicPolicy:
+    """The policy in force for ``clinic``: ``served`` with the clinic's settings over it."""
+    return with_clinic_settings(served, clinic.settings or {})
+
+
+def opening_hours(clinic: Clinic, served: ClinicPolicy) -> ClinicHours:
+    """The clinic's opening hours, closed weekdays and closed dates."""
+    return clinic_hours(clinic_policy(clinic, served).plan["calendar"])
 
 
 def clinic_licence_warning(

@@ -104,7 +104,12 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _on_sqlite_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # IMMEDIATE: take the write lock when the transaction starts. Nearly every request
+    # reads and then writes (the audit log), and two deferred transactions that both read
+    # and then both write end with one of them failing at once ("database is locked",
+    # the busy timeout cannot help a lock upgrade). Taking the lock up front makes the
+    # second wait for the first instead.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _serialise_writes(engine: Engine) -> None:

@@ -10,7 +10,7 @@ Times are stored in UTC and come back timezone-aware on both databases.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any, ClassVar
 
 from sqlalchemy import (
@@ -29,6 +29,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    Time,
     UniqueConstraint,
     event,
     inspect,
@@ -108,6 +109,9 @@ class Clinic(Base):
     licence_number: Mapped[str | None] = mapped_column(String(100))
     licence_authority: Mapped[str | None] = mapped_column(String(200))
     licence_expires_on: Mapped[date | None] = mapped_column(Date)
+    # The clinic's own settings from its settings page, in the shape of a clinic file
+    # ({"pricing": {...}, "plan": {"calendar": {...}}}), laid over the served policy.
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -302,6 +306,8 @@ class TreatmentSession(Base):
     __tablename__ = "sessions"
     __table_args__ = (
         CheckConstraint(_one_of("status", SESSION_STATUSES), name="status"),
+        # The calendar and the double-booking check read a practitioner's day.
+        Index("ix_sessions_practitioner_day", "practitioner_id", "scheduled_on"),
         CheckConstraint("duration_minutes IS NULL OR duration_minutes > 0", name="duration"),
     )
 
@@ -313,6 +319,8 @@ class TreatmentSession(Base):
     )
     practitioner_id: Mapped[int] = mapped_column(ForeignKey("practitioners.id"), index=True)
     scheduled_on: Mapped[date] = mapped_column(Date)
+    # Local wall-clock time the appointment starts; None for sessions booked by day only.
+    start_time: Mapped[time | None] = mapped_column(Time)
     duration_minutes: Mapped[int | None] = mapped_column(Integer)
     zones: Mapped[list[str]] = mapped_column(JSONDocument, default=list)
     needle: Mapped[str | None] = mapped_column(String(50))

@@ -16,16 +16,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from pointillist.data import load_table
+from pointillist.domain.appointments import (
+    ClinicHours,
+    occupied_minutes,
+    opening_problem,
+    overlaps,
+    span_text,
+)
 from pointillist.errors import PointillistError
 from pointillist.store import audit
 from pointillist.store.clinic import require_licensed
-from pointillist.store.errors import GateClosed
+from pointillist.store.errors import Conflict, GateClosed
 from pointillist.store.models import (
     REMINDER_KINDS,
     Client,
@@ -110,12 +117,19 @@ def book_session(
     *,
     practitioner_id: int,
     scheduled_on: date,
+    start_time: time | None = None,
     duration_minutes: int | None = None,
     zones: Sequence[str] = (),
     needle: str | None = None,
     plan_id: int | None = None,
+    hours: ClinicHours | None = None,
 ) -> TreatmentSession:
-    """Book a session; refused if the practitioner's licence has expired by that day."""
+    """Book a session (an appointment).
+
+    Refused if the practitioner's licence has expired by that day, if the practitioner
+    already has an appointment that overlaps it (the message names the clash), and, when
+    the clinic's ``hours`` are given, if it falls on a closed day or outside opening hours.
+    """
     scope.require("book_sessions")
     scoped_get(session, scope, Client, client_id)
     practitioner = scoped_get(session, scope, Practitioner, practitioner_id)
@@ -125,12 +139,14 @@ def book_session(
         if plan.client_id != client_id:
             raise PointillistError(f"plan {plan_id} belongs to another client", field="plan_id")
     _check_duration(duration_minutes)
+    _check_slot(session, scope, practitioner, scheduled_on, start_time, duration_minutes, hours)
     booked = TreatmentSession(
         clinic_id=scope.clinic_id,
         client_id=client_id,
         practitioner_id=practitioner_id,
         plan_id=plan_id,
         scheduled_on=scheduled_on,
+        start_time=start_time,
         duration_minutes=duration_minutes,
         zones=list(zones),
         needle=needle,
@@ -141,6 +157,109 @@ def book_session(
     session.flush()
     audit.record(session, scope, "create", "session", booked.id, client_id=client_id)
     return booked
+
+
+def book_plan(
+    session: Session,
+    scope: Scope,
+    plan_id: int,
+    *,
+    practitioner_id: int,
+    start_time: time,
+    hours: ClinicHours | None = None,
+) -> list[TreatmentSession]:
+    """Book every session of a stored plan in one step, all or none.
+
+    Each day in the plan snapshot's ``sessions[].days`` becomes one appointment with
+    ``practitioner_id`` at ``start_time`` for that day's minutes (a session split over two
+    days gets two appointments), treating the plan's zones. Every appointment passes the
+    same checks as :func:`book_session` (licence, clashes, opening hours); the first that
+    fails raises, naming the plan session and day, and nothing is booked (the caller's
+    transaction rolls back). A plan with no sessions (declined, or deferred with no date)
+    is refused.
+
+    Returns the appointments in date order.
+    """
+    scope.require("book_sessions")
+    plan = scoped_get(session, scope, TreatmentPlan, plan_id)
+    planned = plan.snapshot.get("sessions") or []
+    if not planned:
+        why = plan.snapshot.get("start_note") or "the screening allowed none"
+        raise GateClosed(
+            f"plan {plan_id} has no sessions to book ({why}); make a new plan when the "
+            "client can be treated",
+            field="plan_id",
+        )
+    zones = [zone["key"] for zone in (plan.snapshot.get("area") or {}).get("zones", [])]
+    booked = []
+    for planned_session in planned:
+        for day in planned_session["days"]:
+            on = date.fromisoformat(day["date"])
+            try:
+                booked.append(
+                    book_session(
+                        session,
+                        scope,
+                        plan.client_id,
+                        practitioner_id=practitioner_id,
+                        scheduled_on=on,
+                        start_time=start_time,
+                        duration_minutes=int(day["minutes"]),
+                        zones=zones,
+                        plan_id=plan.id,
+                        hours=hours,
+                    )
+                )
+            except PointillistError as exc:
+                raise type(exc)(
+                    f"session {planned_session['number']} of the plan ({on.isoformat()}) "
+                    f"cannot be booked: {exc.message}; nothing was booked",
+                    field=exc.field,
+                ) from None
+    return booked
+
+
+def _check_slot(
+    session: Session,
+    scope: Scope,
+    practitioner: Practitioner,
+    day: date,
+    start: time | None,
+    minutes: int | None,
+    hours: ClinicHours | None,
+    *,
+    moving: int | None = None,
+) -> None:
+    """Refuse a closed day, a time outside opening hours, or a clash with the practitioner's
+    other appointments that day (``moving``: the session being rescheduled, not a clash)."""
+    if hours is not None:
+        problem = opening_problem(hours, day, start, minutes)
+        if problem is not None:
+            field = "start_time" if hours.is_open(day) else "scheduled_on"
+            raise GateClosed(problem, field=field)
+    wanted = occupied_minutes(start, minutes, hours)
+    query = (
+        select(TreatmentSession, Client.name)
+        .join(Client, Client.id == TreatmentSession.client_id)
+        .where(
+            TreatmentSession.clinic_id == scope.clinic_id,
+            TreatmentSession.practitioner_id == practitioner.id,
+            TreatmentSession.scheduled_on == day,
+            TreatmentSession.status != "cancelled",
+        )
+        .order_by(TreatmentSession.start_time, TreatmentSession.id)
+    )
+    if moving is not None:
+        query = query.where(TreatmentSession.id != moving)
+    for other, client_name in session.execute(query):
+        taken = occupied_minutes(other.start_time, other.duration_minutes, hours)
+        if overlaps(wanted, taken):
+            raise Conflict(
+                f"{practitioner.name} is already booked on {day.isoformat()} "
+                f"{span_text(taken)} (session {other.id}, {client_name}), which overlaps "
+                f"{span_text(wanted)}; choose another time or practitioner",
+                field="start_time",
+            )
 
 
 def get_session(session: Session, scope: Scope, session_id: int) -> TreatmentSession:
@@ -187,25 +306,54 @@ def list_sessions(
     return found
 
 
+def practitioner_diary(
+    session: Session, scope: Scope, practitioner_id: int, start: date, end: date
+) -> list[tuple[TreatmentSession, str]]:
+    """A practitioner's booked and completed appointments from ``start`` to ``end``
+    (inclusive), each with its client's name: what a calendar shows (cancelled left out)."""
+    scope.require("read_records")
+    scoped_get(session, scope, Practitioner, practitioner_id)
+    query = (
+        select(TreatmentSession, Client.name)
+        .join(Client, Client.id == TreatmentSession.client_id)
+        .where(
+            TreatmentSession.clinic_id == scope.clinic_id,
+            TreatmentSession.practitioner_id == practitioner_id,
+            TreatmentSession.scheduled_on >= start,
+            TreatmentSession.scheduled_on <= end,
+            TreatmentSession.status != "cancelled",
+        )
+        .order_by(TreatmentSession.scheduled_on, TreatmentSession.start_time, TreatmentSession.id)
+    )
+    return [(treated, name) for treated, name in session.execute(query)]
+
+
 def reschedule_session(
     session: Session,
     scope: Scope,
     session_id: int,
     *,
     scheduled_on: date | None = None,
+    start_time: time | None = None,
     practitioner_id: int | None = None,
     duration_minutes: int | None = None,
+    hours: ClinicHours | None = None,
 ) -> TreatmentSession:
-    """Move a planned session to another day or practitioner (the licence is checked again)."""
+    """Move a planned session to another day, time or practitioner (the licence, clashes
+    and, with ``hours``, opening hours are checked again)."""
     scope.require("book_sessions")
     booked = _planned(session, scope, session_id)
     practitioner = booked.practitioner
     if practitioner_id is not None:
         practitioner = scoped_get(session, scope, Practitioner, practitioner_id)
     day = scheduled_on or booked.scheduled_on
+    start = start_time or booked.start_time
     require_licensed(practitioner, day)
     _check_duration(duration_minutes)
+    minutes = duration_minutes or booked.duration_minutes
+    _check_slot(session, scope, practitioner, day, start, minutes, hours, moving=booked.id)
     booked.scheduled_on = day
+    booked.start_time = start
     booked.practitioner_id = practitioner.id
     if duration_minutes is not None:
         booked.duration_minutes = duration_minutes

@@ -17,6 +17,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
+from pointillist.color.dot import catalogue
 from pointillist.domain import load_policy as load_consultation_policy
 from pointillist.settings import Settings, get_settings
 from pointillist.store.accounts import TokenUses
@@ -119,6 +120,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     migrations before it starts the app).
     """
     # Imported here: the routers import pointillist.web.auth, whose package imports this.
+    from pointillist.web.pages import PAGE_ROUTERS
     from pointillist.web.routers import ROUTERS, health
     from pointillist.web.routers._common import COMMON_ERRORS
 
@@ -181,7 +183,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.records_policy = load_policy(settings.records_override)
     app.state.photo_store = PhotoStore.from_settings(settings)
     _report_leftover_files(app.state.session_factory, app.state.photo_store)
-    app.state.consult_policy = load_consultation_policy()
+    # The clinic's policy files are read and checked now: a misspelt key or an impossible
+    # value stops the server with one clear error instead of failing a consultation later.
+    app.state.consult_policy = load_consultation_policy(settings.clinic_file, settings.rules_file)
+    app.state.pigment_catalogue = catalogue(settings.pigments_file)
     app.state.integrity_key = integrity_key
     records_policy = app.state.records_policy
     app.state.login_throttle = LoginThrottle(
@@ -206,6 +211,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(ResponseHeadersMiddleware)
     for router in ROUTERS:
         app.include_router(router, responses=COMMON_ERRORS if router is not health.router else None)
+    for router in PAGE_ROUTERS:
+        app.include_router(router, include_in_schema=False)
     static = resources.files("pointillist.web").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     return app

@@ -15,16 +15,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Request, Response
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
 
+from pointillist.settings import Settings
 from pointillist.store import accounts
 from pointillist.store.clinic import clinic_licence_warning
 from pointillist.store.models import ApiToken, Clinic, User
 from pointillist.store.policy import RecordsPolicy
 from pointillist.store.scope import Scope
 from pointillist.web.deps import AppSettings, DbSession, Signer
-from pointillist.web.security import CSRF_COOKIE, CSRF_HEADER, SAFE_METHODS, SESSION_COOKIE
+from pointillist.web.proxies import client_scheme
+from pointillist.web.security import (
+    CSRF_COOKIE,
+    CSRF_HEADER,
+    SAFE_METHODS,
+    SESSION_COOKIE,
+    SessionClaims,
+    SessionSigner,
+)
 from pointillist.web.security import password_stamp as _password_stamp
 
 
@@ -52,6 +62,62 @@ def set_clinic_warning(request: Request, clinic: Clinic) -> None:
     again after the licence is changed, so the answer to the change is already current."""
     warning = clinic_licence_warning(clinic, policy=records_policy(request))
     request.state.warnings = [warning] if warning is not None else []
+
+
+def cookie_secure(request: Request, settings: Settings) -> bool:
+    """Whether the session cookies are marked Secure: as configured, else (``auto``) when the
+    sign-in came over HTTPS (behind a proxy in ``POINTILLIST_TRUSTED_PROXIES``: as its
+    ``X-Forwarded-Proto`` says). A browser drops a Secure cookie set over plain HTTP (bar
+    localhost), so forcing it on the clinic's http:// network would make sign-in look done
+    while every later request is unauthenticated."""
+    if settings.cookie_secure is not None:
+        return settings.cookie_secure
+    return client_scheme(request) == "https"
+
+
+def start_session(
+    response: Response,
+    db: Session,
+    user: User,
+    signer: SessionSigner,
+    *,
+    secure: bool,
+    address: str | None,
+) -> str:
+    """Start the browser session of a user who just signed in: record it on the server (so
+    that sign-out ends every copy of the cookie) and set the session and CSRF cookies;
+    return the CSRF token."""
+    session_cookie, csrf = signer.issue(str(user.id), password_stamp(user))
+    claims = signer.read(session_cookie)
+    assert claims is not None
+    accounts.start_web_session(
+        db, user, claims.nonce, lifetime_s=signer.lifetime_s, address=address
+    )
+    for name, value, httponly in (
+        (SESSION_COOKIE, session_cookie, True),
+        # Readable by the page's script, which echoes it in the X-CSRF-Token header.
+        (CSRF_COOKIE, csrf, False),
+    ):
+        response.set_cookie(
+            name,
+            value,
+            max_age=signer.lifetime_s,
+            httponly=httponly,
+            secure=secure,
+            samesite="strict",
+            path="/",
+        )
+    return csrf
+
+
+def end_session(response: Response, db: Session, signer: SessionSigner, cookie: str | None) -> None:
+    """Sign out: end the server-side session (a copy of the cookie stops working too) and
+    clear the session cookies."""
+    claims = signer.read(cookie) if cookie else None
+    if claims is not None:
+        accounts.end_web_session(db, claims.nonce)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(CSRF_COOKIE, path="/")
 
 
 def _unauthorized(message: str) -> HTTPException:
@@ -84,6 +150,21 @@ def _token_actor(db: DbSession, token: str) -> tuple[User, ApiToken, str | None]
     return record.user, record, minter
 
 
+def live_session(
+    db: Session, signer: SessionSigner, cookie: str | None, *, idle_s: int
+) -> tuple[SessionClaims, User] | None:
+    """The claims and user of a session cookie whose server-side session is still live (not
+    ended, expired or idle) and whose password stamp is current; else None. The API and
+    the pages check a cookie the same way."""
+    claims = signer.read(cookie) if cookie else None
+    if claims is None:
+        return None
+    user = accounts.user_for_web_session(db, claims.nonce, idle_s=idle_s)
+    if user is None or str(user.id) != claims.user_id or claims.stamp != password_stamp(user):
+        return None
+    return claims, user
+
+
 def _user_from_cookie(
     request: Request, cookie: str | None, db: DbSession, signer: Signer, settings: AppSettings
 ) -> User:
@@ -91,16 +172,10 @@ def _user_from_cookie(
         raise _unauthorized(
             "sign in first (POST /api/auth/login) or send 'Authorization: Bearer <token>'"
         )
-    claims = signer.read(cookie)
-    user = (
-        accounts.user_for_web_session(db, claims.nonce, idle_s=settings.session_idle_seconds)
-        if claims is not None
-        else None
-    )
-    if claims is None or user is None or str(user.id) != claims.user_id:
+    live = live_session(db, signer, cookie, idle_s=settings.session_idle_seconds)
+    if live is None:
         raise _unauthorized("your session has expired or was ended; sign in again")
-    if claims.stamp != password_stamp(user):
-        raise _unauthorized("your session has expired or was ended; sign in again")
+    claims, user = live
     if request.method not in SAFE_METHODS and not signer.csrf_matches(
         claims, request.headers.get(CSRF_HEADER)
     ):

@@ -4,7 +4,8 @@ Behind a reverse proxy every request comes from the proxy's address, and the pro
 whose it is in ``X-Forwarded-For``. Anyone can send that header, so it is read only when
 the peer is one of ``POINTILLIST_TRUSTED_PROXIES``, and then from the right: the first
 address that is not a trusted proxy is the client (entries left of it may be forged).
-The sign-in throttle and the consent's ``signer_ip`` both use this address.
+The sign-in throttle and the consent's ``signer_ip`` both use this address. The scheme
+(``X-Forwarded-Proto``: did the client come over HTTPS?) is believed the same way.
 """
 
 from __future__ import annotations
@@ -61,3 +62,16 @@ def client_address(request: Request) -> str | None:
                 # Garbage where an address should be: the proxy passed on a forgery.
                 return peer
     return peer
+
+
+def client_scheme(request: Request) -> str:
+    """``https`` or ``http``: how the client reached us, as a trusted proxy says (the
+    nearest hop's ``X-Forwarded-Proto``), else how the request itself came."""
+    peer = request.client.host if request.client else None
+    proxies: tuple[Network, ...] = request.app.state.trusted_proxies
+    forwarded = request.headers.get("x-forwarded-proto")
+    if peer is None or forwarded is None or not _trusted(peer, proxies):
+        return request.url.scheme
+    # A chain of proxies appends: the last entry is the one the nearest proxy saw.
+    nearest = forwarded.split(",")[-1].strip().lower()
+    return nearest if nearest in ("http", "https") else request.url.scheme

@@ -13,7 +13,6 @@ from pointillist.web.routers import (
     consents,
     consultations,
     health,
-    pages,
     photos,
     plans,
     practitioners,
@@ -25,7 +24,6 @@ from pointillist.web.routers import (
 
 ROUTERS: list[APIRouter] = [
     health.router,
-    pages.router,
     auth.router,
     clinic.router,
     users.router,

@@ -12,13 +12,20 @@ from pydantic import Field
 from pointillist.store import accounts, clinic
 from pointillist.store.models import ApiToken, User, utcnow
 from pointillist.store.policy import RecordsPolicy
-from pointillist.web.auth import CurrentActor, password_stamp, records_policy, set_clinic_warning
+from pointillist.web.auth import (
+    CurrentActor,
+    cookie_secure,
+    end_session,
+    records_policy,
+    set_clinic_warning,
+    start_session,
+)
 from pointillist.web.deps import AppSettings, DbSession, Signer
 from pointillist.web.proxies import client_address
 from pointillist.web.routers._common import MAX_ID, NOT_FOUND, BodyId, In, Out, PathId, Problem
 from pointillist.web.routers.clinic import ClinicOut
 from pointillist.web.routers.users import UserOut
-from pointillist.web.security import CSRF_COOKIE, SESSION_COOKIE
+from pointillist.web.security import SESSION_COOKIE
 from pointillist.web.throttle import LoginThrottle
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
@@ -142,26 +149,9 @@ def login(
         )
     throttle.succeeded(address or "unknown", body.email)
     set_clinic_warning(request, user.clinic)
-    session_cookie, csrf = signer.issue(str(user.id), password_stamp(user))
-    claims = signer.read(session_cookie)
-    assert claims is not None
-    accounts.start_web_session(
-        db, user, claims.nonce, lifetime_s=signer.lifetime_s, address=address
+    csrf = start_session(
+        response, db, user, signer, secure=cookie_secure(request, settings), address=address
     )
-    for name, value, httponly in (
-        (SESSION_COOKIE, session_cookie, True),
-        # Readable by the page's script, which echoes it in the X-CSRF-Token header.
-        (CSRF_COOKIE, csrf, False),
-    ):
-        response.set_cookie(
-            name,
-            value,
-            max_age=signer.lifetime_s,
-            httponly=httponly,
-            secure=settings.cookie_secure,
-            samesite="strict",
-            path="/",
-        )
     return {**_me(user, records_policy(request)), "csrf_token": csrf}
 
 
@@ -176,12 +166,8 @@ def logout(
 ) -> Response:
     """End the browser session on the server and clear its cookies: a copy of the cookie
     stops working too. (A bearer token is revoked with DELETE /api/auth/tokens/{id}.)"""
-    claims = signer.read(session_cookie) if session_cookie else None
-    if claims is not None:
-        accounts.end_web_session(db, claims.nonce)
     response = Response(status_code=204)
-    response.delete_cookie(SESSION_COOKIE, path="/")
-    response.delete_cookie(CSRF_COOKIE, path="/")
+    end_session(response, db, signer, session_cookie)
     return response
 
 

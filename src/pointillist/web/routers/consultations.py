@@ -13,13 +13,15 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from pydantic import Field
+from sqlalchemy.orm import Session
 
 from pointillist.domain import PlanRequest, client_from_mapping, consult
 from pointillist.domain.policy import ClinicPolicy
 from pointillist.reports.plan_json import plan_to_dict
 from pointillist.store import clinic as clinics
 from pointillist.store import records
-from pointillist.store.models import Consultation
+from pointillist.store.models import Consultation, TreatmentPlan
+from pointillist.store.scope import Scope
 from pointillist.web.auth import CurrentActor
 from pointillist.web.deps import DbSession
 from pointillist.web.routers._common import NOT_FOUND, BodyId, In, Out, PathId
@@ -65,7 +67,9 @@ class ConsultationResult(Out):
 
 
 def domain_policy(request: Request) -> ClinicPolicy:
-    """The consultation policy (packaged tables) loaded once per app."""
+    """The consultation policy ``serve`` was given (its --clinic and --rules files, or the
+    packaged tables), loaded and checked once per app. Each clinic's own settings are laid
+    over it where it is used (:func:`keep_consultation`)."""
     policy: ClinicPolicy = request.app.state.consult_policy
     return policy
 
@@ -87,36 +91,8 @@ def create_consultation(
     """Screen the answers, plan the sessions and price them; keep the answers, the
     screening and the whole plan and quote. A declined screening is kept too (with no
     sessions and no quote). Answers the pipeline refuses give 422 naming the field."""
-    actor.scope.require("clinical")
-    experience = body.experience
-    if body.practitioner_id is not None:
-        practitioner = clinics.get_practitioner(db, actor.scope, body.practitioner_id)
-        experience = experience or practitioner.experience_tier
-    profile = client_from_mapping(body.answers)
-    plan = consult(
-        profile,
-        PlanRequest(
-            consultation_date=body.consultation_date or date.today(),
-            start=body.start,
-            sessions=body.sessions,
-            interval_days=body.interval_days,
-            experience=experience or "standard",
-            clinic_tier=body.clinic_tier,
-        ),
-        domain_policy(request),
-    )
-    snapshot = plan_to_dict(plan)
-    consultation = records.add_consultation(
-        db,
-        actor.scope,
-        client_id,
-        answers=body.answers,
-        screening=snapshot["screening"],
-        rules_version=plan.screening.rules_version,
-        practitioner_id=body.practitioner_id,
-    )
-    stored_plan = records.add_plan(
-        db, actor.scope, client_id, snapshot=snapshot, consultation_id=consultation.id
+    consultation, stored_plan = keep_consultation(
+        db, actor.scope, domain_policy(request), client_id, body
     )
     return {"consultation": consultation, "plan": stored_plan}
 
@@ -141,3 +117,44 @@ def list_consultations(client_id: PathId, actor: CurrentActor, db: DbSession) ->
 def get_consultation(consultation_id: PathId, actor: CurrentActor, db: DbSession) -> Consultation:
     """One consultation (clinical roles; the read is audited)."""
     return records.get_clinical(db, actor.scope, Consultation, consultation_id)
+
+
+def keep_consultation(
+    db: Session, scope: Scope, policy: ClinicPolicy, client_id: int, body: ConsultationIn
+) -> tuple[Consultation, TreatmentPlan]:
+    """Run the consultation pipeline on ``body`` and keep the consultation and its plan
+    snapshot (the API and the app's consultation page both come here)."""
+    scope.require("clinical")
+    # The clinic's settings page (hours, currency, tax, prices) has the last word.
+    policy = clinics.clinic_policy(clinics.get_clinic(db, scope), policy)
+    experience = body.experience
+    if body.practitioner_id is not None:
+        practitioner = clinics.get_practitioner(db, scope, body.practitioner_id)
+        experience = experience or practitioner.experience_tier
+    profile = client_from_mapping(body.answers)
+    plan = consult(
+        profile,
+        PlanRequest(
+            consultation_date=body.consultation_date or date.today(),
+            start=body.start,
+            sessions=body.sessions,
+            interval_days=body.interval_days,
+            experience=experience or "standard",
+            clinic_tier=body.clinic_tier,
+        ),
+        policy,
+    )
+    snapshot = plan_to_dict(plan)
+    consultation = records.add_consultation(
+        db,
+        scope,
+        client_id,
+        answers=body.answers,
+        screening=snapshot["screening"],
+        rules_version=plan.screening.rules_version,
+        practitioner_id=body.practitioner_id,
+    )
+    stored_plan = records.add_plan(
+        db, scope, client_id, snapshot=snapshot, consultation_id=consultation.id
+    )
+    return consultation, stored_plan

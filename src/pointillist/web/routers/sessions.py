@@ -1,6 +1,9 @@
-"""Sessions: booking (licence gate), recording (lots, needle, zones) and completion gates.
+"""Sessions: booking (licence, opening hours, clashes), recording (lots, needle, zones) and
+completion gates.
 
 - A practitioner whose licence has expired by the session's day cannot be booked (409).
+- A booking on a closed day, outside the clinic's opening hours, or overlapping another
+  appointment of the same practitioner is refused (409, naming the clash).
 - A bottle past its expiry date cannot be recorded on a session (409).
 - A session cannot be completed without the client's signed consent and at least one
   pigment lot (409, the message lists what is missing; ``GET`` shows it in advance).
@@ -8,18 +11,21 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import Field
 
+from pointillist.domain.appointments import ClinicHours
+from pointillist.store import clinic as clinics
 from pointillist.store import sessions as booking
 from pointillist.store.models import TreatmentSession
 from pointillist.web.auth import Actor, CurrentActor
 from pointillist.web.deps import DbSession
 from pointillist.web.routers._common import MAX_ID, NOT_FOUND, BodyId, In, Out, PathId, Problem
 from pointillist.web.routers.bottles import BottleOut
+from pointillist.web.routers.consultations import domain_policy
 
 router = APIRouter(prefix="/api/sessions", tags=["sessions"])
 
@@ -38,6 +44,7 @@ class SessionOut(Out):
     practitioner_id: int
     plan_id: int | None
     scheduled_on: date
+    start_time: time | None = Field(description="Local time the appointment starts.")
     duration_minutes: int | None
     zones: list[str] = Field(description="Scalp zones treated, e.g. hairline, crown.")
     needle: str | None = Field(description="Needle used, e.g. '1RL 0.25 mm'.")
@@ -56,6 +63,9 @@ class SessionIn(In):
     client_id: BodyId
     practitioner_id: BodyId = Field(description="Must hold a licence valid on scheduled_on.")
     scheduled_on: date
+    start_time: time | None = Field(
+        default=None, description="Local start time, within the clinic's opening hours."
+    )
     duration_minutes: int | None = Field(default=None, gt=0, le=24 * 60)
     zones: list[str] = Field(default_factory=list)
     needle: str | None = Field(default=None, max_length=50, examples=["1RL 0.25 mm"])
@@ -64,6 +74,7 @@ class SessionIn(In):
 
 class SessionPatch(In):
     scheduled_on: date | None = Field(default=None, description="Reschedule (planned only).")
+    start_time: time | None = Field(default=None, description="Move to this start time.")
     practitioner_id: BodyId | None = Field(default=None, description="Reassign (planned only).")
     duration_minutes: int | None = Field(default=None, gt=0, le=24 * 60)
     zones: list[str] | None = None
@@ -71,8 +82,18 @@ class SessionPatch(In):
     notes: str | None = Field(default=None, description="Stays editable after completion.")
 
 
+class PlanBookingIn(In):
+    practitioner_id: BodyId = Field(description="Who treats every session of the plan.")
+    start_time: time = Field(description="Local start time of every session day.")
+
+
 class BottlesIn(In):
     bottle_ids: list[BodyId] = Field(min_length=1, description="Bottles used in the session.")
+
+
+def clinic_hours(request: Request, actor: Actor) -> ClinicHours:
+    """The caller's clinic's opening hours (served policy and the clinic's settings)."""
+    return clinics.opening_hours(actor.user.clinic, domain_policy(request))
 
 
 def session_out(treated: TreatmentSession, actor: Actor, db: DbSession) -> SessionOut:
@@ -92,21 +113,49 @@ def session_out(treated: TreatmentSession, actor: Actor, db: DbSession) -> Sessi
     summary="Book a session",
     responses={**NOT_FOUND, **GATE},
 )
-def book_session(body: SessionIn, actor: CurrentActor, db: DbSession) -> SessionOut:
+def book_session(
+    body: SessionIn, actor: CurrentActor, db: DbSession, request: Request
+) -> SessionOut:
     """Book a session; refused (409) if the practitioner's licence is missing or has
-    expired by the session's day."""
+    expired by the session's day, if the day is closed or the time outside opening hours,
+    or if it overlaps another appointment of the practitioner (the message names it)."""
     booked = booking.book_session(
         db,
         actor.scope,
         body.client_id,
         practitioner_id=body.practitioner_id,
         scheduled_on=body.scheduled_on,
+        start_time=body.start_time,
         duration_minutes=body.duration_minutes,
         zones=body.zones,
         needle=body.needle,
         plan_id=body.plan_id,
+        hours=clinic_hours(request, actor),
     )
     return session_out(booked, actor, db)
+
+
+@router.post(
+    "/book-plan/{plan_id}",
+    response_model=list[SessionOut],
+    status_code=201,
+    summary="Book every session of a plan",
+    responses={**NOT_FOUND, **GATE},
+)
+def book_plan(
+    plan_id: PathId, body: PlanBookingIn, actor: CurrentActor, db: DbSession, request: Request
+) -> list[SessionOut]:
+    """Book each day of each session of a stored plan with one practitioner at one start
+    time: all or nothing (409 naming the session, the day and the reason)."""
+    booked = booking.book_plan(
+        db,
+        actor.scope,
+        plan_id,
+        practitioner_id=body.practitioner_id,
+        start_time=body.start_time,
+        hours=clinic_hours(request, actor),
+    )
+    return [session_out(s, actor, db) for s in booked]
 
 
 @router.get("", response_model=list[SessionOut], summary="List sessions")
@@ -145,20 +194,23 @@ def get_session(session_id: PathId, actor: CurrentActor, db: DbSession) -> Sessi
     responses={**NOT_FOUND, **GATE},
 )
 def update_session(
-    session_id: PathId, body: SessionPatch, actor: CurrentActor, db: DbSession
+    session_id: PathId, body: SessionPatch, actor: CurrentActor, db: DbSession, request: Request
 ) -> SessionOut:
-    """Reschedule (day, practitioner: any role that books; the licence is checked again)
+    """Reschedule (day, time, practitioner: any role that books; the licence, opening hours
+    and clashes are checked again)
     or record what was done (zones, needle, duration, notes: clinical roles). Only
     planned sessions change, except their notes."""
     sent = body.model_fields_set
     treated = booking.get_session(db, actor.scope, session_id)
-    if sent & {"scheduled_on", "practitioner_id"}:
+    if sent & {"scheduled_on", "start_time", "practitioner_id"}:
         treated = booking.reschedule_session(
             db,
             actor.scope,
             session_id,
             scheduled_on=body.scheduled_on,
+            start_time=body.start_time,
             practitioner_id=body.practitioner_id,
+            hours=clinic_hours(request, actor),
         )
     if sent & {"zones", "needle", "notes", "duration_minutes"}:
         treated = booking.record_session_details(

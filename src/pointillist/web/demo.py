@@ -1,0 +1,162 @@
+"""The demo clinic ``make run`` opens: staff who can sign in, clients with public-domain
+photos, and for one client a consultation, a plan and a saved preview.
+
+Everything comes from ``data/demo.toml`` and the photos in ``data/demo/`` (credits in
+``data/demo/CREDITS.md``), through the same store functions the app uses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from importlib import resources
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from pointillist.data import load_table
+from pointillist.domain import load_policy as load_consultation_policy
+from pointillist.store import clinic as clinics
+from pointillist.store import records
+from pointillist.store.db import session_scope
+from pointillist.store.models import Clinic
+from pointillist.store.photos import PhotoStore
+from pointillist.store.scope import Scope
+
+DEMO_CREDIT = "Official portrait, public domain (US federal government work)"
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    role: str
+    email: str
+    password: str
+
+
+def demo_table() -> dict[str, Any]:
+    """The demo clinic's description (``data/demo.toml``)."""
+    return load_table("demo")
+
+
+def demo_photo(name: str) -> bytes:
+    """The bytes of a packaged demo photo."""
+    return (resources.files("pointillist.data") / "demo" / name).read_bytes()
+
+
+def demo_logins() -> list[DemoLogin]:
+    table = demo_table()
+    password = str(table["logins"]["password"])
+    return [DemoLogin(u["role"], u["email"], password) for u in table["users"]]
+
+
+def seed_demo_clinic(
+    factory: sessionmaker[Session], photos: PhotoStore, *, preview: bool = True
+) -> bool:
+    """Open the demo clinic unless it exists; return True if it was created now.
+
+    ``preview`` renders the saved preview of the first client (a few seconds); the
+    end-to-end tests leave it out.
+    """
+    table = demo_table()
+    with session_scope(factory) as db:
+        name = str(table["clinic"]["name"])
+        if db.scalar(select(Clinic.id).where(Clinic.name == name)) is not None:
+            return False
+        today = date.today()
+        clinic = clinics.create_clinic(
+            db,
+            name,
+            licence_number=table["clinic"]["licence_number"],
+            licence_authority=table["clinic"]["licence_authority"],
+            licence_expires_on=today + timedelta(days=int(table["clinic"]["licence_valid_days"])),
+        )
+        operator = Scope.operator(clinic.id)
+        practitioner_id = None
+        for entry in table["users"]:
+            user = clinics.create_user(
+                db,
+                operator,
+                email=entry["email"],
+                name=entry["name"],
+                role=entry["role"],
+                password=str(table["logins"]["password"]),
+            )
+            licence = entry.get("practitioner")
+            if licence is not None:
+                practitioner_id = clinics.create_practitioner(
+                    db,
+                    operator,
+                    name=entry["name"],
+                    licence_number=licence["licence_number"],
+                    licence_expires_on=today + timedelta(days=int(licence["licence_valid_days"])),
+                    experience_tier=licence["experience_tier"],
+                    user_id=user.id,
+                ).id
+        for entry in table["clients"]:
+            _demo_client(db, operator, photos, entry, practitioner_id, preview=preview)
+    return True
+
+
+def _demo_client(
+    db: Session,
+    scope: Scope,
+    photos: PhotoStore,
+    entry: dict[str, Any],
+    practitioner_id: int | None,
+    *,
+    preview: bool,
+) -> None:
+    # Imported here: the routers import the app package, which imports this module's.
+    from pointillist.web.routers.consultations import ConsultationIn, keep_consultation
+
+    client = records.create_client(
+        db,
+        scope,
+        name=entry["name"],
+        email=entry["email"],
+        phone=entry["phone"],
+        notes=entry["notes"],
+    )
+    data = demo_photo(entry["photo"])
+    photo = records.add_photo(db, scope, photos, client.id, data, kind="front")
+    if "answers" not in entry:
+        return
+    keep_consultation(
+        db,
+        scope,
+        load_consultation_policy(),
+        client.id,
+        ConsultationIn(answers=dict(entry["answers"]), practitioner_id=practitioner_id),
+    )
+    if preview:
+        _demo_preview(db, scope, photos, client.id, photo.id, data, entry["preview"])
+
+
+def _demo_preview(
+    db: Session,
+    scope: Scope,
+    photos: PhotoStore,
+    client_id: int,
+    photo_id: int,
+    data: bytes,
+    options: dict[str, Any],
+) -> None:
+    from pointillist.imaging.io import encode_jpeg
+    from pointillist.imaging.simulate import simulate
+
+    sessions, seed = int(options["sessions"]), int(options["seed"])
+    result = simulate(data, sessions=sessions, seed=seed)
+    assert result.before_after is not None
+    records.add_simulation(
+        db,
+        scope,
+        photos,
+        client_id,
+        parameters={"sessions": sessions, "seed": seed, "years": result.years, "source": "demo"},
+        outputs={
+            "before_after.jpg": encode_jpeg(result.before_after),
+            f"session_{sessions}.jpg": encode_jpeg(result.session_images[-1]),
+        },
+        photo_id=photo_id,
+    )
