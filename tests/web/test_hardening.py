@@ -288,3 +288,20 @@ def test_errors_name_no_filesystem_path(api, world, app, settings):
     assert answer.status_code >= 400
     assert str(settings.data) not in answer.text
     assert "photos/" not in json.loads(answer.text)["detail"]
+
+
+def test_a_start_time_with_a_zone_is_refused_not_a_500(api, world):
+    """schemathesis: `"start_time": "00:00:00Z"` compared with opening hours was a 500."""
+    for time_text in ("00:00:00Z", "14:30:00+02:00"):
+        response = api.post(
+            "/api/sessions",
+            json={
+                "client_id": world.a.ids["client_id"],
+                "practitioner_id": world.a.ids["practitioner_id"],
+                "scheduled_on": "2027-01-12",
+                "start_time": time_text,
+            },
+            headers=world.a.auth(),
+        )
+        assert response.status_code == 422, response.text
+        assert "without a time zone" in response.text

@@ -15,7 +15,7 @@ from datetime import date, datetime, time
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from pointillist.domain.appointments import ClinicHours
 from pointillist.store import clinic as clinics
@@ -28,6 +28,17 @@ from pointillist.web.routers.bottles import BottleOut
 from pointillist.web.routers.consultations import domain_policy
 
 router = APIRouter(prefix="/api/sessions", tags=["sessions"])
+
+
+def _local_time(value: time) -> time:
+    # Opening hours and appointments are the clinic's wall-clock times: a time with a
+    # zone cannot be compared with them, so it is refused rather than guessed.
+    if value.tzinfo is not None:
+        raise ValueError("give the clinic's local time without a time zone, e.g. 14:30")
+    return value
+
+
+LocalTime = Annotated[time, AfterValidator(_local_time)]
 
 GATE: dict[int | str, dict[str, Any]] = {
     409: {
@@ -63,7 +74,7 @@ class SessionIn(In):
     client_id: BodyId
     practitioner_id: BodyId = Field(description="Must hold a licence valid on scheduled_on.")
     scheduled_on: date
-    start_time: time | None = Field(
+    start_time: LocalTime | None = Field(
         default=None, description="Local start time, within the clinic's opening hours."
     )
     duration_minutes: int | None = Field(default=None, gt=0, le=24 * 60)
@@ -74,7 +85,7 @@ class SessionIn(In):
 
 class SessionPatch(In):
     scheduled_on: date | None = Field(default=None, description="Reschedule (planned only).")
-    start_time: time | None = Field(default=None, description="Move to this start time.")
+    start_time: LocalTime | None = Field(default=None, description="Move to this start time.")
     practitioner_id: BodyId | None = Field(default=None, description="Reassign (planned only).")
     duration_minutes: int | None = Field(default=None, gt=0, le=24 * 60)
     zones: list[str] | None = None
@@ -84,7 +95,7 @@ class SessionPatch(In):
 
 class PlanBookingIn(In):
     practitioner_id: BodyId = Field(description="Who treats every session of the plan.")
-    start_time: time = Field(description="Local start time of every session day.")
+    start_time: LocalTime = Field(description="Local start time of every session day.")
 
 
 class BottlesIn(In):
