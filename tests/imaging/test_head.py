@@ -58,14 +58,6 @@ def test_visible_hemisphere_area():
     assert area == pytest.approx(2 * math.pi * 100.0**2, rel=0.03)
 
 
-def test_walk_follows_the_surface():
-    head = _sphere(200.0, 0.5, max_stretch=60.0)
-    x, y = head.walk((250.0, 250.0), (1.0, 0.0), 50.0)
-    # On a sphere of radius 100 mm, 50 mm of arc projects to 100 sin(0.5) mm.
-    assert (x - 250.0) * 0.5 == pytest.approx(100.0 * math.sin(0.5), abs=0.3)
-    assert y == pytest.approx(250.0)
-
-
 def test_silhouette_ellipse_fit(top_head):
     import cv2
 

@@ -150,29 +150,6 @@ class HeadModel:
         per_px = self.area_per_px_mm2(xs[None, :], ys[:, None])
         return float(np.sum(per_px * weights, dtype=np.float64) * pixel_size**2)
 
-    def walk(
-        self, start: tuple[float, float], direction: tuple[float, float], length_mm: float
-    ) -> tuple[float, float]:
-        """The image point reached by walking ``length_mm`` on the surface from ``start``.
-
-        The walk follows the image direction ``direction``; its length is measured on
-        the scalp, so a walk towards the outline covers fewer pixels than one facing
-        the camera.
-        """
-        d = np.asarray(direction, dtype=np.float64)
-        d = d / np.hypot(*d)
-        max_px = length_mm / self.mm_per_px
-        step = 0.25
-        k = np.arange(int(max_px / step) + 2, dtype=np.float64) * step
-        xs = start[0] + d[0] * k
-        ys = start[1] + d[1] * k
-        g = self.metric_at(xs, ys).astype(np.float64)
-        per_px = np.sqrt(g[:, 0] * d[0] ** 2 + 2 * g[:, 1] * d[0] * d[1] + g[:, 2] * d[1] ** 2)
-        travelled = np.concatenate([[0.0], np.cumsum((per_px[1:] + per_px[:-1]) / 2 * step)])
-        i = int(np.searchsorted(travelled, length_mm))
-        i = min(i, len(k) - 1)
-        return float(xs[i]), float(ys[i])
-
     def to_json(self) -> dict[str, Any]:
         mm = self.mm_per_px
         return {
