@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from pointillist.color.look import DotLook, footprint_area
 from pointillist.errors import PointillistError
-from pointillist.imaging.impressions import Impressions
+from pointillist.imaging.impressions import Impressions, plan_impressions
 from pointillist.imaging.render import (
     BLOCK_COLS,
     STRIP_ROWS,
@@ -17,6 +17,7 @@ from pointillist.imaging.render import (
     _tone_table,
     edge_coverage,
     render_impressions,
+    render_sessions,
 )
 
 RATIO = (0.3, 0.32, 0.36)
@@ -348,3 +349,20 @@ def test_footprint_area_matches_the_edge_profile():
         cov = (q <= 1).astype(float) if sigma == 0 else edge_coverage((q - 1) / sigma)
         numeric = np.trapezoid(2 * q * cov, q)
         assert footprint_area(sigma) == pytest.approx(numeric, rel=1e-3)
+
+
+def test_sessions_in_one_pass_match_each_session_drawn_alone():
+    img = _textured_skin(150, 170, seed=3)
+    density = np.zeros((150, 170), np.float32)
+    density[20:130, 15:160] = 1.2
+    course = plan_impressions(
+        density, metric_mm2_per_px2=0.2**2, seed=4, cumulative_fractions=[0.3, 0.3, 0.7, 1.0]
+    )
+    assert course.cumulative_counts()[0] == course.cumulative_counts()[1] > 0
+    look = _look(coverage=0.7, halo_mm=0.08)
+    sessions = render_sessions(img, course, look=look)
+    assert len(sessions) == 4
+    for k, image in enumerate(sessions, start=1):
+        alone = render_impressions(img, course.up_to_session(k), look=look)
+        np.testing.assert_array_equal(image, alone)
+    assert not np.array_equal(sessions[2], sessions[3])

@@ -1,11 +1,12 @@
-"""The install-time warm-up compiles every kernel a real simulation needs."""
+"""The install-time warm-up compiles every kernel a real simulation needs, and the
+background load at the start of a simulation loads only those."""
 
 from __future__ import annotations
 
-from pointillist.imaging import _kernels
+from pointillist.imaging import _kernels, warmup
 from pointillist.imaging.io import encode_jpeg
 from pointillist.imaging.simulate import simulate
-from pointillist.imaging.warmup import warm_kernels
+from pointillist.imaging.warmup import load_kernels, preload_kernels, warm_kernels
 
 
 def _signatures() -> dict[str, set[str]]:
@@ -27,3 +28,20 @@ def test_a_photo_after_the_warm_up_compiles_nothing_new(front_head, top_head):
     after = _signatures()
     new = {name: after[name] - warmed.get(name, set()) for name in after}
     assert not any(new.values()), new
+
+
+def test_the_background_load_compiles_nothing_the_warm_up_did_not():
+    warm_kernels()
+    warmed = _signatures()
+    load_kernels()
+    assert _signatures() == warmed
+
+
+def test_the_background_load_starts_once_per_process():
+    preload_kernels()
+    first = warmup._preload
+    assert first is not None
+    preload_kernels()
+    assert warmup._preload is first
+    first.join()
+    assert not first.is_alive()

@@ -167,12 +167,24 @@ def area_target_drop_l(ita: float, override: str | Path | None = None) -> float:
     return float(np.interp(ita, itas[::-1], drops[::-1]))
 
 
+@cache
 def _normal_quantiles(mean: float, sd: float, lo: float, hi: float) -> NDArray[np.float64]:
-    """Equal-probability samples of a normal law clipped to [lo, hi], as the planner draws."""
+    """Equal-probability samples of a normal law clipped to [lo, hi], as the planner draws.
+
+    Cached (read-only): :func:`dot_look` asks for the same laws at every step of its
+    solve, and the quantiles were a third of a preview's skin stage.
+    """
     law = statistics.NormalDist(mean, max(sd, 1e-12))
     p = (np.arange(_QUADRATURE) + 0.5) / _QUADRATURE
     samples: NDArray[np.float64] = np.clip([law.inv_cdf(float(v)) for v in p], lo, hi)
+    samples.flags.writeable = False
     return samples
+
+
+@cache
+def _mean_footprint_mm2(radii: tuple[float, ...], halo_mm: float) -> float:
+    """Mean area of dots of these outline radii with their soft edge (cached likewise)."""
+    return float(np.mean([math.pi * r * r * footprint_area(halo_mm / r) for r in radii]))
 
 
 def ink_per_dot_mm2(
@@ -198,8 +210,7 @@ def ink_per_dot_mm2(
         spec["min_diameter_mm"],
         spec["max_diameter_mm"],
     )
-    radius = 0.5 * diameter
-    area = float(np.mean([math.pi * r * r * footprint_area(halo_mm / r) for r in radius]))
+    area = _mean_footprint_mm2(tuple(float(r) for r in 0.5 * diameter), float(halo_mm))
     opacity = _normal_quantiles(
         dot["opacity"], dot["opacity_jitter"], dot["min_opacity"], dot["max_opacity"]
     )

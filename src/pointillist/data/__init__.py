@@ -26,13 +26,12 @@ MERGED_OVERRIDES = frozenset({"plan", "zones", "aftercare", "pricing", "pigments
 
 @cache
 def _packaged(name: str) -> dict[str, Any]:
+    # The packaged files are checked against their models by the test suite
+    # (tests/test_data_tables.py), not here: the check imports pydantic and builds every
+    # model, a quarter of a second of CPU that a `pointillist simulate` process would
+    # otherwise spend before its first pixel. Overrides are checked on every load.
     text = resources.files(__package__).joinpath(f"{name}.toml").read_text(encoding="utf-8")
-    table = tomllib.loads(text)
-    from pointillist.data.schemas import POLICY_MODELS, validate_table
-
-    if name in POLICY_MODELS:
-        validate_table(name, table, f"{name}.toml (packaged)")
-    return table
+    return tomllib.loads(text)
 
 
 def load_table(name: str, override: str | Path | None = None) -> dict[str, Any]:

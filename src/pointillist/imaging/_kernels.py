@@ -14,13 +14,46 @@ image (a flat photo).
 from __future__ import annotations
 
 import math
+import os
+import sys
 from typing import Any
 
-import numba
-import numpy as np
-from numpy.typing import NDArray
+# numba's OpenMP workers spin for a while after each parallel kernel, waiting for the
+# next; a preview calls a few short kernels between long stretches of other work, so
+# the spinning only burns a core that the photo's decoding and encoding need (the render
+# stage's CPU time fell by a third with passive waiting on a busy 2-core machine). A user's own setting
+# wins; this must be set before the OpenMP runtime loads, at the first parallel call.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import numba  # noqa: E402 - after the OpenMP setting above
+import numpy as np  # noqa: E402
+from numpy.typing import NDArray  # noqa: E402
 
 Array = NDArray[Any]
+
+
+def _load_numba_lowering() -> None:
+    """Import numba's array lowering without its BLAS probe.
+
+    The first kernel loaded in a process imports ``numba.np.arraymath``, which probes
+    for a BLAS by importing ``scipy.linalg`` (0.3 s of CPU, a third of a preview's
+    start-up on a small machine), only to choose how ``np.correlate`` and ``np.convolve``
+    are compiled; these kernels use neither. The probe is answered "no BLAS" by hiding
+    the module it imports while ``arraymath`` loads, and the module is unhidden at once,
+    so SciPy imports normally for anything else in the process.
+    """
+    probe = "scipy.linalg.cython_blas"
+    if "numba.np.arraymath" in sys.modules or probe in sys.modules:
+        return
+    sys.modules[probe] = None  # type: ignore[assignment]
+    try:
+        import numba.np.arraymath  # noqa: F401
+    finally:
+        if sys.modules.get(probe, 0) is None:
+            del sys.modules[probe]
+
+
+_load_numba_lowering()
 
 # ---------------------------------------------------------------------------------------
 # Sampling
@@ -507,9 +540,9 @@ def assign_layers(
 # Rendering
 
 
-# Per-dot parameters for :func:`composite_dots`, one float32 row each.
-DOT_CX, DOT_CY, DOT_A, DOT_2B, DOT_C, DOT_INV_SIGMA, DOT_Q2_MAX, DOT_STRENGTH = range(8)
-DOT_FIELDS = 8
+# Per-dot parameters for :func:`composite_layers`, one float32 row each.
+DOT_CX, DOT_CY, DOT_A, DOT_2B, DOT_C, DOT_INV_SIGMA, DOT_Q2_MAX, DOT_STRENGTH, DOT_LAYER = range(9)
+DOT_FIELDS = 9
 
 
 @numba.njit(cache=True, inline="always")
@@ -533,6 +566,7 @@ def prepare_dots(
     diameter_mm: Array,
     shade: Array,
     opacity: Array,
+    layer: Array,
     mean_log_ratio: float,
     coverage: float,
     blur_mm: float,
@@ -550,7 +584,8 @@ def prepare_dots(
     spreads a dot's ink: its strength is scaled by the footprint area with the halo alone
     over that with both blurs, so a dot smaller than a pixel darkens the pixels around it
     by its area times its darkness, at any resolution. Bounding boxes are inclusive
-    pixel ranges clipped to the image; an empty one has ``x1 < x0``.
+    pixel ranges clipped to the image; an empty one has ``x1 < x0``. ``layer`` (0-based,
+    non-decreasing) is the first output image a dot appears in (its session).
     """
     n = xy.shape[0]
     params = np.empty((n, DOT_FIELDS), np.float32)
@@ -583,6 +618,7 @@ def prepare_dots(
         params[i, DOT_STRENGTH] = (
             coverage * keep_ink * opacity[i] * (1.0 - math.exp(shade[i] * mean_log_ratio)) / nominal
         )
+        params[i, DOT_LAYER] = layer[i]
         half_x = q_max * math.sqrt(a * a * ct * ct + b * b * st * st)
         half_y = q_max * math.sqrt(a * a * st * st + b * b * ct * ct)
         box[i, 0] = min(max(math.ceil(cx - half_x - 0.5), 0), cols)
@@ -624,7 +660,7 @@ def strip_index(params: Array, box: Array, strip_rows: int, n_strips: int) -> tu
 
 
 @numba.njit(cache=True, parallel=True, fastmath=True)
-def composite_dots(
+def composite_layers(
     image: Array,
     out: Array,
     starts: Array,
@@ -637,24 +673,30 @@ def composite_dots(
 ) -> None:
     """Write ``image`` with the dots composited under the skin into ``out`` (uint8 sRGB).
 
+    ``out`` is ``(K, H, W, 3)``: image ``k`` holds every dot of layer ``k`` or lower
+    (cumulative sessions; ``K = 1`` for one image). Each strip's dots (in ``params``,
+    grouped by :func:`strip_index`) come in layer order, so one pass over them serves
+    every image: a dot's coverage is computed once, however many images show it.
+
     The image is processed in horizontal strips, dealt round-robin to ``n_workers``
     workers, each with its own buffer of bare-skin fractions ``T`` (all ones between
     uses). Every dot meeting the strip subtracts ``coverage * strength`` from it (the
     pigmented shares of a pixel add up, and ``T`` is clamped at 0 when read); coverage
     is a cubic smoothstep of the dot's normalised radius ``q``
     falling from 1 to 0 over ``q = 1 -+ edge_half_width * sigma``, and each row of a
-    dot only visits the span where it is positive. Then the strip is written row by row
-    (so memory is streamed): each row is copied, then in every block of ``block_cols``
-    pixels the span that dots reached is looked up in
-    ``tone[channel, round(255 T), level]``, the sRGB level of the pixel with its
-    pigment, and the buffer is reset to ones. Strips are independent, so the result
-    does not depend on the number of workers.
+    dot only visits the span where it is positive. When a layer's dots are in, the
+    strip is written into that layer's image row by row (so memory is streamed): each
+    row is copied, then in every block of ``block_cols`` pixels the span that dots
+    reached is looked up in ``tone[channel, round(255 T), level]``, the sRGB level of
+    the pixel with its pigment; after the last layer the buffer is reset to ones.
+    Strips are independent, so the result does not depend on the number of workers.
     """
+    n_layers = out.shape[0]
     rows, cols = image.shape[0], image.shape[1]
     row_bytes = 3 * cols
     # Row views of the same memory: copying a row as one flat run vectorises.
     image_rows = image.reshape(rows, row_bytes)
-    out_rows = out.reshape(rows, row_bytes)
+    out_rows = out.reshape(n_layers, rows, row_bytes)
     n_strips = starts.shape[0] - 1
     n_blocks = (cols + block_cols - 1) // block_cols
     t_scale = np.float32(tone.shape[1] - 1)
@@ -674,64 +716,72 @@ def composite_dots(
         for s in range(w, n_strips, n_workers):
             r0 = s * strip_rows
             sh = min(strip_rows, rows - r0)
-            for i in range(starts[s], starts[s + 1]):
-                cx = params[i, DOT_CX] - half
-                cy = params[i, DOT_CY] - np.float32(r0) - half
-                a = params[i, DOT_A]
-                b2 = params[i, DOT_2B]
-                c = params[i, DOT_C]
-                qm2 = params[i, DOT_Q2_MAX]
-                # coverage = smoothstep(u), u = clamp(0.5 - (q - 1) * inv_sigma / (2 T))
-                slope = params[i, DOT_INV_SIGMA] * slope_scale
-                u0 = half + slope
-                strength = params[i, DOT_STRENGTH]
-                inv_a = one / a
-                # Rows the ellipse q^2 < qm2 reaches: |dy| < sqrt(qm2 * A / det).
-                reach_y = math.sqrt(qm2 * a / (a * c - np.float32(0.25) * b2 * b2))
-                lo_y = cy - reach_y
-                ra = 0 if lo_y <= zero else int(lo_y) + 1
-                rb = min(int(cy + reach_y), sh - 1)
-                for r in range(ra, rb + 1):
-                    dy = np.float32(r) - cy
-                    # Span of dx with A dx^2 + 2B dy dx + (C dy^2 - qm2) < 0.
-                    half_b = half * b2 * dy
-                    disc = half_b * half_b - a * (c * dy * dy - qm2)
-                    if disc <= zero:
-                        continue
-                    root = math.sqrt(disc)
-                    lo = cx + (-half_b - root) * inv_a
-                    hi = cx + (-half_b + root) * inv_a
-                    ca = 0 if lo <= zero else int(lo) + 1
-                    cb = min(int(hi) if hi >= zero else -1, cols - 1)
-                    if cb < ca:
-                        continue
-                    for blk in range(ca // block_cols, cb // block_cols + 1):
+            i = starts[s]
+            end = starts[s + 1]
+            for k in range(n_layers):
+                while i < end and params[i, DOT_LAYER] <= k:
+                    cx = params[i, DOT_CX] - half
+                    cy = params[i, DOT_CY] - np.float32(r0) - half
+                    a = params[i, DOT_A]
+                    b2 = params[i, DOT_2B]
+                    c = params[i, DOT_C]
+                    qm2 = params[i, DOT_Q2_MAX]
+                    # coverage = smoothstep(u), u = clamp(0.5 - (q - 1) * inv_sigma / (2 T))
+                    slope = params[i, DOT_INV_SIGMA] * slope_scale
+                    u0 = half + slope
+                    strength = params[i, DOT_STRENGTH]
+                    inv_a = one / a
+                    i += 1
+                    # Rows the ellipse q^2 < qm2 reaches: |dy| < sqrt(qm2 * A / det).
+                    reach_y = math.sqrt(qm2 * a / (a * c - np.float32(0.25) * b2 * b2))
+                    lo_y = cy - reach_y
+                    ra = 0 if lo_y <= zero else int(lo_y) + 1
+                    rb = min(int(cy + reach_y), sh - 1)
+                    for r in range(ra, rb + 1):
+                        dy = np.float32(r) - cy
+                        # Span of dx with A dx^2 + 2B dy dx + (C dy^2 - qm2) < 0.
+                        half_b = half * b2 * dy
+                        disc = half_b * half_b - a * (c * dy * dy - qm2)
+                        if disc <= zero:
+                            continue
+                        root = math.sqrt(disc)
+                        lo = cx + (-half_b - root) * inv_a
+                        hi = cx + (-half_b + root) * inv_a
+                        ca = 0 if lo <= zero else int(lo) + 1
+                        cb = min(int(hi) if hi >= zero else -1, cols - 1)
+                        if cb < ca:
+                            continue
+                        for blk in range(ca // block_cols, cb // block_cols + 1):
+                            base = blk * block_cols
+                            lo_w[r, blk] = min(lo_w[r, blk], max(ca - base, 0))
+                            hi_w[r, blk] = max(hi_w[r, blk], min(cb - base, block_cols - 1))
+                        cdy = c * dy * dy
+                        bdy = b2 * dy
+                        for col in range(ca, cb + 1):
+                            dx = np.float32(col) - cx
+                            q = math.sqrt(max((a * dx + bdy) * dx + cdy, zero))
+                            u = min(max(u0 - q * slope, zero), one)
+                            cov = u * u * (np.float32(3.0) - np.float32(2.0) * u)
+                            buf[r, col] -= cov * strength
+                last = k == n_layers - 1
+                img_k = out[k]
+                for r in range(sh):
+                    y = r0 + r
+                    for j in range(row_bytes):
+                        out_rows[k, y, j] = image_rows[y, j]
+                    for blk in range(n_blocks):
+                        lo = lo_w[r, blk]
+                        hi = hi_w[r, blk]
+                        if hi < lo:
+                            continue
                         base = blk * block_cols
-                        lo_w[r, blk] = min(lo_w[r, blk], max(ca - base, 0))
-                        hi_w[r, blk] = max(hi_w[r, blk], min(cb - base, block_cols - 1))
-                    cdy = c * dy * dy
-                    bdy = b2 * dy
-                    for col in range(ca, cb + 1):
-                        dx = np.float32(col) - cx
-                        q = math.sqrt(max((a * dx + bdy) * dx + cdy, zero))
-                        u = min(max(u0 - q * slope, zero), one)
-                        cov = u * u * (np.float32(3.0) - np.float32(2.0) * u)
-                        buf[r, col] -= cov * strength
-            for r in range(sh):
-                y = r0 + r
-                for j in range(row_bytes):
-                    out_rows[y, j] = image_rows[y, j]
-                for blk in range(n_blocks):
-                    lo = lo_w[r, blk]
-                    hi = hi_w[r, blk]
-                    if hi < lo:
-                        continue
-                    lo_w[r, blk] = block_cols
-                    hi_w[r, blk] = -1
-                    base = blk * block_cols
-                    for x in range(base + lo, base + hi + 1):
-                        t = int(max(buf[r, x], zero) * t_scale + half)
-                        buf[r, x] = one
-                        out[y, x, 0] = tone[0, t, image[y, x, 0]]
-                        out[y, x, 1] = tone[1, t, image[y, x, 1]]
-                        out[y, x, 2] = tone[2, t, image[y, x, 2]]
+                        for x in range(base + lo, base + hi + 1):
+                            t = int(max(buf[r, x], zero) * t_scale + half)
+                            img_k[y, x, 0] = tone[0, t, image[y, x, 0]]
+                            img_k[y, x, 1] = tone[1, t, image[y, x, 1]]
+                            img_k[y, x, 2] = tone[2, t, image[y, x, 2]]
+                        if last:
+                            for x in range(base + lo, base + hi + 1):
+                                buf[r, x] = one
+                            lo_w[r, blk] = block_cols
+                            hi_w[r, blk] = -1

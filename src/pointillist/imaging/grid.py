@@ -76,3 +76,21 @@ def feather(mask: np.ndarray, sigma_cells: float) -> np.ndarray:
     blurred = cv2.GaussianBlur(mask.astype(np.float32), (0, 0), sigma_cells)
     # Keep the area: only the inner side of the edge fades, nothing spills outside.
     return np.asarray(np.clip((blurred - 0.5) * 2.0, 0.0, 1.0) * mask, dtype=np.float32)
+
+
+def all_in_blocks(mask: np.ndarray, factor: int, shape: tuple[int, int]) -> np.ndarray:
+    """Whether every pixel of each ``factor`` x ``factor`` block of ``mask`` is set.
+
+    ``shape`` is ``(rows, cols)`` of the blocks (from the top-left corner; pixels beyond
+    them are ignored). The rows of a block are combined first, as whole image rows,
+    then the columns, one offset at a time: a reduction over two strided axes at once
+    took 0.1 s on a 12 MP mask, this takes under a tenth of that.
+    """
+    rows, cols = shape
+    block_rows = np.logical_and.reduce(
+        mask[: rows * factor, : cols * factor].reshape(rows, factor, cols * factor), axis=1
+    ).reshape(rows, cols, factor)
+    inside = block_rows[:, :, 0].copy()
+    for k in range(1, factor):
+        inside &= block_rows[:, :, k]
+    return inside

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -314,6 +315,31 @@ def encode_png(rgb: np.ndarray, *, compression: int = 1) -> bytes:
     if not ok:
         raise PointillistError("cannot encode the image as PNG")
     return buffer.tobytes()
+
+
+def encode_images(images: Sequence[tuple[str, np.ndarray]]) -> list[bytes]:
+    """Encode ``(file name, rgb)`` pairs by their suffix (``.jpg``, ``.png``), in threads.
+
+    OpenCV's encoders release the GIL but each runs on one core, and a preview writes
+    six images (a 12 MP overlay PNG alone takes most of a second), so they are encoded
+    side by side, the PNGs first (the longest), on as many threads as there are cores.
+    Returns the bytes in the order given.
+    """
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    encoders = {".jpg": encode_jpeg, ".jpeg": encode_jpeg, ".png": encode_png}
+    for name, _rgb in images:
+        if Path(name).suffix.lower() not in encoders:
+            raise PointillistError(f"{name}: save as .jpg or .png")
+    order = sorted(range(len(images)), key=lambda i: not images[i][0].lower().endswith(".png"))
+    workers = max(1, min(len(images), os.cpu_count() or 1))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = {
+            i: pool.submit(encoders[Path(images[i][0]).suffix.lower()], images[i][1])
+            for i in order
+        }
+        return [futures[i].result() for i in range(len(images))]
 
 
 def save_image(path: str | Path, rgb: np.ndarray, *, quality: int = 92) -> Path:

@@ -40,7 +40,7 @@ from pointillist.errors import PointillistError
 from pointillist.imaging import _kernels
 from pointillist.imaging.impressions import Impressions
 
-__all__ = ["EDGE_HALF_WIDTH", "DotLook", "edge_coverage", "render_impressions"]
+__all__ = ["EDGE_HALF_WIDTH", "DotLook", "edge_coverage", "render_impressions", "render_sessions"]
 
 STRIP_ROWS = 32
 BLOCK_COLS = 16
@@ -176,6 +176,64 @@ def render_impressions(
     (:func:`pointillist.color.look.footprint_area`). Coverage is exactly zero beyond
     ``q = 1 + EDGE_HALF_WIDTH * sigma_q``.
     """
+    return _composite(
+        image,
+        impressions,
+        np.zeros(len(impressions), np.float32),
+        1,
+        look=look,
+        antialias_sigma_px=antialias_sigma_px,
+        rendering_override=rendering_override,
+    )[0]
+
+
+def render_sessions(
+    image: NDArray[np.uint8],
+    course: Impressions,
+    *,
+    look: DotLook | None = None,
+    antialias_sigma_px: float | None = None,
+    rendering_override: str | Path | None = None,
+) -> list[NDArray[np.uint8]]:
+    """The photo after each session of a course, in one pass over the dots.
+
+    The same images as ``[render_impressions(image, course.up_to_session(k), ...) for k
+    in 1..n_sessions]``, pixel for pixel, but every dot is drawn once for all the
+    sessions that show it (sessions are cumulative), and the dots are prepared and
+    sorted into strips once. Parameters as :func:`render_impressions`.
+
+    Returns
+    -------
+    list of numpy.ndarray
+        ``course.n_sessions`` new ``(H, W, 3)`` uint8 sRGB images (views into one
+        block of memory), session 1 first.
+    """
+    layer = np.asarray(course.session, dtype=np.float32) - np.float32(1.0)
+    if len(course) and not (np.diff(layer) >= 0).all():
+        raise PointillistError("impressions: sessions must be in order (session 1 first)")
+    out = _composite(
+        image,
+        course,
+        layer,
+        max(1, course.n_sessions),
+        look=look,
+        antialias_sigma_px=antialias_sigma_px,
+        rendering_override=rendering_override,
+    )
+    return list(out)
+
+
+def _composite(
+    image: NDArray[np.uint8],
+    impressions: Impressions,
+    layer: NDArray[np.float32],
+    n_layers: int,
+    *,
+    look: DotLook | None,
+    antialias_sigma_px: float | None,
+    rendering_override: str | Path | None,
+) -> NDArray[np.uint8]:
+    """``(n_layers, H, W, 3)``: image ``k`` with the dots of ``layer <= k`` (0-based)."""
     img = _check_image(image)
     if look is None:
         look = default_look(rendering_override=rendering_override)
@@ -187,7 +245,7 @@ def render_impressions(
     if not aa_px > 0:
         raise PointillistError(f"antialias_sigma_px={aa_px}: give an anti-aliasing sigma > 0 px")
     if len(impressions) == 0:
-        return np.array(img, order="C", copy=True)
+        return np.repeat(np.ascontiguousarray(img)[None], n_layers, axis=0)
     _check_impressions(impressions)
     source = np.ascontiguousarray(img).view()
     # Numba compiles a kernel per memory layout and per writeable flag: photos decoded
@@ -202,6 +260,7 @@ def render_impressions(
         np.ascontiguousarray(impressions.diameter_mm, dtype=np.float32),
         np.ascontiguousarray(impressions.shade, dtype=np.float32),
         np.ascontiguousarray(impressions.opacity, dtype=np.float32),
+        np.ascontiguousarray(layer, dtype=np.float32),
         float(np.log(ratio).mean()),
         float(look.coverage),
         float(look.halo_mm),
@@ -212,8 +271,8 @@ def render_impressions(
     )
     n_strips = -(-rows // STRIP_ROWS)
     starts, strip_params = _kernels.strip_index(params, box, STRIP_ROWS, n_strips)
-    out = np.empty_like(source)
-    _kernels.composite_dots(
+    out = np.empty((n_layers, rows, cols, 3), np.uint8)
+    _kernels.composite_layers(
         source,
         out,
         starts,

@@ -44,7 +44,7 @@ import numpy as np
 from pointillist.data import load_table
 from pointillist.errors import PointillistError
 from pointillist.imaging.compose import compose_before_after, compose_overlay
-from pointillist.imaging.grid import feather, regrid, to_grid
+from pointillist.imaging.grid import all_in_blocks, feather, regrid, to_grid
 from pointillist.imaging.hairline import Hairline
 from pointillist.imaging.head import HeadModel
 from pointillist.imaging.landmarks import FaceKeypoints
@@ -441,17 +441,17 @@ class Simulation:
 
         The time spent encoding and writing is added to ``timings_ms["write"]``.
         """
-        from pointillist.imaging.io import encode_jpeg, encode_png
+        from pointillist.imaging.io import encode_images
 
         assert self.before_after is not None and self.overlay is not None
         start = time.perf_counter()
         out = Path(outdir)
+        images = [(f"session_{k}.jpg", image) for k, image in enumerate(self.session_images, 1)]
+        images += [("before_after.jpg", self.before_after), ("overlay.png", self.overlay)]
         try:
             out.mkdir(parents=True, exist_ok=True)
-            for k, image in enumerate(self.session_images, start=1):
-                (out / f"session_{k}.jpg").write_bytes(encode_jpeg(image))
-            (out / "before_after.jpg").write_bytes(encode_jpeg(self.before_after))
-            (out / "overlay.png").write_bytes(encode_png(self.overlay))
+            for (name, _image), data in zip(images, encode_images(images), strict=True):
+                (out / name).write_bytes(data)
         except OSError as exc:
             raise PointillistError(f"{out}: cannot write the outputs ({exc.strerror})") from None
         self.timings_ms["write"] = (time.perf_counter() - start) * 1000.0
@@ -568,6 +568,9 @@ def simulate(
         Fields of :class:`SimulationOptions` (``sessions``, ``hairline_height_cm``,
         ``mm_per_px``, ``seed``, ``years``...).
     """
+    from pointillist.imaging.warmup import preload_kernels
+
+    preload_kernels()
     if progress is not None:
         progress("load", 0, len(STAGES))
     try:
@@ -851,8 +854,7 @@ def _stage_impressions(sim: Simulation) -> None:
     # interpolation), and with a given mask only in cells wholly inside it.
     density *= regrid((share > 0).astype(np.float32), cell, factor, (sh, sw), cv2.INTER_NEAREST)
     if opts.mask is not None:
-        inside = opts.mask[: sh * factor, : sw * factor].reshape(sh, factor, sw, factor)
-        density *= inside.all(axis=(1, 3))
+        density *= all_in_blocks(opts.mask, factor, (sh, sw))
     density *= np.float32(final_per_cm2 / 100.0)
     metric = head.metric_field(sh, sw, cell_px=float(factor), step=4)
     course = plan_impressions(
@@ -863,14 +865,11 @@ def _stage_impressions(sim: Simulation) -> None:
 
 
 def _stage_render(sim: Simulation) -> None:
-    from pointillist.imaging.render import render_impressions
+    from pointillist.imaging.render import render_sessions
 
     course = sim.impressions
     assert course is not None
-    sim.session_images = [
-        render_impressions(sim.image, course.up_to_session(k), look=sim.dot_look)
-        for k in range(1, course.n_sessions + 1)
-    ]
+    sim.session_images = render_sessions(sim.image, course, look=sim.dot_look)
 
 
 def _stage_compose(sim: Simulation) -> None:

@@ -1,20 +1,31 @@
-"""Compile the pipeline's numba kernels ahead of the first client photo.
+"""Get the pipeline's numba kernels ready: compiled at install, loaded in the background.
 
 The kernels (:mod:`pointillist.imaging._kernels`) are compiled on first use and cached
 on disk beside the source; compiling them all takes a minute or more on a small
 machine, which a practitioner would otherwise wait through on the first preview after
-an install. ``make install`` runs this module once, so that cost moves into the
-install, and every later process only loads the cache. It runs the real pipeline on
-two small synthetic heads (a top view with a given mask, and a frontal view with its
-landmarks), so every kernel is compiled with exactly the argument types a real
+an install. ``make install`` runs this module once (:func:`warm_kernels`), so that cost
+moves into the install, and every later process only loads the cache. It runs the real
+pipeline on two small synthetic heads (a top view with a given mask, and a frontal view
+with its landmarks), so every kernel is compiled with exactly the argument types a real
 simulation passes.
 
-Run it with ``python -m pointillist.imaging.warmup``.
+Loading the cache is still most of a second of CPU per process (importing numba, its
+lowering tables, linking the cached machine code), all before the first impression can
+be placed. :func:`preload_kernels` starts that work on a thread of its own as a
+simulation starts, so it runs while the photo is decoded, the face found and the
+regions segmented (OpenCV, Pillow and MediaPipe release the GIL while they work); the
+impressions stage then finds the kernels loaded.
+
+Run ``python -m pointillist.imaging.warmup`` to compile.
 """
 
 from __future__ import annotations
 
+import threading
 import time
+
+_preload_lock = threading.Lock()
+_preload: threading.Thread | None = None
 
 
 def warm_kernels() -> float:
@@ -32,6 +43,49 @@ def warm_kernels() -> float:
     front = synthetic_frontal(width=420, height=540, mm_per_px=0.5, seed=1)
     simulate(encode_jpeg(front.rgb), landmarks=front.keypoints)
     return time.perf_counter() - start
+
+
+def load_kernels() -> None:
+    """Load every kernel a simulation calls, with the argument types it passes.
+
+    Tiny inputs through the public functions: a flat and a curved surface metric (the
+    sampler's two survey kernels), the layering of sessions and the renderer. Nothing
+    here is compiled that :func:`warm_kernels` did not compile.
+    """
+    import numpy as np
+
+    from pointillist.imaging.impressions import plan_impressions
+    from pointillist.imaging.render import render_sessions
+
+    density = np.full((24, 24), 0.5, np.float32)
+    curved = np.zeros((24, 24, 3), np.float32)
+    curved[..., 0] = curved[..., 2] = 0.25
+    for metric in (0.25, curved):
+        course = plan_impressions(
+            density, metric_mm2_per_px2=metric, seed=0, cumulative_fractions=[0.5, 1.0]
+        )
+    render_sessions(np.zeros((24, 24, 3), np.uint8), course)
+
+
+def _load_quietly() -> None:
+    # A failure here is met again, and reported, where the pipeline calls the kernel.
+    try:
+        load_kernels()
+    except Exception:  # noqa: BLE001 - see above
+        return
+
+
+def preload_kernels() -> None:
+    """Start :func:`load_kernels` on a background thread, once per process.
+
+    A daemon thread: a process that fails early (a bad photo) exits without waiting.
+    Kernels called while it runs wait for it on numba's compiler lock.
+    """
+    global _preload
+    with _preload_lock:
+        if _preload is None:
+            _preload = threading.Thread(target=_load_quietly, name="kernel-preload", daemon=True)
+            _preload.start()
 
 
 if __name__ == "__main__":
