@@ -17,4 +17,6 @@ def test_all_in_blocks_is_the_blockwise_all(factor, rows, cols, extra, seed):
     rng = np.random.default_rng(seed)
     mask = rng.random((rows * factor + extra, cols * factor + extra)) < 0.9
     blocks = mask[: rows * factor, : cols * factor].reshape(rows, factor, cols, factor)
-    np.testing.assert_array_equal(all_in_blocks(mask, factor, (rows, cols)), blocks.all(axis=(1, 3)))
+    np.testing.assert_array_equal(
+        all_in_blocks(mask, factor, (rows, cols)), blocks.all(axis=(1, 3))
+    )

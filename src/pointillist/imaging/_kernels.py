@@ -20,14 +20,15 @@ from typing import Any
 
 # numba's OpenMP workers spin for a while after each parallel kernel, waiting for the
 # next; a preview calls a few short kernels between long stretches of other work, so
-# the spinning only burns a core that the photo's decoding and encoding need (the render
-# stage's CPU time fell by a third with passive waiting on a busy 2-core machine). A user's own setting
-# wins; this must be set before the OpenMP runtime loads, at the first parallel call.
+# the spinning only burns a core that decoding and encoding the photo need (the render
+# stage's CPU time fell by a third with passive waiting, on a busy 2-core machine). A
+# user's own setting wins. It must be set before the OpenMP runtime loads, which is at
+# the first parallel call.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-import numba  # noqa: E402 - after the OpenMP setting above
-import numpy as np  # noqa: E402
-from numpy.typing import NDArray  # noqa: E402
+import numba
+import numpy as np
+from numpy.typing import NDArray
 
 Array = NDArray[Any]
 

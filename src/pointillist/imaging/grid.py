@@ -90,7 +90,7 @@ def all_in_blocks(mask: np.ndarray, factor: int, shape: tuple[int, int]) -> np.n
     block_rows = np.logical_and.reduce(
         mask[: rows * factor, : cols * factor].reshape(rows, factor, cols * factor), axis=1
     ).reshape(rows, cols, factor)
-    inside = block_rows[:, :, 0].copy()
+    inside: np.ndarray = block_rows[:, :, 0].copy()
     for k in range(1, factor):
         inside &= block_rows[:, :, k]
     return inside

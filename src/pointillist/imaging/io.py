@@ -326,9 +326,14 @@ def encode_images(images: Sequence[tuple[str, np.ndarray]]) -> list[bytes]:
     Returns the bytes in the order given.
     """
     import os
+    from collections.abc import Callable
     from concurrent.futures import ThreadPoolExecutor
 
-    encoders = {".jpg": encode_jpeg, ".jpeg": encode_jpeg, ".png": encode_png}
+    encoders: dict[str, Callable[[np.ndarray], bytes]] = {
+        ".jpg": encode_jpeg,
+        ".jpeg": encode_jpeg,
+        ".png": encode_png,
+    }
     for name, _rgb in images:
         if Path(name).suffix.lower() not in encoders:
             raise PointillistError(f"{name}: save as .jpg or .png")
@@ -336,8 +341,7 @@ def encode_images(images: Sequence[tuple[str, np.ndarray]]) -> list[bytes]:
     workers = max(1, min(len(images), os.cpu_count() or 1))
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = {
-            i: pool.submit(encoders[Path(images[i][0]).suffix.lower()], images[i][1])
-            for i in order
+            i: pool.submit(encoders[Path(images[i][0]).suffix.lower()], images[i][1]) for i in order
         }
         return [futures[i].result() for i in range(len(images))]
 

@@ -176,7 +176,7 @@ def render_impressions(
     (:func:`pointillist.color.look.footprint_area`). Coverage is exactly zero beyond
     ``q = 1 + EDGE_HALF_WIDTH * sigma_q``.
     """
-    return _composite(
+    out: NDArray[np.uint8] = _composite(
         image,
         impressions,
         np.zeros(len(impressions), np.float32),
@@ -185,6 +185,7 @@ def render_impressions(
         antialias_sigma_px=antialias_sigma_px,
         rendering_override=rendering_override,
     )[0]
+    return out
 
 
 def render_sessions(

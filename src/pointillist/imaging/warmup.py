@@ -71,7 +71,7 @@ def _load_quietly() -> None:
     # A failure here is met again, and reported, where the pipeline calls the kernel.
     try:
         load_kernels()
-    except Exception:  # noqa: BLE001 - see above
+    except Exception:
         return
 
 
