@@ -41,7 +41,7 @@ HERE = Path(__file__).resolve().parent
 PORTRAIT = HERE.parent / "tests" / "fixtures" / "preview" / "R000618_bald_n6.jpg"
 TOP_WIDTH, TOP_HEIGHT, TOP_MM_PER_PX = 3000, 4000, 0.07
 PORTRAIT_SCALE = 1.5
-REPEATS = 3
+REPEATS = 5
 
 
 def _pointillist() -> list[str]:
