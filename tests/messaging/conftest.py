@@ -196,7 +196,14 @@ def clinic(db, smtp_server) -> Clinic:
     return make_clinic(db, smtp_server.port)
 
 
-def book(db, clinic: Clinic, on: date, at: time | None = time(10, 0), minutes: int = 240, client_id: int | None = None):
+def book(
+    db,
+    clinic: Clinic,
+    on: date,
+    at: time | None = time(10, 0),
+    minutes: int = 240,
+    client_id: int | None = None,
+):
     from pointillist.store.sessions import book_session
 
     booked = book_session(

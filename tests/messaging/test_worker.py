@@ -171,10 +171,19 @@ def test_the_end_of_the_restrictions_follows_the_last_session_of_the_course(
     assert "shaving the scalp" in session_end and "saunas" not in session_end
 
 
-def test_the_touch_up_recall_is_sent_once_and_an_old_one_is_skipped(db, engine, clinic, smtp_server):
+def test_the_touch_up_recall_is_sent_once_and_an_old_one_is_skipped(
+    db, engine, clinic, smtp_server
+):
     from pointillist.store.sessions import add_reminder
 
-    add_reminder(db, clinic.owner, clinic.client_id, kind="touch-up", due_on=date.today(), message="Book your touch-up.")
+    add_reminder(
+        db,
+        clinic.owner,
+        clinic.client_id,
+        kind="touch-up",
+        due_on=date.today(),
+        message="Book your touch-up.",
+    )
     add_reminder(
         db,
         clinic.owner,
@@ -330,7 +339,9 @@ def test_sms_goes_through_the_clinics_webhook(db, engine, smtp_server, sms_recei
             "sms_enabled": True,
             "sms_webhook_url": sms_receiver.url,
             "sms_auth_header": "Authorization: Bearer sms-key",
-            "sms_body_template": '{"recipient": {{ to|tojson }}, "message": {{ text|tojson }}, "sender": "Noord"}',
+            "sms_body_template": (
+                '{"recipient": {{ to|tojson }}, "message": {{ text|tojson }}, "sender": "Noord"}'
+            ),
         },
     )
     db.commit()

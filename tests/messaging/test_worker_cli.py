@@ -81,4 +81,7 @@ def test_a_worker_on_an_unmigrated_database_says_what_to_do(empty_database_url, 
     assert process.wait(60) == 2
     assert process.stderr is not None
     message = process.stderr.read()
-    assert message.startswith("error: the database is at schema none") and "pointillist serve" in message
+    assert (
+        message.startswith("error: the database is at schema none")
+        and "pointillist serve" in message
+    )

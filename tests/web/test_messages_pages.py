@@ -8,12 +8,12 @@ from datetime import date, time, timedelta
 
 import pytest
 from sqlalchemy import select
+from tests.messaging.conftest import free_port, running_smtp_server
+from tests.web.conftest import PASSWORD
 
 from pointillist.messaging.worker import Worker
 from pointillist.store.db import session_factory
 from pointillist.store.models import Client, MessagingSettings, OutboxMessage
-from tests.messaging.conftest import free_port, running_smtp_server
-from tests.web.conftest import PASSWORD
 
 TOMORROW = date.today() + timedelta(days=1)
 
@@ -88,7 +88,9 @@ def test_a_template_that_does_not_render_is_refused_on_the_page_with_what_was_ty
     assert "the subject of the appointment message does not render" in text
     assert "client_nme" in text and f'value="{bad}"' in text
     broken = set_up_mail(api, token, 2525, **{"tpl-aftercare-html": "{% for x in %}"})
-    assert broken.status_code == 422 and "HTML body of the aftercare message" in html.unescape(broken.text)
+    assert broken.status_code == 422 and "HTML body of the aftercare message" in html.unescape(
+        broken.text
+    )
     bad_port = set_up_mail(api, token, 99999)
     assert bad_port.status_code == 422 and "is not a TCP port" in bad_port.text
     bad_json = set_up_mail(api, token, 2525, sms_body_template='{"to": {{ to }}}')
@@ -108,13 +110,18 @@ def test_the_front_desk_sees_failures_and_retries_or_cancels_them(api, world, db
     assert "connection refused" in text and "Retry now" in text and "Due (1)" in text
     message = db.scalar(select(OutboxMessage))
     later = message.next_attempt_at
-    retried = api.post(f"/messages/{message.id}/retry", data={"csrf_token": token}, follow_redirects=False)
+    db.commit()  # end the read: SQLite's write lock is taken by every transaction
+    retried = api.post(
+        f"/messages/{message.id}/retry", data={"csrf_token": token}, follow_redirects=False
+    )
     assert retried.status_code == 303
     db.expire_all()
     assert db.get(OutboxMessage, message.id).next_attempt_at < later
+    db.commit()
     api.post(f"/messages/{message.id}/cancel", data={"csrf_token": token})
     db.expire_all()
     assert db.get(OutboxMessage, message.id).status == "cancelled"
+    db.commit()
     again = api.post(f"/messages/{message.id}/cancel", data={"csrf_token": token})
     assert again.status_code == 409 and "only a due, failed or uncertain" in again.text
     # Clinic B's staff cannot touch clinic A's messages.
@@ -146,6 +153,7 @@ def test_the_unsubscribe_link_stops_further_mail_and_shows_on_the_timeline(
     db.expire_all()
     client = db.get(Client, world.a.ids["client_id"])
     assert client.email_consent is False and client.email_opted_out_at is not None
+    db.commit()
 
     from pointillist.store.scope import Scope
     from pointillist.store.sessions import add_reminder
@@ -163,6 +171,7 @@ def test_the_unsubscribe_link_stops_further_mail_and_shows_on_the_timeline(
     assert len(smtp_server.messages) == 1
     skipped = db.scalar(select(OutboxMessage).where(OutboxMessage.kind == "touch-up"))
     assert skipped.status == "skipped" and "does not want e-mails" in skipped.last_error
+    db.commit()
 
     sign_in(api, world.a.emails["front-desk"])
     timeline = html.unescape(api.get(f"/clients/{client.id}").text)

@@ -42,7 +42,7 @@ def worker(
     from pointillist.store.db import make_engine, session_factory
     from pointillist.store.migrate import current_revision, head_revision
 
-    settings = Settings(**({"database_url": database_url} if database_url else {}))
+    settings = Settings(database_url=database_url) if database_url else Settings()
     url = settings.resolved_database_url()
     current, head = current_revision(url), head_revision()
     if current != head:

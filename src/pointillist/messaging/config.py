@@ -225,7 +225,7 @@ def check_settings(values: Mapping[str, Any]) -> dict[str, Any]:
     if "\n" in header or "\r" in header:
         raise PointillistError("the header must be on one line", field="sms_auth_header")
     body = str(values.get("sms_body_template", "")).strip() or default_sms_body()
-    sms_body(body, "+15550100", "Sample text with \"quotes\"")
+    sms_body(body, "+15550100", 'Sample text with "quotes"')
     return {
         "email_enabled": email_enabled,
         "smtp_host": host,
@@ -266,7 +266,7 @@ def sms_body(template: str, to: str, text: str) -> Any:
     except json.JSONDecodeError as exc:
         raise PointillistError(
             f"the SMS body template does not make JSON ({exc.msg} at character {exc.pos}); "
-            "put values in with |tojson, e.g. {\"to\": {{ to|tojson }}}",
+            'put values in with |tojson, e.g. {"to": {{ to|tojson }}}',
             field="sms_body_template",
         ) from None
 

@@ -21,7 +21,6 @@ from email.utils import formataddr, formatdate
 from pointillist.messaging.templates import Rendered
 from pointillist.store.models import MessagingSettings
 
-
 #: CRLF line ends, as SMTP wants them (smtplib sends bytes as they are), and headers folded
 #: only past 200 characters (RFC 5322 allows 998): the standard library folds a subject
 #: just over 78 characters right after "Subject:", which some programs show with a space.

@@ -79,7 +79,9 @@ def reap_expired_leases(session: Session, now: datetime) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def claim_next(session: Session, owner: str, now: datetime, *, settings: Timing | None = None) -> OutboxMessage | None:
+def claim_next(
+    session: Session, owner: str, now: datetime, *, settings: Timing | None = None
+) -> OutboxMessage | None:
     """Claim the next due message for ``owner`` and commit the claim; None if none is due.
 
     The claim sets the lease, counts the attempt and, for e-mail, fixes the Message-ID,
@@ -120,7 +122,9 @@ def claim_next(session: Session, owner: str, now: datetime, *, settings: Timing 
         # Another worker claimed it between the SELECT and the UPDATE: look again.
 
 
-def _finish(session: Session, message: OutboxMessage, owner: str, now: datetime, **values: object) -> bool:
+def _finish(
+    session: Session, message: OutboxMessage, owner: str, now: datetime, **values: object
+) -> bool:
     """Record an outcome if ``owner`` still holds the message (its lease may have been
     reaped, or staff cancelled it meanwhile). Commits; returns whether it was recorded."""
     result = session.execute(
@@ -138,7 +142,15 @@ def _finish(session: Session, message: OutboxMessage, owner: str, now: datetime,
     return recorded
 
 
-def mark_sent(session: Session, message: OutboxMessage, owner: str, now: datetime, *, recipient: str, subject: str) -> bool:
+def mark_sent(
+    session: Session,
+    message: OutboxMessage,
+    owner: str,
+    now: datetime,
+    *,
+    recipient: str,
+    subject: str,
+) -> bool:
     """The mail server (or SMS webhook) accepted the message."""
     return _finish(
         session,
@@ -181,12 +193,16 @@ def mark_not_sent(
     )
 
 
-def mark_skipped(session: Session, message: OutboxMessage, owner: str, now: datetime, why: str) -> bool:
+def mark_skipped(
+    session: Session, message: OutboxMessage, owner: str, now: datetime, why: str
+) -> bool:
     """Nothing to send to (no address, no consent, messaging switched off)."""
     return _finish(session, message, owner, now, status="skipped", last_error=why)
 
 
-def mark_uncertain(session: Session, message: OutboxMessage, owner: str, now: datetime, why: str) -> bool:
+def mark_uncertain(
+    session: Session, message: OutboxMessage, owner: str, now: datetime, why: str
+) -> bool:
     """The connection broke after the message was handed over: it may have gone out."""
     return _finish(session, message, owner, now, status="uncertain", last_error=why[:2000])
 
@@ -244,7 +260,7 @@ def retry_now(session: Session, scope: Scope, message_id: int, now: datetime) ->
     message.status = "due"
     message.next_attempt_at = now
     message.updated_at = now
-    audit.record(session, scope, "update", "message", message.id, action="retry")
+    audit.record(session, scope, "update", "message", message.id, retry=True)
     return message
 
 

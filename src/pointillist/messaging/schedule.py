@@ -89,7 +89,9 @@ def plan_due(session: Session, now: datetime, *, settings: Timing | None = None)
     clinics = session.execute(
         select(MessagingSettings, Clinic)
         .join(Clinic, Clinic.id == MessagingSettings.clinic_id)
-        .where((MessagingSettings.email_enabled.is_(True)) | (MessagingSettings.sms_enabled.is_(True)))
+        .where(
+            (MessagingSettings.email_enabled.is_(True)) | (MessagingSettings.sms_enabled.is_(True))
+        )
     ).all()
     for messaging, clinic in clinics:
         zone = clinic_zone(messaging)
@@ -110,7 +112,9 @@ def plan_due(session: Session, now: datetime, *, settings: Timing | None = None)
 
 
 def _channels(messaging: MessagingSettings) -> list[str]:
-    return [c for c, on in (("email", messaging.email_enabled), ("sms", messaging.sms_enabled)) if on]
+    return [
+        c for c, on in (("email", messaging.email_enabled), ("sms", messaging.sms_enabled)) if on
+    ]
 
 
 def _phones(session: Session, client_ids: set[int]) -> dict[int, str | None]:
@@ -278,9 +282,7 @@ def _restrictions_end(
         )
 
 
-def restrictions_end(
-    day: date, table: Mapping[str, Any], *, last: bool
-) -> tuple[date, list[str]]:
+def restrictions_end(day: date, table: Mapping[str, Any], *, last: bool) -> tuple[date, list[str]]:
     """The first day free of the restrictions after a session on ``day``, and what they
     were: the longest after-each-session window, or for the ``last`` session of a course
     the course window too (end dates are inclusive, as in ``domain.aftercare``)."""

@@ -59,7 +59,9 @@ class Rendered:
     sms: str
 
 
-def render_message(templates: Mapping[str, Mapping[str, str]], kind: str, context: Mapping[str, Any]) -> Rendered:
+def render_message(
+    templates: Mapping[str, Mapping[str, str]], kind: str, context: Mapping[str, Any]
+) -> Rendered:
     """Render every part of ``kind`` with ``context``.
 
     Raises
@@ -70,7 +72,9 @@ def render_message(templates: Mapping[str, Mapping[str, str]], kind: str, contex
     parts = {part: _render(kind, part, templates[kind][part], context) for part in PARTS}
     # A subject is one header line: a newline in it would start another header.
     subject = " ".join(parts["subject"].split())
-    return Rendered(subject=subject, text=parts["text"], html=parts["html"], sms=parts["sms"].strip())
+    return Rendered(
+        subject=subject, text=parts["text"], html=parts["html"], sms=parts["sms"].strip()
+    )
 
 
 def _render(kind: str, part: str, source: str, context: Mapping[str, Any]) -> str:
@@ -78,7 +82,8 @@ def _render(kind: str, part: str, source: str, context: Mapping[str, Any]) -> st
     try:
         return env.from_string(source).render(**context)
     except TemplateError as exc:
-        where = f" (line {exc.lineno})" if getattr(exc, "lineno", None) else ""
+        line = getattr(exc, "lineno", None)
+        where = f" (line {line})" if line else ""
         raise PointillistError(
             f"the {PART_NAMES[part]} of the {kind} message does not render{where}: {exc.message}; "
             "use only the names listed under the templates",

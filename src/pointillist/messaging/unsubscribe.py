@@ -33,7 +33,9 @@ class OptOut:
 
 
 def _mac(key: str, payload: str) -> str:
-    return hmac.new(key.encode(), f"unsubscribe:{payload}".encode(), hashlib.sha256).hexdigest()[:32]
+    return hmac.new(key.encode(), f"unsubscribe:{payload}".encode(), hashlib.sha256).hexdigest()[
+        :32
+    ]
 
 
 def make_token(key: str, clinic_id: int, client_id: int, channel: str = "email") -> str:

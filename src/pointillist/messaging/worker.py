@@ -24,7 +24,13 @@ from pointillist.data import load_table
 from pointillist.errors import PointillistError
 from pointillist.messaging import outbox
 from pointillist.messaging.config import Timing, get_settings, timing
-from pointillist.messaging.mail import MaybeSent, NotSent, build_email, calendar_invitation, send_email
+from pointillist.messaging.mail import (
+    MaybeSent,
+    NotSent,
+    build_email,
+    calendar_invitation,
+    send_email,
+)
 from pointillist.messaging.schedule import (
     aftercare_lines,
     appointment_start,
@@ -98,7 +104,9 @@ class Worker:
                 outcomes["uncertain"] += uncertain
             outcomes["planned"] += added
             while stop is None or not stop.is_set():
-                message = outbox.claim_next(session, self.name, self.clock(), settings=self.settings)
+                message = outbox.claim_next(
+                    session, self.name, self.clock(), settings=self.settings
+                )
                 if message is None:
                     break
                 outcomes[self.deliver(session, message)] += 1
@@ -148,10 +156,14 @@ class Worker:
         assert recipient is not None
         try:
             if message.channel == "email":
-                email = self._build(message, settings, client, recipient, rendered, context, attachments)
+                email = self._build(
+                    message, settings, client, recipient, rendered, context, attachments
+                )
                 send_email(settings, email, timeout=self.settings.smtp_timeout_seconds)
             else:
-                send_sms(settings, recipient, rendered.sms, timeout=self.settings.sms_timeout_seconds)
+                send_sms(
+                    settings, recipient, rendered.sms, timeout=self.settings.sms_timeout_seconds
+                )
         except NotSent as exc:
             outbox.mark_not_sent(
                 session,
@@ -175,7 +187,9 @@ class Worker:
             session, scope, "update", "message", message.id, status="sent", channel=message.channel
         )
         subject = rendered.subject if message.channel == "email" else rendered.sms
-        outbox.mark_sent(session, message, self.name, self.clock(), recipient=recipient, subject=subject)
+        outbox.mark_sent(
+            session, message, self.name, self.clock(), recipient=recipient, subject=subject
+        )
         return "sent"
 
     def _build(
@@ -277,7 +291,9 @@ class Worker:
                     minutes=minutes,
                     summary=f"SMP session at {clinic.name}",
                     location=clinic.name,
-                    description=f"Scalp micropigmentation session with {treated.practitioner.name}.",
+                    description=(
+                        f"Scalp micropigmentation session with {treated.practitioner.name}."
+                    ),
                     organizer_email=parseaddr(settings.from_address)[1],
                     organizer_name=clinic.name,
                     attendee_email=client.email,

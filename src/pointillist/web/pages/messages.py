@@ -73,7 +73,11 @@ def messages_page(
 @router.post("/messages/{message_id}/retry")
 def retry_message(request: Request, message_id: PathId, page: SignedIn, db: DbSession) -> Response:
     outbox.retry_now(db, page.scope, message_id, _now())
-    return redirect(request, _back(request), flash=f"Message {message_id} will be sent at the worker's next pass.")
+    return redirect(
+        request,
+        _back(request),
+        flash=f"Message {message_id} will be sent at the worker's next pass.",
+    )
 
 
 @router.post("/messages/{message_id}/cancel")
@@ -91,7 +95,9 @@ def _back(request: Request) -> str:
 
 
 @router.post("/clients/{client_id}/messaging-consent")
-async def client_consent(request: Request, client_id: PathId, page: SignedIn, db: DbSession) -> Response:
+async def client_consent(
+    request: Request, client_id: PathId, page: SignedIn, db: DbSession
+) -> Response:
     page.scope.require("manage_reminders")
     form = await request.form()
     client = records.get_client(db, page.scope, client_id)
@@ -166,8 +172,7 @@ async def save_messaging_settings(request: Request, page: SignedIn, db: DbSessio
     password = form.get("smtp_password")
     templates = {
         kind: {
-            part: str(form.get(f"tpl-{kind}-{part}") or "").replace("\r\n", "\n")
-            for part in PARTS
+            part: str(form.get(f"tpl-{kind}-{part}") or "").replace("\r\n", "\n") for part in PARTS
         }
         for kind in KIND_NAMES
     }
@@ -195,7 +200,9 @@ async def save_messaging_settings(request: Request, page: SignedIn, db: DbSessio
 
 
 @router.get("/unsubscribe/{token}")
-def unsubscribe_page(request: Request, token: str, db: DbSession, settings: AppSettings) -> Response:
+def unsubscribe_page(
+    request: Request, token: str, db: DbSession, settings: AppSettings
+) -> Response:
     opt_out = read_token(settings.secret_key(), token)
     if opt_out is None:
         return _bad_link(request)
@@ -203,7 +210,11 @@ def unsubscribe_page(request: Request, token: str, db: DbSession, settings: AppS
     return render(
         request,
         "messages/unsubscribe.html",
-        {"token": token, "done": client is not None and not client.email_consent, "gone": client is None},
+        {
+            "token": token,
+            "done": client is not None and not client.email_consent,
+            "gone": client is None,
+        },
     )
 
 

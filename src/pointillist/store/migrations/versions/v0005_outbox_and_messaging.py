@@ -79,8 +79,7 @@ def upgrade() -> None:
         ),
         sa.CheckConstraint("channel IN ('email', 'sms')", name="ck_outbox_channel"),
         sa.CheckConstraint(
-            "status IN ('due', 'sending', 'sent', 'failed', 'uncertain', 'cancelled', "
-            "'skipped')",
+            "status IN ('due', 'sending', 'sent', 'failed', 'uncertain', 'cancelled', 'skipped')",
             name="ck_outbox_status",
         ),
         sa.UniqueConstraint(
