@@ -30,6 +30,14 @@ def demo_clinic(
             help="Send the demo clinic's messages (to a test mail server on localhost:8025)."
         ),
     ] = True,
+    mail_port: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=65535,
+            help="Port of the test mail server on localhost the demo sends to (default 8025).",
+        ),
+    ] = None,
 ) -> None:
     """Open a demo clinic (staff, clients with photos, a consultation, a plan, a saved
     preview) in its own data directory and serve the clinic app on it.
@@ -47,7 +55,7 @@ def demo_clinic(
     from pointillist.store.migrate import upgrade_to_head
     from pointillist.store.photos import PhotoStore
     from pointillist.web import create_app
-    from pointillist.web.demo import DEMO_CREDIT, demo_logins, seed_demo_clinic
+    from pointillist.web.demo import DEMO_CREDIT, demo_logins, demo_table, seed_demo_clinic
 
     settings = Settings(data=data.expanduser(), database_url=None)
     _check_can_listen(host, port)
@@ -59,7 +67,7 @@ def demo_clinic(
         created = seed_demo_clinic(
             session_factory(engine), PhotoStore.from_settings(settings), preview=preview
         )
-        set_up_demo_messages(session_factory(engine), f"http://{host}:{port}")
+        set_up_demo_messages(session_factory(engine), f"http://{host}:{port}", mail_port)
     finally:
         engine.dispose()
     state = "opened" if created else "already there, kept"
@@ -71,7 +79,8 @@ def demo_clinic(
         typer.echo(f"    {login.role:<13} {login.email:<32} password {login.password}")
     if with_worker:
         typer.echo("  Messages go to a test mail server; watch them arrive with")
-        typer.echo("    python -m aiosmtpd -n -l localhost:8025")
+        shown = mail_port or demo_table()["messaging"]["smtp_port"]
+        typer.echo(f"    python -m aiosmtpd -n -l localhost:{shown}")
     typer.echo("")
     # Shown before the server's own lines, even when stdout is a pipe (a log file, CI).
     sys.stdout.flush()

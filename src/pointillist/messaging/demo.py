@@ -1,16 +1,18 @@
 """The demo clinic's messages (``make run``): e-mail to a test mail server on this machine
-(``data/demo.toml`` ``[messaging]``) and an appointment tomorrow, whose reminder and
-calendar invitation the worker sends as soon as the demo starts."""
+(``data/demo.toml`` ``[messaging]``) and an appointment about 23 hours ahead, whose
+reminder and calendar invitation the worker sends as soon as the demo starts."""
 
 from __future__ import annotations
 
-from datetime import date, time, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from pointillist.data import load_table
+from pointillist.errors import PointillistError
 from pointillist.messaging.config import update_settings
 from pointillist.store.db import session_scope
 from pointillist.store.models import Client, Clinic, MessagingSettings, Practitioner
@@ -30,9 +32,11 @@ def local_zone_name() -> str:
     return "UTC"
 
 
-def set_up_demo_messages(factory: sessionmaker[Session], public_url: str) -> bool:
-    """Give the demo clinic its mail settings and tomorrow's appointment, once; True if
-    done now (a clinic whose owner already set messages up is left alone)."""
+def set_up_demo_messages(
+    factory: sessionmaker[Session], public_url: str, mail_port: int | None = None
+) -> bool:
+    """Give the demo clinic its mail settings and an appointment within 24 hours, once;
+    True if done now (a clinic whose owner already set messages up is left alone)."""
     demo = load_table("demo")
     table = demo["messaging"]
     with session_scope(factory) as db:
@@ -46,7 +50,7 @@ def set_up_demo_messages(factory: sessionmaker[Session], public_url: str) -> boo
             {
                 "email_enabled": True,
                 "smtp_host": table["smtp_host"],
-                "smtp_port": str(table["smtp_port"]),
+                "smtp_port": str(mail_port or table["smtp_port"]),
                 "smtp_security": table["smtp_security"],
                 "from_address": table["from_address"],
                 "public_url": public_url,
@@ -57,7 +61,7 @@ def set_up_demo_messages(factory: sessionmaker[Session], public_url: str) -> boo
     return True
 
 
-def _book_tomorrow(db: Session, operator: Scope, table: dict[str, object]) -> None:
+def _book_tomorrow(db: Session, operator: Scope, table: dict[str, Any]) -> None:
     client_id = db.scalar(
         select(Client.id).where(
             Client.clinic_id == operator.clinic_id, Client.name == table["appointment_client"]
@@ -68,12 +72,19 @@ def _book_tomorrow(db: Session, operator: Scope, table: dict[str, object]) -> No
     )
     if client_id is None or practitioner_id is None:
         return
-    book_session(
-        db,
-        operator,
-        client_id,
-        practitioner_id=practitioner_id,
-        scheduled_on=date.today() + timedelta(days=1),
-        start_time=time.fromisoformat(str(table["appointment_time"])),
-        duration_minutes=int(str(table["appointment_minutes"])),
-    )
+    # In the machine's local time, as the clinic's time zone is set to it; on a quarter hour.
+    start = datetime.now() + timedelta(hours=float(table["appointment_in_hours"]))
+    start = start.replace(minute=start.minute // 15 * 15, second=0, microsecond=0)
+    try:
+        book_session(
+            db,
+            operator,
+            client_id,
+            practitioner_id=practitioner_id,
+            scheduled_on=start.date(),
+            start_time=start.time(),
+            duration_minutes=int(table["appointment_minutes"]),
+        )
+    except PointillistError:
+        # The demo practitioner is busy then (the demo was reset by hand): no appointment.
+        return
