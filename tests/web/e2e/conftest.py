@@ -67,6 +67,8 @@ def artefacts_dir() -> Path:
 class AppServer:
     base: str
     data_dir: Path
+    #: What the demo clinic's messages worker sent (a test SMTP server, aiosmtpd).
+    mail: Any = None
 
     def admin(self, *args: str, password: str | None = None) -> str:
         """Run ``pointillist admin <args>`` on the server's database; return stdout."""
@@ -82,10 +84,14 @@ class AppServer:
 
 @pytest.fixture(scope="session")
 def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
+    from tests.messaging.conftest import running_smtp_server
+
     data_dir = tmp_path_factory.mktemp("e2e") / "data"
-    command = ["demo-clinic", "--no-preview", "--data", str(data_dir)]
-    with running_server([], data_dir, command=command) as base:
-        yield AppServer(base=base, data_dir=data_dir)
+    with running_smtp_server() as mail:
+        command = ["demo-clinic", "--no-preview", "--data", str(data_dir)]
+        command += ["--mail-port", str(mail.port)]
+        with running_server([], data_dir, command=command) as base:
+            yield AppServer(base=base, data_dir=data_dir, mail=mail)
 
 
 @pytest.fixture(scope="session")

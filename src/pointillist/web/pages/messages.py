@@ -7,6 +7,7 @@ signing in.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -17,7 +18,6 @@ from pointillist.messaging import outbox
 from pointillist.messaging.config import get_settings, settings_form, update_settings
 from pointillist.messaging.templates import (
     KIND_NAMES,
-    PART_NAMES,
     PARTS,
     effective_templates,
     sample_context,
@@ -42,6 +42,7 @@ STATUS_WORDS = {
     "skipped": "nothing to send to (no address, no consent, too late)",
 }
 ATTENTION = ("failed", "uncertain")
+SHORT_KINDS = {kind: name.split(" (")[0] for kind, name in KIND_NAMES.items()}
 
 
 def _now() -> datetime:
@@ -58,13 +59,18 @@ def messages_page(
     page.scope.require("manage_reminders")
     wanted = [status] if status in MESSAGE_STATUSES else []
     rows = outbox.list_messages(db, page.scope, statuses=wanted)
+    settings = get_settings(db, page.scope.clinic_id)
+    zone = ZoneInfo(settings.timezone or "UTC")
     context = {
         "rows": rows,
+        "zone": settings.timezone or "UTC",
+        "local": lambda at: f"{at.astimezone(zone):%d %b %Y %H:%M}",
+        "short_kinds": SHORT_KINDS,
         "status": status if wanted else "",
         "counts": outbox.status_counts(db, page.scope),
         "status_words": STATUS_WORDS,
         "kind_names": KIND_NAMES,
-        "settings": get_settings(db, page.scope.clinic_id),
+        "settings": settings,
         "attention": ATTENTION,
     }
     return render(request, "messages/list.html", context)
@@ -137,7 +143,12 @@ def _render_settings(
         "templates": templates or effective_templates(found.templates),
         "kind_names": KIND_NAMES,
         "parts": PARTS,
-        "part_names": PART_NAMES,
+        "part_labels": {
+            "subject": "Subject",
+            "text": "Plain-text body",
+            "html": "HTML body",
+            "sms": "SMS text",
+        },
         "names": sorted(sample_context("appointment")),
         "securities": SMTP_SECURITY,
         "errors": errors,
@@ -275,7 +286,7 @@ def message_timeline(db: DbSession, page: Page, client_id: int) -> list[Any]:
         if message.status not in TIMELINE_WORDS:
             continue
         channel = "E-mail" if message.channel == "email" else "SMS"
-        kind = KIND_NAMES.get(message.kind, message.kind).split(" (")[0]
+        kind = SHORT_KINDS.get(message.kind, message.kind)
         detail = message.subject or ""
         if message.status != "sent" and message.last_error:
             detail = f"{detail} ({message.last_error})" if detail else message.last_error
