@@ -367,3 +367,23 @@ def test_a_webhook_that_refuses_fails_the_sms_for_good(db, engine, smtp_server, 
     worker(engine, Clock(local(TOMORROW, time(9, 0)))).run_pass()
     [row] = rows(db)
     assert row.status == "failed" and "answered 401" in row.last_error
+
+
+def test_a_clients_export_holds_their_messages_and_erasure_removes_them(
+    db, engine, clinic, smtp_server, data_dir
+):
+    from pointillist.store.export import client_record, erase_client
+    from pointillist.store.photos import PhotoStore
+
+    photo_store = PhotoStore(data_dir / "photos", max_bytes=2**20, max_megapixels=4.0)
+
+    book(db, clinic, TOMORROW, time(10, 0))
+    worker(engine, Clock(local(TOMORROW, time(9, 0)))).run_pass()
+    db.expire_all()
+    record = client_record(db, clinic.owner, clinic.client_id)
+    [message] = record["messages"]
+    assert (message["kind"], message["status"]) == ("appointment", "sent")
+    later = date.today() + timedelta(days=36500)  # past any retention period
+    erase_client(db, clinic.owner, photo_store, clinic.client_id, today=later)
+    db.commit()
+    assert rows(db) == []

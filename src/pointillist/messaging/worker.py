@@ -122,6 +122,11 @@ class Worker:
                 outcomes = self.run_pass(stop)
             except OperationalError as exc:
                 log.warning("messages: the database cannot be reached (%s); trying again", exc.orig)
+            except Exception:
+                # A bug must not end the worker thread of a server (serve --with-worker):
+                # log it and try again at the next pass. A message it left "sending" turns
+                # "uncertain" when its lease expires.
+                log.exception("messages: the pass failed; trying again at the next one")
             else:
                 sent = {k: v for k, v in outcomes.items() if v}
                 if sent:
@@ -147,9 +152,20 @@ class Worker:
             rendered = render_message(
                 effective_templates(settings.templates), message.kind, context
             )
-        except PointillistError as exc:
+        except Exception as exc:
+            # Nothing has been sent yet, and trying again would fail the same way: say
+            # why on the Messages page rather than leave it "sending".
+            why = exc.message if isinstance(exc, PointillistError) else repr(exc)
+            if not isinstance(exc, PointillistError):
+                log.exception("messages: cannot prepare message %d", message.id)
+            session.rollback()
             outbox.mark_not_sent(
-                session, message, self.name, self.clock(), exc.message, permanent=True
+                session,
+                message,
+                self.name,
+                self.clock(),
+                f"the message could not be prepared: {why}",
+                permanent=True,
             )
             return "failed"
         recipient = client.email if message.channel == "email" else client.phone
