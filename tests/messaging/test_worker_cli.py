@@ -15,7 +15,7 @@ from sqlalchemy import select
 from pointillist.messaging.config import timing
 from pointillist.messaging.worker import Worker
 from pointillist.store.db import session_factory
-from pointillist.store.models import OutboxMessage
+from pointillist.store.models import Client, OutboxMessage
 from tests.messaging.conftest import SECRET, ZONE, book
 
 
@@ -39,6 +39,10 @@ def test_a_worker_killed_mid_send_never_sends_the_message_twice(
     process = worker_process(database_url, data_dir, "--once")
     try:
         assert smtp_server.handler.data_started.wait(60), process.communicate(timeout=5)
+        # While the worker waits for the mail server, others can write (on SQLite the
+        # worker holds no transaction, so no write lock, during the send).
+        db.get(Client, clinic.client_id).notes = "written while the worker sends"
+        db.commit()
         # The mail server has the message and has not answered yet: kill the worker now.
         process.kill()
         process.wait(30)

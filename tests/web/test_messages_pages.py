@@ -4,16 +4,16 @@ worker and a real SMTP server."""
 from __future__ import annotations
 
 import html
-from datetime import date, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from tests.messaging.conftest import free_port, running_smtp_server
 from tests.web.conftest import PASSWORD
 
 from pointillist.messaging.worker import Worker
 from pointillist.store.db import session_factory
-from pointillist.store.models import Client, MessagingSettings, OutboxMessage
+from pointillist.store.models import Client, MessagingSettings, OutboxMessage, Reminder
 
 TOMORROW = date.today() + timedelta(days=1)
 
@@ -62,7 +62,18 @@ def book_tomorrow(db, world, client_id: int | None = None):
 
 
 def run_worker(app, settings):
-    return Worker(session_factory(app.state.engine), settings.secret_key()).run_pass()
+    """One pass of the worker an hour before tomorrow's 09:00 appointment (UTC, the
+    clinic's zone here): today's seeded session has begun by then, so only that
+    appointment's reminder, and what a test adds, is due."""
+    at = datetime.combine(TOMORROW, time(8, 0), tzinfo=UTC)
+    worker = Worker(session_factory(app.state.engine), settings.secret_key(), clock=lambda: at)
+    return worker.run_pass()
+
+
+def quiet(db):
+    """The seeded world's reminders count as sent, so that they stay out of the way."""
+    db.execute(update(Reminder).values(sent_at=datetime.now(UTC)))
+    db.commit()
 
 
 def test_the_owner_sets_up_mail_and_the_password_is_never_shown(api, world, db):
@@ -100,6 +111,7 @@ def test_a_template_that_does_not_render_is_refused_on_the_page_with_what_was_ty
 def test_the_front_desk_sees_failures_and_retries_or_cancels_them(api, world, db, app, settings):
     owner_token = sign_in(api, world.a.emails["owner"])
     set_up_mail(api, owner_token, free_port())  # nothing listens there
+    quiet(db)
     book_tomorrow(db, world)
     run_worker(app, settings)
     api.cookies.clear()
@@ -135,6 +147,7 @@ def test_the_unsubscribe_link_stops_further_mail_and_shows_on_the_timeline(
 ):
     token = sign_in(api, world.a.emails["owner"])
     set_up_mail(api, token, smtp_server.port)
+    quiet(db)
     book_tomorrow(db, world)
     run_worker(app, settings)
     [mail] = smtp_server.messages

@@ -170,6 +170,9 @@ class Worker:
             return "failed"
         recipient = client.email if message.channel == "email" else client.phone
         assert recipient is not None
+        # End the read before talking to the mail server: on SQLite every transaction
+        # holds the write lock, which the web server must not wait on for a slow server.
+        session.commit()
         try:
             if message.channel == "email":
                 email = self._build(

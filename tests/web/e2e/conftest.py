@@ -3,7 +3,8 @@
 ``app_server`` (once per test session) starts ``pointillist demo-clinic`` on a free port
 with a fresh SQLite database in a temporary data directory: the demo clinic's owner,
 practitioner and front-desk user (``data/demo.toml``) and its clients with photos, but no
-rendered preview (it takes seconds and no test needs it). ``admin`` runs
+rendered preview (it takes seconds and no test needs it); its messages go to a test SMTP
+server in this process (``app_server.mail``, aiosmtpd). ``admin`` runs
 ``pointillist admin ...`` against the same database (a second clinic, more users).
 
 ``signed_in(role)`` opens a new browser context at 800 x 1000 CSS pixels (a 10-inch
