@@ -25,12 +25,25 @@ def get_signer(request: Request) -> SessionSigner:
     return signer
 
 
+#: Requests that only read: their session never writes (see pointillist.store.reads).
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def session_factory_for(request: Request) -> sessionmaker[Session]:
+    """The sessions for this request: read-only ones for GET and HEAD (no write lock; the
+    audit entries they add are group-committed before the response), else the usual."""
+    state = request.app.state
+    factory: sessionmaker[Session] = (
+        state.read_session_factory if request.method in READ_METHODS else state.session_factory
+    )
+    return factory
+
+
 def get_db(request: Request) -> Iterator[Session]:
     """One database session per request: committed if the endpoint succeeds, else rolled
     back. Used with ``scope="function"`` so the commit happens before the response is
     sent, and a failed commit is an error response, not a silent loss."""
-    factory: sessionmaker[Session] = request.app.state.session_factory
-    with session_scope(factory) as session:
+    with session_scope(session_factory_for(request)) as session:
         yield session
 
 
