@@ -318,7 +318,7 @@ def user_for_web_session(
     ).first()
     if found is None:
         return None
-    record, user = found.tuple()
+    record, user = found[0], found[1]
     if record.ended_at is not None or record.expires_at <= now:
         return None
     if record.last_seen_at + timedelta(seconds=idle_s) <= now:

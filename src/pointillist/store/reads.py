@@ -200,7 +200,7 @@ def _divert(session: Session, _context: Any, _instances: Any) -> None:
         if not isinstance(obj, AuditEntry):
             raise WriteInReadSession(f"a read request tried to add a {type(obj).__name__}")
         if obj.at is None:
-            obj.at = utcnow()  # when it was read, not when the row reached the disk
+            obj.at = utcnow()
         if obj.detail is None:
             obj.detail = {}
         pending.append((_AUDIT_INSERT, {key: getattr(obj, key) for key in _AUDIT_COLUMNS}))
