@@ -295,6 +295,58 @@ def _cpu_seconds(pid: int) -> float:
     return total
 
 
+def _measure_cost(args: argparse.Namespace, photos: list[bytes]) -> int:
+    """Server CPU per request of each action, sent one at a time (``--cost N``)."""
+    with tempfile.TemporaryDirectory(prefix="pointillist-cost-") as tmp:
+        data_dir = Path(tmp)
+        with _database(args.database, data_dir, args.postgres_url) as url:
+            tokens, client_ids = _seed(url, 1)
+            port = _free_port()
+            with _server(url, data_dir, port, args.workers) as server:
+
+                async def each_action() -> dict[str, float]:
+                    cost = {}
+                    async with httpx.AsyncClient(
+                        base_url=f"http://127.0.0.1:{port}", timeout=REQUEST_TIMEOUT_S
+                    ) as client:
+                        for action in ACTIONS:  # first requests warm caches up: not counted
+                            for _ in range(5):
+                                photo = random.choice(photos)
+                                await _request(client, action, tokens[0], client_ids, photo)
+                        for action in ACTIONS:
+                            before = _cpu_seconds(server.pid)
+                            for _ in range(args.cost):
+                                photo = random.choice(photos)
+                                response = await _request(
+                                    client, action, tokens[0], client_ids, photo
+                                )
+                                response.raise_for_status()
+                            cost[action] = 1000 * (_cpu_seconds(server.pid) - before) / args.cost
+                    return cost
+
+                load = os.getloadavg()
+                cost = asyncio.run(each_action())
+    mix = sum(cost.values()) / len(cost)
+    print(
+        f"server CPU per request, {args.cost} of each one at a time ({args.database}; "
+        f"load {load[0]:.1f}): "
+        + ", ".join(f"{a} {ms:.1f} ms" for a, ms in cost.items())
+        + f"; the mix {mix:.1f} ms"
+    )
+    saved = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    saved[args.label or f"{args.database}-cost"] = {
+        "database": args.database,
+        "requests_per_action": args.cost,
+        "server_cpu_ms": {a: round(ms, 1) for a, ms in cost.items()},
+        "server_cpu_ms_mix": round(mix, 1),
+        "cpus": os.cpu_count(),
+        "load_average": [round(x, 2) for x in load],
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    RESULTS.write_text(json.dumps(saved, indent=2) + "\n")
+    return 0
+
+
 def _percentile(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else float("nan")
 
@@ -337,10 +389,20 @@ def main() -> int:
         "--overload", action="store_true", help="503 + Retry-After counts as a proper answer."
     )
     parser.add_argument("--label", default=None)
+    parser.add_argument(
+        "--cost",
+        type=int,
+        default=0,
+        metavar="N",
+        help="Instead of the users: N requests of each action one at a time, and the "
+        "server CPU each took (a figure that depends little on the machine's other load).",
+    )
     args = parser.parse_args()
     label = args.label or f"{args.database}-{args.users}u"
 
     photos = _photos()
+    if args.cost:
+        return _measure_cost(args, photos)
     with tempfile.TemporaryDirectory(prefix="pointillist-load-") as tmp:
         data_dir = Path(tmp)
         with _database(args.database, data_dir, args.postgres_url) as url:
