@@ -34,6 +34,12 @@ def writer(server_engine):
     writer.stop()
 
 
+def _plain(world):
+    """The scope and ids as plain values: touching the ORM objects again later would begin
+    (and on SQLite lock) the test session's transaction."""
+    return world.owner, world.client.id, world.clinic.id
+
+
 def _audit_count(db) -> int:
     # The test's own session takes SQLite's write lock as it begins: end it at once.
     db.rollback()
@@ -45,8 +51,7 @@ def _audit_count(db) -> int:
 def test_reads_are_audited_once_each_and_the_chain_verifies(db, server_engine, writer):
     world = make_world(db, "A")
     db.commit()
-    # Plain values: touching the ORM objects again would begin (and lock) db's transaction.
-    owner, client_id, clinic_id = world.owner, world.client.id, world.clinic.id
+    owner, client_id, clinic_id = _plain(world)
     before = _audit_count(db)
     reads = read_session_factory(server_engine, writer)
     for _ in range(3):
@@ -68,8 +73,7 @@ def test_reads_are_audited_once_each_and_the_chain_verifies(db, server_engine, w
 def test_a_read_never_waits_for_the_write_lock(db, server_engine, writer):
     world = make_world(db, "A")
     db.commit()
-    # Plain values: touching the ORM objects again would begin (and lock) db's transaction.
-    owner, client_id, clinic_id = world.owner, world.client.id, world.clinic.id
+    owner, client_id, clinic_id = _plain(world)
     holder = session_factory(server_engine)()
     # A write transaction that holds the lock (SQLite: BEGIN IMMEDIATE behind the
     # engine's lock, which this same thread could not take twice).
@@ -87,8 +91,7 @@ def test_a_read_never_waits_for_the_write_lock(db, server_engine, writer):
 def test_concurrent_reads_share_transactions(db, server_engine, writer):
     world = make_world(db, "A")
     db.commit()
-    # Plain values: touching the ORM objects again would begin (and lock) db's transaction.
-    owner, client_id, clinic_id = world.owner, world.client.id, world.clinic.id
+    owner, client_id, clinic_id = _plain(world)
     before = _audit_count(db)
     reads = read_session_factory(server_engine, writer)
     holder = session_factory(server_engine)()
@@ -124,8 +127,7 @@ def test_concurrent_reads_share_transactions(db, server_engine, writer):
 def test_a_read_that_fails_leaves_no_entry(db, server_engine, writer):
     world = make_world(db, "A")
     db.commit()
-    # Plain values: touching the ORM objects again would begin (and lock) db's transaction.
-    owner, client_id, clinic_id = world.owner, world.client.id, world.clinic.id
+    owner, client_id, clinic_id = _plain(world)
     before = _audit_count(db)
     with read_session_factory(server_engine, writer)() as session:
         records.get_client(session, owner, client_id)
@@ -138,8 +140,7 @@ def test_a_read_that_fails_leaves_no_entry(db, server_engine, writer):
 def test_a_read_session_refuses_any_other_write(db, server_engine, writer):
     world = make_world(db, "A")
     db.commit()
-    # Plain values: touching the ORM objects again would begin (and lock) db's transaction.
-    owner, client_id, clinic_id = world.owner, world.client.id, world.clinic.id
+    owner, client_id, clinic_id = _plain(world)
     with read_session_factory(server_engine, writer)() as session:
         session.add(Client(clinic_id=clinic_id, name="Sneaky"))
         with pytest.raises(WriteInReadSession, match="Client"):
@@ -182,8 +183,7 @@ def test_a_browser_session_sighting_is_written_by_the_group_writer(db, server_en
 def test_audit_record_in_a_read_session_keeps_its_time(db, server_engine, writer):
     world = make_world(db, "A")
     db.commit()
-    # Plain values: touching the ORM objects again would begin (and lock) db's transaction.
-    owner, client_id, clinic_id = world.owner, world.client.id, world.clinic.id
+    owner, client_id, clinic_id = _plain(world)
     with read_session_factory(server_engine, writer)() as session:
         audit.record(session, owner, "read", "client", client_id)
         started = utcnow()
