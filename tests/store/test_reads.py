@@ -51,7 +51,7 @@ def _audit_count(db) -> int:
 def test_reads_are_audited_once_each_and_the_chain_verifies(db, server_engine, writer):
     world = make_world(db, "A")
     db.commit()
-    owner, client_id, clinic_id = _plain(world)
+    owner, client_id, _clinic_id = _plain(world)
     before = _audit_count(db)
     reads = read_session_factory(server_engine, writer)
     for _ in range(3):
@@ -73,7 +73,7 @@ def test_reads_are_audited_once_each_and_the_chain_verifies(db, server_engine, w
 def test_a_read_never_waits_for_the_write_lock(db, server_engine, writer):
     world = make_world(db, "A")
     db.commit()
-    owner, client_id, clinic_id = _plain(world)
+    owner, client_id, _clinic_id = _plain(world)
     holder = session_factory(server_engine)()
     # A write transaction that holds the lock (SQLite: BEGIN IMMEDIATE behind the
     # engine's lock, which this same thread could not take twice).
@@ -91,7 +91,7 @@ def test_a_read_never_waits_for_the_write_lock(db, server_engine, writer):
 def test_concurrent_reads_share_transactions(db, server_engine, writer):
     world = make_world(db, "A")
     db.commit()
-    owner, client_id, clinic_id = _plain(world)
+    owner, client_id, _clinic_id = _plain(world)
     before = _audit_count(db)
     reads = read_session_factory(server_engine, writer)
     holder = session_factory(server_engine)()
@@ -127,7 +127,7 @@ def test_concurrent_reads_share_transactions(db, server_engine, writer):
 def test_a_read_that_fails_leaves_no_entry(db, server_engine, writer):
     world = make_world(db, "A")
     db.commit()
-    owner, client_id, clinic_id = _plain(world)
+    owner, client_id, _clinic_id = _plain(world)
     before = _audit_count(db)
     with read_session_factory(server_engine, writer)() as session:
         records.get_client(session, owner, client_id)
@@ -140,7 +140,7 @@ def test_a_read_that_fails_leaves_no_entry(db, server_engine, writer):
 def test_a_read_session_refuses_any_other_write(db, server_engine, writer):
     world = make_world(db, "A")
     db.commit()
-    owner, client_id, clinic_id = _plain(world)
+    _owner, client_id, clinic_id = _plain(world)
     with read_session_factory(server_engine, writer)() as session:
         session.add(Client(clinic_id=clinic_id, name="Sneaky"))
         with pytest.raises(WriteInReadSession, match="Client"):
@@ -183,7 +183,7 @@ def test_a_browser_session_sighting_is_written_by_the_group_writer(db, server_en
 def test_audit_record_in_a_read_session_keeps_its_time(db, server_engine, writer):
     world = make_world(db, "A")
     db.commit()
-    owner, client_id, clinic_id = _plain(world)
+    owner, client_id, _clinic_id = _plain(world)
     with read_session_factory(server_engine, writer)() as session:
         audit.record(session, owner, "read", "client", client_id)
         started = utcnow()
