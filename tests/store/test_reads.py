@@ -60,9 +60,7 @@ def test_reads_are_audited_once_each_and_the_chain_verifies(db, server_engine, w
             records.list_clients(session, owner, search="client")
             session.commit()
     assert _audit_count(db) == before + 6
-    actions = db.scalars(
-        select(AuditEntry.action).order_by(AuditEntry.id.desc()).limit(6)
-    ).all()
+    actions = db.scalars(select(AuditEntry.action).order_by(AuditEntry.id.desc()).limit(6)).all()
     assert sorted(actions) == ["list"] * 3 + ["read"] * 3
     seal_audit_log(db, KEY)
     db.commit()
