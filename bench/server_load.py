@@ -23,7 +23,11 @@ fails and nothing hangs. Results are added to ``bench/server_results.json`` unde
 This is a measurement, not a test: run it on a quiet machine and report the conditions
 (CPU count and load average are printed and saved with the figures, and the CPU time the
 server used per request, which holds better across machines than latencies). The users
-run in this one process at lower priority (nice 10): they stand for other machines.
+run in this one process at lower priority (nice 10): they stand for other machines. How
+late this process wakes from a 10 ms sleep is measured too: on a machine so busy that
+the users wait for a CPU, the latencies include that wait, and the report says so.
+``--cost N`` measures instead the server's CPU per request of each action, N sent one at
+a time.
 """
 
 from __future__ import annotations
