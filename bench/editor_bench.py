@@ -45,11 +45,15 @@ def bench_editor() -> dict[str, Any]:
         render_edit_json,
         screen_simulation,
         shade_choices,
+        warm_shades,
     )
 
     photo = demo_table()["clients"][0]["photo"]
     sim, size = screen_simulation(demo_photo(photo))
     state = EditorState(client_id=0, photo_id=0, clinic_id=0, sim=sim, photo_size=size)
+    warming = warm_shades()  # as opening the page does; done before the practitioner acts
+    if warming is not None:
+        warming.join()
     assert sim.hairline is not None and sim.hairline.mid_frontal is not None
     mx, my = sim.hairline.mid_frontal
     height, width = sim.image.shape[:2]

@@ -1,7 +1,8 @@
 """The preview editor: the simulation of a stored photo, with the automatic hairline and
 treatment area drawn over it, that the practitioner adjusts with the client.
 
-Each edit re-renders at screen resolution (the photo scaled to :data:`SCREEN_WIDTH_PX`):
+Each edit re-renders at screen resolution (the photo scaled to :data:`SCREEN_WIDTH_PX`
+wide, :data:`SCREEN_LONG_SIDE_PX` at most on its long side), and only the session shown:
 the open page keeps one :class:`~pointillist.imaging.simulate.Simulation` in memory and
 each edit is a :meth:`~pointillist.imaging.simulate.Simulation.update`, which re-runs
 only the stages that read the changed options (a moved point: hairline and what follows;
@@ -47,6 +48,9 @@ router = APIRouter(include_in_schema=False)
 
 SCREEN_WIDTH_PX = 720
 """Width the editor renders at: the photo's width on a 10-inch tablet (CSS pixels)."""
+SCREEN_LONG_SIDE_PX = 960
+"""...and at most this long on its long side: a tall phone photo (9:16) would otherwise be
+1280 px high, more pixels to render on every edit than the screen shows."""
 EDITORS_KEPT = 8
 """Open editors kept in memory (each holds a screen-size photo and its head model)."""
 JOBS_KEPT = 32
@@ -235,7 +239,7 @@ def screen_simulation(data: bytes, *, pigments: Any = None) -> tuple[Any, tuple[
     from pointillist.imaging.simulate import SimulationOptions, prepare
 
     rgb = load_image(data).rgb
-    factor = min(1.0, SCREEN_WIDTH_PX / rgb.shape[1])
+    factor = min(1.0, SCREEN_WIDTH_PX / rgb.shape[1], SCREEN_LONG_SIDE_PX / max(rgb.shape[:2]))
     size = (round(rgb.shape[1] * factor), round(rgb.shape[0] * factor))
     screen = np.ascontiguousarray(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA))
     options = SimulationOptions(sessions=int(_defaults()["sessions"]), seed=1, pigments=pigments)
@@ -263,12 +267,34 @@ def _open_editor(
         photo_size=photo_size,
         pigments=pigments,
     )
+    warm_shades()
     editors = _editors(request)
     editor_id = secrets.token_urlsafe(12)
     editors[editor_id] = state
     while len(editors) > EDITORS_KEPT:
         editors.popitem(last=False)
     return editor_id, state
+
+
+_warmed = threading.Event()
+
+
+def warm_shades() -> threading.Thread | None:
+    """Load the optical model in the background once per process, while the practitioner
+    looks at the first render: drawing another shade runs it, and its first run imports
+    colour-science and tabulates the skin model (seconds, not milliseconds)."""
+    if _warmed.is_set():
+        return None
+    _warmed.set()
+
+    def warm() -> None:
+        from pointillist.color.dot import dot_ratio, find_shade
+
+        dot_ratio((60.0, 10.0, 16.0), find_shade("cb-1:3"), 0.3)
+
+    thread = threading.Thread(target=warm, name="warm-shades", daemon=True)
+    thread.start()
+    return thread
 
 
 def _editor(request: Request, page: Page, editor_id: str) -> EditorState:
