@@ -6,6 +6,10 @@ from __future__ import annotations
 from playwright.sync_api import expect
 
 
+def tabs(page):
+    return page.get_by_role("navigation", name="Clinic")
+
+
 def _save(page, kind: str, text: str) -> None:
     form = page.locator(f"#policy-{kind}")
     form.get_by_role("textbox").fill(text)
@@ -16,8 +20,10 @@ def test_the_owner_edits_the_policy_files(signed_in):
     steps = signed_in("owner")
     page = steps.page
     page.get_by_role("link", name="Clinic", exact=True).click()
-    page.get_by_role("link", name="Policy files").click()
-    expect(page.get_by_role("link", name="Policy files")).to_have_attribute("aria-current", "page")
+    tabs(page).get_by_role("link", name="Policy files").click()
+    expect(tabs(page).get_by_role("link", name="Policy files")).to_have_attribute(
+        "aria-current", "page"
+    )
     expect(page.get_by_label("Clinic policy (TOML)")).to_have_value("")
     steps.shot("policy files")
 
@@ -34,10 +40,10 @@ def test_the_owner_edits_the_policy_files(signed_in):
     expect(page.get_by_label("Clinic policy (TOML)")).to_have_value("[pricing]\nbase_fee = 450\n")
     expect(page.locator("#p-clinic-h .tag")).to_have_text("this clinic's own")
     # The settings page shows the value now in force.
-    page.get_by_role("link", name="Settings").click()
+    tabs(page).get_by_role("link", name="Settings").click()
     expect(page.get_by_label("Base fee")).to_have_value("450")
 
-    page.get_by_role("link", name="Policy files").click()
+    tabs(page).get_by_role("link", name="Policy files").click()
     _save(page, "rules", "[[rules]\n")
     expect(page.locator("#p-rules-error")).to_contain_text("screening rules: not valid TOML")
     expect(page.get_by_label("Screening rules (TOML)")).to_have_value("[[rules]\n")
@@ -53,14 +59,14 @@ def test_the_owner_edits_the_policy_files(signed_in):
     expect(page.locator("#shades option[value='House mix 1:2']")).to_have_count(1)
 
     page.get_by_role("link", name="Clinic", exact=True).click()
-    page.get_by_role("link", name="Audit log").click()
+    tabs(page).get_by_role("link", name="Audit log").click()
     expect(page.locator("#audit")).to_contain_text("policy_files.pigments")
     steps.shot("audited")
 
     # Emptied, the served files apply again (other tests share this clinic).
-    page.get_by_role("link", name="Policy files").click()
+    tabs(page).get_by_role("link", name="Policy files").click()
     for kind in ("clinic", "pigments"):
         _save(page, kind, "")
         expect(page.get_by_role("status")).to_contain_text("removed")
-    page.get_by_role("link", name="Settings").click()
+    tabs(page).get_by_role("link", name="Settings").click()
     expect(page.get_by_label("Base fee")).not_to_have_value("450")

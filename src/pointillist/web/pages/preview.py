@@ -242,7 +242,15 @@ def screen_simulation(data: bytes, *, pigments: Any = None) -> tuple[Any, tuple[
     factor = min(1.0, SCREEN_WIDTH_PX / rgb.shape[1], SCREEN_LONG_SIDE_PX / max(rgb.shape[:2]))
     size = (round(rgb.shape[1] * factor), round(rgb.shape[0] * factor))
     screen = np.ascontiguousarray(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA))
-    options = SimulationOptions(sessions=int(_defaults()["sessions"]), seed=1, pigments=pigments)
+    # The controls' starting values, so that the page's first request re-runs nothing.
+    defaults = _defaults()
+    options = SimulationOptions(
+        sessions=int(defaults["sessions"]),
+        hairline_height_cm=float(defaults["height_cm"]),
+        transition_band_mm=float(defaults["transition_band_mm"]),
+        seed=1,
+        pigments=pigments,
+    )
     sim = prepare(screen, options)
     # Only the session on screen is rendered, when it is asked for (see render_edit_json).
     sim.lazy = True
