@@ -106,7 +106,8 @@ class EditorState:
     sim: Any
     photo_size: tuple[int, int]
     pigments: Any = None
-    """The clinic's pigment catalogue file (``serve --pigments``), or None."""
+    """The clinic's pigment catalogue (:func:`~pointillist.web.pages.clinic.pigment_override`:
+    its own tables, the file ``serve`` was given, or None for the packaged one)."""
     lock: threading.Lock = field(default_factory=threading.Lock)
     # The last answer's encoded image and area outline, and the arrays they were made
     # from: an edit that changes neither (the years slider leaves the area alone)
