@@ -113,6 +113,10 @@ class Clinic(Base):
     # The clinic's own settings from its settings page, in the shape of a clinic file
     # ({"pricing": {...}, "plan": {"calendar": {...}}}), laid over the served policy.
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
+    # The clinic's own policy files as the owner typed them on the settings page (TOML
+    # text by kind: "clinic", "rules", "pigments"), laid over the files `serve` was given
+    # and under the settings above (pointillist.store.clinic.clinic_policy).
+    policy_files: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

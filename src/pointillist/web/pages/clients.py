@@ -228,6 +228,7 @@ PREVIEW_WORDS = (
     ("transition_band_mm", "softness {} mm"),
     ("sessions", "{} sessions"),
     ("years", "{} years healed"),
+    ("shade", "shade {}"),
     ("treatment_area_cm2", "area {} cm²"),
 )
 
