@@ -35,6 +35,7 @@ def demo_clinic(
 
     from pointillist.cli.serve import _check_can_listen
     from pointillist.settings import Settings
+    from pointillist.store.client_keys import KeyFile
     from pointillist.store.db import make_engine, session_factory
     from pointillist.store.migrate import upgrade_to_head
     from pointillist.store.photos import PhotoStore
@@ -49,7 +50,8 @@ def demo_clinic(
         if preview:
             typer.echo("pointillist: opening the demo clinic (rendering its preview) ...", err=True)
         created = seed_demo_clinic(
-            session_factory(engine), PhotoStore.from_settings(settings), preview=preview
+            session_factory(engine, keys=KeyFile(settings.client_keys_file)),
+            PhotoStore.from_settings(settings), preview=preview
         )
     finally:
         engine.dispose()

@@ -35,8 +35,10 @@ from sqlalchemy import (
     inspect,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
+
+from pointillist.store.client_keys import Encrypted, install, keyring_of
 
 ROLES = ("owner", "practitioner", "front-desk")
 PHOTO_KINDS = ("front", "top", "left", "right", "back", "close-up")
@@ -193,13 +195,22 @@ class Client(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     clinic_id: Mapped[int] = _clinic_fk()
-    name: Mapped[str] = mapped_column(String(200))
-    date_of_birth: Mapped[date | None] = mapped_column(Date)
-    email: Mapped[str | None] = mapped_column(String(320))
-    phone: Mapped[str | None] = mapped_column(String(50))
-    notes: Mapped[str] = mapped_column(Text, default="")
+    # The client's own key in the data directory's key file: erasure destroys it, and
+    # with it every copy of the encrypted fields below (pointillist.store.client_keys).
+    key_ref: Mapped[str | None] = mapped_column(String(48))
+    name_ciphertext: Mapped[str] = mapped_column("name", Text)
+    date_of_birth_ciphertext: Mapped[str | None] = mapped_column("date_of_birth", Text)
+    email_ciphertext: Mapped[str | None] = mapped_column("email", Text)
+    phone_ciphertext: Mapped[str | None] = mapped_column("phone", Text)
+    notes_ciphertext: Mapped[str] = mapped_column("notes", Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    name = Encrypted[str]("name_ciphertext")
+    date_of_birth = Encrypted[date | None]("date_of_birth_ciphertext", "date")
+    email = Encrypted[str | None]("email_ciphertext")
+    phone = Encrypted[str | None]("phone_ciphertext")
+    notes = Encrypted[str]("notes_ciphertext")
 
 
 class Consultation(Base):
@@ -211,10 +222,13 @@ class Consultation(Base):
     practitioner_id: Mapped[int | None] = mapped_column(
         ForeignKey("practitioners.id", ondelete="SET NULL")
     )
-    answers: Mapped[dict[str, Any]]
-    screening: Mapped[dict[str, Any]]
+    answers_ciphertext: Mapped[str] = mapped_column("answers", Text)
+    screening_ciphertext: Mapped[str] = mapped_column("screening", Text)
     rules_version: Mapped[str] = mapped_column(String(50))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    answers = Encrypted[dict[str, Any]]("answers_ciphertext", "json")
+    screening = Encrypted[dict[str, Any]]("screening_ciphertext", "json")
 
 
 class ConsentTemplate(Base):
@@ -296,8 +310,10 @@ class TreatmentPlan(Base):
     consultation_id: Mapped[int | None] = mapped_column(
         ForeignKey("consultations.id", ondelete="SET NULL")
     )
-    snapshot: Mapped[dict[str, Any]]
+    snapshot_ciphertext: Mapped[str] = mapped_column("snapshot", Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    snapshot = Encrypted[dict[str, Any]]("snapshot_ciphertext", "json")
 
 
 class TreatmentSession(Base):
@@ -324,10 +340,12 @@ class TreatmentSession(Base):
     duration_minutes: Mapped[int | None] = mapped_column(Integer)
     zones: Mapped[list[str]] = mapped_column(JSONDocument, default=list)
     needle: Mapped[str | None] = mapped_column(String(50))
-    notes: Mapped[str] = mapped_column(Text, default="")
+    notes_ciphertext: Mapped[str] = mapped_column("notes", Text, default="")
     status: Mapped[str] = mapped_column(String(20), default="planned")
     completed_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    notes = Encrypted[str]("notes_ciphertext")
 
     practitioner: Mapped[Practitioner] = relationship()
     bottles: Mapped[list[PigmentBottle]] = relationship(
@@ -381,9 +399,11 @@ class Reminder(Base):
     )
     kind: Mapped[str] = mapped_column(String(20))
     due_on: Mapped[date] = mapped_column(Date, index=True)
-    message: Mapped[str] = mapped_column(Text)
+    message_ciphertext: Mapped[str] = mapped_column("message", Text)
     sent_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    message = Encrypted[str]("message_ciphertext")
 
 
 class AuditEntry(Base):
@@ -427,3 +447,16 @@ class SignedConsentError(Exception):
 
     def __init__(self, consent_id: int | None) -> None:
         super().__init__(f"consent {consent_id} is signed and cannot be changed")
+
+
+def _key_ref_of(session: Session, row: Any) -> str:
+    """The key a row's encrypted fields use: its client's, created on first need."""
+    client = row if isinstance(row, Client) else session.get(Client, row.client_id)
+    if client is None:
+        raise ValueError(f"{type(row).__name__} names client {row.client_id}, which does not exist")
+    if client.key_ref is None:
+        client.key_ref = keyring_of(session).new_key()
+    return client.key_ref
+
+
+install(Session, _key_ref_of)
