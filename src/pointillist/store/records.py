@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from pointillist.errors import PointillistError
 from pointillist.store import audit
+from pointillist.store.client_keys import keyring_of
 from pointillist.store.errors import ImmutableRecord, NotFound
 from pointillist.store.integrity import consent_seal
 from pointillist.store.models import (
@@ -130,18 +131,26 @@ def list_clients(
     disk; a clinic's few thousand clients decrypt in milliseconds.
     """
     scope.require("read_records")
-    clients = session.scalars(select(Client).where(Client.clinic_id == scope.clinic_id))
+    ring = keyring_of(session)
     wanted = search.strip().lower() if search else ""
-    matching = [
-        client
-        for client in clients
-        if not wanted
-        or wanted in client.name.lower()
-        or wanted in (client.email or "").lower()
-        or wanted in (client.phone or "")
-    ]
-    matching.sort(key=lambda client: (client.name.lower(), client.id))
-    found = matching[offset : offset + limit]
+    # The encrypted columns alone, not whole rows: only the page shown is loaded.
+    columns = select(
+        Client.id, Client.name_ciphertext, Client.email_ciphertext, Client.phone_ciphertext
+    ).where(Client.clinic_id == scope.clinic_id)
+    matching = []
+    for client_id, name, email, phone in session.execute(columns):
+        plain_name = Client.name.plain(ring, name).lower()
+        if (
+            not wanted
+            or wanted in plain_name
+            or wanted in (Client.email.plain(ring, email) or "").lower()
+            or wanted in (Client.phone.plain(ring, phone) or "")
+        ):
+            matching.append((plain_name, client_id))
+    matching.sort()
+    page = [client_id for _name, client_id in matching[offset : offset + limit]]
+    loaded = {c.id: c for c in session.scalars(select(Client).where(Client.id.in_(page)))}
+    found = [loaded[client_id] for client_id in page]
     # The search text may be a name: the log says a search was made, not what it was.
     audit.record(session, scope, "list", "client", None, count=len(found), searched=bool(search))
     return found
