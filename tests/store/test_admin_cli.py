@@ -132,9 +132,8 @@ def test_unreachable_postgres_is_a_clear_error(env, capsys):
 def _assert_signs_in(env, email, password):
     from pointillist.settings import Settings
     from pointillist.store.accounts import authenticate
-    from pointillist.store.db import make_engine, session_factory
-
     from pointillist.store.client_keys import KeyFile
+    from pointillist.store.db import make_engine, session_factory
 
     settings = Settings()
     engine = make_engine(settings.resolved_database_url())

@@ -276,6 +276,16 @@ def test_erasure_leaves_nothing_readable_on_disk(db, clinic_a, photo_store, data
         db, clinic_a.owner, client.id, practitioner_id=clinic_a.practitioner.id, scheduled_on=TODAY
     )
     booked.notes = f"session notes {marker}"
+    record_signed_consent(
+        db,
+        clinic_a.owner,
+        client.id,
+        template_id=clinic_a.treatment_template_id,
+        signer_name=f"Signed {marker}",
+        signer_ip="192.0.2.44",
+        seal_key=SEAL_KEY,
+        drawn_signature=f"M 0 0 L {marker}",
+    )
     db.commit()
     stored = {
         "clients.email": _raw_values(db, "clients", "email", client.id),
@@ -284,10 +294,12 @@ def test_erasure_leaves_nothing_readable_on_disk(db, clinic_a, photo_store, data
     }
     ring = keyring_of(db)
     # The database holds ciphertext that the client's key opens ...
-    assert ring.decrypt(stored["clients.email"], "clients.email") == f"{marker}@example.org".encode()
+    assert (
+        ring.decrypt(stored["clients.email"], "clients.email") == f"{marker}@example.org".encode()
+    )
     assert marker.encode() in ring.decrypt(stored["sessions.notes"], "sessions.notes")
 
-    tables = ["clients", "consultations", "sessions", "practitioners"]
+    tables = ["clients", "consultations", "sessions", "consents", "practitioners"]
     on_disk = _sqlite_disk(path) if path else _postgres_disk(db, tables, since)
     db.commit()
     assert control.encode() in on_disk

@@ -51,7 +51,8 @@ def demo_clinic(
             typer.echo("pointillist: opening the demo clinic (rendering its preview) ...", err=True)
         created = seed_demo_clinic(
             session_factory(engine, keys=KeyFile(settings.client_keys_file)),
-            PhotoStore.from_settings(settings), preview=preview
+            PhotoStore.from_settings(settings),
+            preview=preview,
         )
     finally:
         engine.dispose()

@@ -344,7 +344,7 @@ class Encrypted(Generic[T]):
         if stored.startswith(PREFIX):
             assert ring is not None
             return _decode(self.kind, ring.decrypt(stored, self.aad).decode("utf-8"))  # type: ignore[no-any-return]
-        return _decode(self.kind, stored) if stored else stored  # type: ignore[no-any-return]
+        return _decode(self.kind, stored) if stored else stored  # type: ignore[return-value]
 
     def __set__(self, obj: object, value: T) -> None:
         if value is None:

@@ -257,15 +257,25 @@ class Consent(Base):
     template_id: Mapped[int] = mapped_column(ForeignKey("consent_templates.id"), index=True)
     text: Mapped[str] = mapped_column(Text)
     content_sha256: Mapped[str] = mapped_column(String(64))
-    signer_name: Mapped[str | None] = mapped_column(String(200))
-    signer_ip: Mapped[str | None] = mapped_column(String(45))
+    # Text on PostgreSQL, which enforces lengths and ciphertext is longer; SQLite keeps
+    # the declared type it was created with (it would copy the table, triggers and all).
+    signer_name_ciphertext: Mapped[str | None] = mapped_column(
+        "signer_name", String(200).with_variant(Text(), "postgresql")
+    )
+    signer_ip_ciphertext: Mapped[str | None] = mapped_column(
+        "signer_ip", String(45).with_variant(Text(), "postgresql")
+    )
     signed_at: Mapped[datetime | None]
     # The signature drawn on the screen, kept verbatim (an SVG path or a data: URL).
-    drawn_signature: Mapped[str | None] = mapped_column(Text)
+    drawn_signature_ciphertext: Mapped[str | None] = mapped_column("drawn_signature", Text)
     # HMAC-SHA256 over what was signed, with the key in the data directory (see
     # pointillist.store.integrity): a row rewritten in the database no longer matches.
     seal: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    signer_name = Encrypted[str | None]("signer_name_ciphertext")
+    signer_ip = Encrypted[str | None]("signer_ip_ciphertext")
+    drawn_signature = Encrypted[str | None]("drawn_signature_ciphertext")
 
     template: Mapped[ConsentTemplate] = relationship()
 

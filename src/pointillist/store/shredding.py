@@ -20,7 +20,9 @@ from pointillist.store.models import Client, Consultation, Reminder, TreatmentPl
 from pointillist.store.photos import PhotoStore
 from pointillist.store.scope import Scope
 
-#: Models with encrypted fields (see each model's ``Encrypted`` attributes).
+#: Models whose rows from before encryption are encrypted at start. Not consents: the
+#: signer's name, address and drawing of a consent signed before then are protected by
+#: the triggers that refuse any change to a signed consent, and stay as they were.
 ENCRYPTED_MODELS = (Client, Consultation, TreatmentPlan, TreatmentSession, Reminder)
 
 
@@ -33,7 +35,7 @@ def encrypt_plaintext_rows(session: Session, *, batch: int = 500) -> int:
     done = 0
     for model in ENCRYPTED_MODELS:
         fields = encrypted_fields(model)
-        table = model.__table__  # type: ignore[attr-defined]
+        table = model.__table__
         plain = [
             and_(
                 table.c[f.name].is_not(None),

@@ -23,11 +23,11 @@ from pointillist.settings import Settings, get_settings
 from pointillist.store.accounts import TokenUses
 from pointillist.store.client_keys import KeyFile
 from pointillist.store.db import make_engine, session_factory, session_scope
-from pointillist.store.shredding import encrypt_plaintext_rows
 from pointillist.store.fsck import check_photo_store
 from pointillist.store.integrity import require_guards
 from pointillist.store.photos import PhotoStore
 from pointillist.store.policy import load_policy
+from pointillist.store.shredding import encrypt_plaintext_rows
 from pointillist.web.errors import install_error_handlers
 from pointillist.web.headers import ResponseHeadersMiddleware
 from pointillist.web.limits import AdmissionMiddleware, BodyLimitMiddleware

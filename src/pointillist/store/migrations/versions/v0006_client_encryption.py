@@ -34,7 +34,18 @@ _COLUMNS = (
     ("consultations", "screening", JSON_DOCUMENT, "jsonb"),
     ("treatment_plans", "snapshot", JSON_DOCUMENT, "jsonb"),
 )
-_ENCRYPTED_TEXT = (("clients", "notes"), ("sessions", "notes"), ("reminders", "message"))
+# PostgreSQL only: SQLite does not enforce lengths, and copying the consents table would
+# drop the triggers that guard signed consents.
+_POSTGRES_ONLY = (
+    ("consents", "signer_name", sa.String(200)),
+    ("consents", "signer_ip", sa.String(45)),
+)
+_ENCRYPTED_TEXT = (
+    ("clients", "notes"),
+    ("sessions", "notes"),
+    ("reminders", "message"),
+    ("consents", "drawn_signature"),
+)
 
 
 def upgrade() -> None:
@@ -50,11 +61,18 @@ def upgrade() -> None:
                         existing_type=old,
                         postgresql_using=f"{column}::text",
                     )
+    if op.get_bind().dialect.name == "postgresql":
+        for table, column, old in _POSTGRES_ONLY:
+            op.alter_column(table, column, type_=sa.Text(), existing_type=old)
 
 
 def downgrade() -> None:
     connection = op.get_bind()
-    for table, column, *_ in (*_COLUMNS, *(t + (None, None) for t in _ENCRYPTED_TEXT)):
+    encrypted_columns = [
+        *((table, column) for table, column, *_ in (*_COLUMNS, *_POSTGRES_ONLY)),
+        *_ENCRYPTED_TEXT,
+    ]
+    for table, column in encrypted_columns:
         encrypted = connection.scalar(
             sa.text(f"SELECT count(*) FROM {table} WHERE {column} LIKE 'pe1:%'")
         )
@@ -63,6 +81,9 @@ def downgrade() -> None:
                 f"{table}.{column} holds encrypted values, which the older schema cannot "
                 "read; restore a backup taken before the upgrade instead"
             )
+    if connection.dialect.name == "postgresql":
+        for table, column, old in _POSTGRES_ONLY:
+            op.alter_column(table, column, type_=old, existing_type=sa.Text())
     for table in ("treatment_plans", "consultations", "clients"):
         with op.batch_alter_table(table) as batch:
             for name, column, old, cast in _COLUMNS:
