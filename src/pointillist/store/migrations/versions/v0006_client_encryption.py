@@ -13,6 +13,8 @@ Create Date: 2026-12-02 08:40:00
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
@@ -25,7 +27,7 @@ depends_on = None
 JSON_DOCUMENT = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 # (table, column, type before, PostgreSQL cast back)
-_COLUMNS = (
+_COLUMNS: tuple[tuple[str, str, sa.types.TypeEngine[Any], str], ...] = (
     ("clients", "name", sa.String(200), "varchar(200)"),
     ("clients", "date_of_birth", sa.Date(), "date"),
     ("clients", "email", sa.String(320), "varchar(320)"),
@@ -36,7 +38,7 @@ _COLUMNS = (
 )
 # PostgreSQL only: SQLite does not enforce lengths, and copying the consents table would
 # drop the triggers that guard signed consents.
-_POSTGRES_ONLY = (
+_POSTGRES_ONLY: tuple[tuple[str, str, sa.types.TypeEngine[Any]], ...] = (
     ("consents", "signer_name", sa.String(200)),
     ("consents", "signer_ip", sa.String(45)),
 )
@@ -82,8 +84,8 @@ def downgrade() -> None:
                 "read; restore a backup taken before the upgrade instead"
             )
     if connection.dialect.name == "postgresql":
-        for table, column, old in _POSTGRES_ONLY:
-            op.alter_column(table, column, type_=old, existing_type=sa.Text())
+        for table, column, old_type in _POSTGRES_ONLY:
+            op.alter_column(table, column, type_=old_type, existing_type=sa.Text())
     for table in ("treatment_plans", "consultations", "clients"):
         with op.batch_alter_table(table) as batch:
             for name, column, old, cast in _COLUMNS:
