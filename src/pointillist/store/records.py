@@ -134,17 +134,18 @@ def list_clients(
     ring = keyring_of(session)
     wanted = search.strip().lower() if search else ""
     # The encrypted columns alone, not whole rows: only the page shown is loaded.
-    columns = select(
-        Client.id, Client.name_ciphertext, Client.email_ciphertext, Client.phone_ciphertext
-    ).where(Client.clinic_id == scope.clinic_id)
+    searched = (Client.email_ciphertext, Client.phone_ciphertext) if wanted else ()
+    columns = select(Client.id, Client.name_ciphertext, *searched).where(
+        Client.clinic_id == scope.clinic_id
+    )
     matching = []
-    for client_id, name, email, phone in session.execute(columns):
+    for client_id, name, *contact in session.execute(columns):
         plain_name = Client.name.plain(ring, name).lower()
         if (
             not wanted
             or wanted in plain_name
-            or wanted in (Client.email.plain(ring, email) or "").lower()
-            or wanted in (Client.phone.plain(ring, phone) or "")
+            or wanted in (Client.email.plain(ring, contact[0]) or "").lower()
+            or wanted in (Client.phone.plain(ring, contact[1]) or "")
         ):
             matching.append((plain_name, client_id))
     matching.sort()

@@ -11,7 +11,7 @@ not be decrypted anyway: the key is gone).
 
 from __future__ import annotations
 
-from sqlalchemy import and_, not_, or_, select
+from sqlalchemy import and_, not_, or_, select, text
 from sqlalchemy.orm import Session
 
 from pointillist.store.client_keys import PREFIX, destroyed_refs, encrypted_fields, keyring_of
@@ -26,12 +26,20 @@ from pointillist.store.scope import Scope
 ENCRYPTED_MODELS = (Client, Consultation, TreatmentPlan, TreatmentSession, Reminder)
 
 
+# Any number, distinct from the audit sealer's: the lock of the one-time encryption.
+_ENCRYPTING_LOCK = 0x70656E63
+
+
 def encrypt_plaintext_rows(session: Session, *, batch: int = 500) -> int:
     """Encrypt every value still stored as plain text (rows from before migration 0006).
 
     Run by the server as it starts and after a restore; flushes, the caller commits.
     Returns how many rows were encrypted (0 once done: it is cheap to run again).
     """
+    if session.get_bind().dialect.name == "postgresql":
+        # Server workers start together: one encrypts, the others then find nothing to do
+        # (two would give a client two keys, and erasure destroys only one of them).
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ENCRYPTING_LOCK})
     done = 0
     for model in ENCRYPTED_MODELS:
         fields = encrypted_fields(model)
