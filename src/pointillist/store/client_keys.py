@@ -222,10 +222,11 @@ class KeyRing:
                 self._file_bytes = self.file.read_all()
                 key = key_in(self._file_bytes, ref)
             if key is None:
+                # No path in the message: it may reach an API client.
                 raise UnreadableRecord(
                     f"a record is encrypted with client key {ref.split(':')[0]}, which is not "
-                    f"in {self.file.path}: the client was erased, or that file is not this "
-                    "database's; restore the data directory's client_keys from the backup"
+                    "in the data directory's client_keys file: the client was erased, or "
+                    "that file is not this database's; restore it from the backup"
                 )
             cipher = self._cache[ref] = ChaCha20Poly1305(key)
         return cipher
