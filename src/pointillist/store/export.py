@@ -28,6 +28,7 @@ from pointillist.store.models import (
     Consent,
     ConsentTemplate,
     Consultation,
+    OutboxMessage,
     Photo,
     Reminder,
     Simulation,
@@ -146,6 +147,7 @@ def client_record(session: Session, scope: Scope, client_id: int) -> dict[str, A
         "photos": photos,
         "simulations": simulations,
         "reminders": [_row(r) for r in _of_client(session, scope, Reminder, client_id)],
+        "messages": [_row(m) for m in _of_client(session, scope, OutboxMessage, client_id)],
     }
 
 
@@ -245,7 +247,15 @@ def erase_client(
         )
         deleted[model.__tablename__] = int(getattr(result, "rowcount", 0) or 0)
 
-    for model in (Reminder, Simulation, Photo, TreatmentSession, TreatmentPlan, Consultation):
+    for model in (
+        OutboxMessage,
+        Reminder,
+        Simulation,
+        Photo,
+        TreatmentSession,
+        TreatmentPlan,
+        Consultation,
+    ):
         delete_rows(model)
     session.flush()
     consents = session.scalar(

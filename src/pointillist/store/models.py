@@ -33,6 +33,7 @@ from sqlalchemy import (
     UniqueConstraint,
     event,
     inspect,
+    true,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
@@ -205,6 +206,12 @@ class Client(Base):
     notes_ciphertext: Mapped[str] = mapped_column("notes", Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Whether the clinic may send this client its timed messages (aftercare, appointment
+    # reminders, touch-up recall) by e-mail and by SMS; an unsubscribe link clears the
+    # first and notes when (pointillist.messaging).
+    email_consent: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    sms_consent: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    email_opted_out_at: Mapped[datetime | None]
 
     name = Encrypted[str]("name_ciphertext")
     date_of_birth = Encrypted[date | None]("date_of_birth_ciphertext", "date")
@@ -457,6 +464,93 @@ class SignedConsentError(Exception):
 
     def __init__(self, consent_id: int | None) -> None:
         super().__init__(f"consent {consent_id} is signed and cannot be changed")
+
+
+# --- messages sent to clients (pointillist.messaging) ----------------------------------
+
+MESSAGE_KINDS = ("aftercare", "aftercare-end", "appointment", "touch-up")
+MESSAGE_CHANNELS = ("email", "sms")
+#: due: waiting for its time or its next attempt; sending: claimed by a worker (with a
+#: lease); sent; failed: gave up or refused for good; uncertain: a worker stopped while
+#: sending, so it may have gone out (never re-sent on its own); cancelled; skipped: not
+#: sendable (no address, no consent, too late).
+MESSAGE_STATUSES = ("due", "sending", "sent", "failed", "uncertain", "cancelled", "skipped")
+SMTP_SECURITY = ("starttls", "tls", "none")
+
+
+class OutboxMessage(Base):
+    """One message to one client on one channel: what is due, what went, what failed."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        CheckConstraint(_one_of("kind", MESSAGE_KINDS), name="kind"),
+        CheckConstraint(_one_of("channel", MESSAGE_CHANNELS), name="channel"),
+        CheckConstraint(_one_of("status", MESSAGE_STATUSES), name="status"),
+        # What makes a message the same message: planned twice (two workers, a restart),
+        # it is inserted once.
+        UniqueConstraint("clinic_id", "channel", "dedupe_key"),
+        Index("ix_outbox_status_next", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = _clinic_fk()
+    client_id: Mapped[int] = _client_fk()
+    session_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sessions.id", ondelete="SET NULL"), index=True
+    )
+    reminder_id: Mapped[int | None] = mapped_column(
+        ForeignKey("reminders.id", ondelete="SET NULL"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(20))
+    channel: Mapped[str] = mapped_column(String(10))
+    dedupe_key: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20), default="due")
+    due_at: Mapped[datetime]
+    next_attempt_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_owner: Mapped[str | None] = mapped_column(String(100))
+    lease_until: Mapped[datetime | None]
+    # Set and committed before the SMTP conversation starts: a copy that went out while
+    # its worker died can be found in the mail server's log by it.
+    message_id: Mapped[str | None] = mapped_column(String(300))
+    recipient: Mapped[str | None] = mapped_column(String(320))
+    subject: Mapped[str | None] = mapped_column(String(300))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class MessagingSettings(Base):
+    """A clinic's mail server, SMS webhook and message templates (its settings page)."""
+
+    __tablename__ = "messaging_settings"
+    __table_args__ = (CheckConstraint(_one_of("smtp_security", SMTP_SECURITY), name="security"),)
+
+    clinic_id: Mapped[int] = mapped_column(
+        ForeignKey("clinics.id", ondelete="CASCADE"), primary_key=True
+    )
+    email_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    smtp_host: Mapped[str] = mapped_column(String(255), default="")
+    smtp_port: Mapped[int] = mapped_column(Integer, default=587)
+    smtp_security: Mapped[str] = mapped_column(String(10), default="starttls")
+    smtp_user: Mapped[str] = mapped_column(String(320), default="")
+    # Kept as given (the server needs it to sign in to the mail server) and never shown
+    # back on a page or in an API answer.
+    smtp_password: Mapped[str] = mapped_column(String(500), default="")
+    from_address: Mapped[str] = mapped_column(String(320), default="")
+    sms_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    sms_webhook_url: Mapped[str] = mapped_column(String(1000), default="")
+    sms_auth_header: Mapped[str] = mapped_column(String(1000), default="")
+    sms_body_template: Mapped[str] = mapped_column(Text, default="")
+    # Where the clinic's server is reached from a client's phone (unsubscribe links).
+    public_url: Mapped[str] = mapped_column(String(500), default="")
+    # The clinic's IANA time zone: appointment times are local wall-clock times.
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # {"appointment": {"subject": ..., "text": ..., "html": ..., "sms": ...}, ...}: the
+    # clinic's own wording; a part left out uses the shipped default.
+    templates: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 def _key_ref_of(session: Session, row: Any) -> str:

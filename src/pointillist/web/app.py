@@ -27,6 +27,7 @@ from pointillist.store.fsck import check_photo_store
 from pointillist.store.integrity import require_guards
 from pointillist.store.photos import PhotoStore
 from pointillist.store.policy import load_policy
+from pointillist.store.reads import GroupWriter, read_session_factory
 from pointillist.store.shredding import encrypt_plaintext_rows
 from pointillist.web.errors import install_error_handlers
 from pointillist.web.headers import ResponseHeadersMiddleware
@@ -46,8 +47,9 @@ JSON_BODY_LIMIT = 2**20
 TOKEN_USE_FLUSH_SECONDS = 60.0
 
 #: Connections beyond one per request in progress: /healthz (outside the queue), the
-#: upload sign-in check and the token-use writer.
-POOL_HEADROOM = 4
+#: upload sign-in check, the token-use writer, the audit sealer and the writer of read
+#: requests' audit entries.
+POOL_HEADROOM = 5
 
 DESCRIPTION = """\
 Records of a scalp micropigmentation clinic: clients, consultations, consents, photos,
@@ -154,7 +156,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Unreachable now: /healthz says so; `pointillist serve` migrates (and so reaches
         # the database) before it gets here.
         log.warning("database unreachable at start: its guards were not checked")
-    factory = session_factory(engine, keys=KeyFile(settings.client_keys_file))
+    keys = KeyFile(settings.client_keys_file)
+    factory = session_factory(engine, keys=keys)
+    read_rows = GroupWriter(engine)
     token_uses = TokenUses()
     integrity_key = settings.integrity_key()
     sealer = AuditSealer(factory, integrity_key, interval_s=settings.audit_chain_interval_seconds)
@@ -168,6 +172,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         with contextlib.suppress(asyncio.CancelledError):
             await writer
         await run_in_threadpool(_flush_token_uses, factory, token_uses)
+        await run_in_threadpool(read_rows.stop)
         sealer.stop()
         engine.dispose()
 
@@ -188,6 +193,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = factory
+    app.state.read_session_factory = read_session_factory(engine, read_rows, keys=keys)
+    app.state.read_rows_writer = read_rows
     app.state.token_uses = token_uses
     app.state.decode_slots = DecodeSlots(
         settings.max_concurrent_decodes, settings.queue_wait_seconds

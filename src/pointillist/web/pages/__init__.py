@@ -12,6 +12,7 @@ from pointillist.web.pages import (
     clinic,
     consents,
     consultation,
+    messages,
     photos,
     plan,
     preview,
@@ -29,4 +30,5 @@ PAGE_ROUTERS: list[APIRouter] = [
     plan.router,
     consents.router,
     preview.router,
+    messages.router,
 ]

@@ -70,6 +70,7 @@ NAV: list[NavItem] = [
     NavItem("Appointments", "/appointments", "read_records"),
     NavItem("Stock", "/stock", "read_records"),
     NavItem("Recall", "/recall", "recall"),
+    NavItem("Messages", "/messages", "manage_reminders"),
     NavItem("Clinic", "/clinic", "manage_clinic"),
 ]
 
