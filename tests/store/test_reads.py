@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, text
 
-from pointillist.store.client_keys import keyring_of
 from pointillist.store import accounts, audit, records
+from pointillist.store.client_keys import keyring_of
 from pointillist.store.db import make_engine, session_factory
 from pointillist.store.integrity import seal_audit_log, verify_audit_log
 from pointillist.store.models import AuditEntry, Client, User, WebSession, utcnow
@@ -73,7 +73,7 @@ def test_a_read_never_waits_for_the_write_lock(db, server_engine, writer):
     world = make_world(db, "A")
     db.commit()
     owner, client_id, _clinic_id = _plain(world)
-    holder = session_factory(server_engine)()
+    holder = session_factory(server_engine, keys=keyring_of(db).file)()
     # A write transaction that holds the lock (SQLite: BEGIN IMMEDIATE behind the
     # engine's lock, which this same thread could not take twice).
     holder.execute(text("SELECT 1"))
@@ -93,7 +93,7 @@ def test_concurrent_reads_share_transactions(db, server_engine, writer):
     owner, client_id, _clinic_id = _plain(world)
     before = _audit_count(db)
     reads = read_session_factory(server_engine, writer, keys=keyring_of(db).file)
-    holder = session_factory(server_engine)()
+    holder = session_factory(server_engine, keys=keyring_of(db).file)()
     holder.execute(text("SELECT 1"))  # keeps the writer waiting while the reads queue up
     errors: list[BaseException] = []
 

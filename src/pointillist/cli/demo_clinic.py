@@ -72,7 +72,9 @@ def demo_clinic(
         )
         set_up_demo_messages(
             session_factory(engine, keys=KeyFile(settings.client_keys_file)),
-            f"http://{host}:{port}", mail_port)
+            f"http://{host}:{port}",
+            mail_port,
+        )
     finally:
         engine.dispose()
     state = "opened" if created else "already there, kept"

@@ -43,8 +43,8 @@ from pointillist.messaging.sms import send_sms
 from pointillist.messaging.templates import effective_templates, render_message
 from pointillist.messaging.unsubscribe import unsubscribe_url
 from pointillist.reports.ics import appointment_to_ics
-from pointillist.store.client_keys import KeyFile
 from pointillist.store import audit
+from pointillist.store.client_keys import KeyFile
 from pointillist.store.models import (
     Client,
     Clinic,

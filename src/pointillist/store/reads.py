@@ -33,9 +33,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql import Executable
 
+from pointillist.store.client_keys import KeyedSession, KeyFile
 from pointillist.store.db import READS_ONLY, WRITER_WAIT_SECONDS
 from pointillist.store.errors import Busy
-from pointillist.store.client_keys import KeyedSession, KeyFile
 from pointillist.store.models import AuditEntry, WebSession, utcnow
 
 log = logging.getLogger(__name__)
@@ -181,7 +181,7 @@ def read_session_factory(
 ) -> sessionmaker[Session]:
     """Sessions for read requests: no write lock, rows they leave written by ``writer``;
     ``keys`` decrypt the clients' records (see :func:`pointillist.store.db.session_factory`)."""
-    factory = sessionmaker(
+    factory: sessionmaker[Session] = sessionmaker(
         bind=engine.execution_options(**{READS_ONLY: True}),
         expire_on_commit=False,
         info={_WRITER: writer},
