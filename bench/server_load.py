@@ -109,7 +109,7 @@ def _database(kind: str, data_dir: Path, postgres_url: str) -> Iterator[str]:
             connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
 
 
-def _seed(url: str, users: int) -> tuple[list[str], list[int]]:
+def _seed(url: str, users: int, data_dir: Path) -> tuple[list[str], list[int]]:
     """One clinic: practitioners sharing the simulated users' tokens, and the clients."""
     from pointillist.store import accounts, clinic, records
     from pointillist.store.migrate import upgrade_to_head
@@ -121,7 +121,11 @@ def _seed(url: str, users: int) -> tuple[list[str], list[int]]:
     rng = random.Random(7)
     # argon2 is slow on purpose; the users sign in with tokens, so one hash serves all.
     password_hash = accounts.hash_password("load test passphrase, not used")
-    with session_scope(session_factory(engine)) as db:
+    from pointillist.settings import Settings
+    from pointillist.store.client_keys import KeyFile
+
+    keys = KeyFile(Settings(data=data_dir).client_keys_file)
+    with session_scope(session_factory(engine, keys=keys)) as db:
         new_clinic = clinic.create_clinic(
             db, "Load Test Clinic", licence_expires_on=date.today() + timedelta(days=365)
         )
@@ -410,7 +414,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="pointillist-load-") as tmp:
         data_dir = Path(tmp)
         with _database(args.database, data_dir, args.postgres_url) as url:
-            tokens, client_ids = _seed(url, args.users)
+            tokens, client_ids = _seed(url, args.users, data_dir)
             port = _free_port()
             with _server(url, data_dir, port, args.workers) as server:
                 # The users stand for other machines: this process yields the CPU to the

@@ -148,7 +148,7 @@ class Clinic:
     def factory(self, engine: Any) -> Any:
         from pointillist.store.db import session_factory
 
-        return session_factory(engine)
+        return session_factory(engine, keys=CLIENT_KEYS[0])
 
 
 def make_clinic(db, smtp_port: int, *, email_enabled: bool = True) -> Clinic:
@@ -217,3 +217,17 @@ def book(
     )
     db.commit()
     return booked
+
+
+#: The client key file of the test's data directory (the ``db`` fixture's), for the
+#: sessions the messaging tests open themselves.
+CLIENT_KEYS: list[Any] = [None]
+
+
+@pytest.fixture(autouse=True)
+def _client_keys(tmp_path):
+    from pointillist.store.client_keys import KeyFile
+
+    CLIENT_KEYS[0] = KeyFile(tmp_path / "data" / "client_keys")
+    yield
+    CLIENT_KEYS[0] = None

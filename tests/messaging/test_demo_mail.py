@@ -30,6 +30,7 @@ def test_the_demo_clinic_sends_an_appointment_reminder_with_an_invitation(tmp_pa
 
 
 def test_serve_with_worker_sends_what_is_due(tmp_path):
+    from pointillist.store.client_keys import KeyFile
     from pointillist.store.db import make_engine, session_factory
     from pointillist.store.migrate import upgrade_to_head
     from tests.messaging.conftest import book, make_clinic
@@ -39,7 +40,7 @@ def test_serve_with_worker_sends_what_is_due(tmp_path):
     upgrade_to_head(url)
     engine = make_engine(url)
     with running_smtp_server() as smtp:
-        with session_factory(engine)() as db:
+        with session_factory(engine, keys=KeyFile(data_dir / "client_keys"))() as db:
             clinic = make_clinic(db, smtp.port)
             soon = datetime.now(ZoneInfo(ZONE)) + timedelta(hours=3)
             book(db, clinic, soon.date(), soon.time().replace(second=0, microsecond=0, tzinfo=None))

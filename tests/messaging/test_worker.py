@@ -13,7 +13,7 @@ from sqlalchemy import select
 from pointillist.messaging.worker import Worker
 from pointillist.store.db import make_engine, session_factory
 from pointillist.store.models import OutboxMessage, Reminder
-from tests.messaging.conftest import SECRET, ZONE, book, free_port, make_clinic
+from tests.messaging.conftest import CLIENT_KEYS, SECRET, ZONE, book, free_port, make_clinic
 
 TOMORROW = date.today() + timedelta(days=1)
 
@@ -33,7 +33,7 @@ def local(day: date, at: time) -> datetime:
 
 
 def worker(engine, clock, name: str = "w1") -> Worker:
-    return Worker(session_factory(engine), SECRET, clock=clock, name=name)
+    return Worker(session_factory(engine, keys=CLIENT_KEYS[0]), SECRET, clock=clock, name=name)
 
 
 def rows(db) -> list[OutboxMessage]:
@@ -309,7 +309,9 @@ def test_after_the_last_attempt_the_message_is_failed(db, engine, smtp_server):
     clock = Clock(local(TOMORROW, time(10, 0)) - timedelta(hours=20))
     settings = replace(timing(), max_attempts=2)
     for _ in range(3):
-        Worker(session_factory(engine), SECRET, clock=clock, settings=settings).run_pass()
+        Worker(
+            session_factory(engine, keys=CLIENT_KEYS[0]), SECRET, clock=clock, settings=settings
+        ).run_pass()
         clock.at += timedelta(hours=1)
     [row] = rows(db)
     assert (row.status, row.attempts) == ("failed", 2)

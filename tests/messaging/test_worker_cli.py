@@ -16,7 +16,7 @@ from pointillist.messaging.config import timing
 from pointillist.messaging.worker import Worker
 from pointillist.store.db import session_factory
 from pointillist.store.models import Client, OutboxMessage
-from tests.messaging.conftest import SECRET, ZONE, book
+from tests.messaging.conftest import CLIENT_KEYS, SECRET, ZONE, book
 
 
 def worker_process(database_url: str, data_dir, *args: str) -> subprocess.Popen[str]:
@@ -60,7 +60,9 @@ def test_a_worker_killed_mid_send_never_sends_the_message_twice(
     # ... and once it has ended, marks it uncertain, and does not send it again.
     later = datetime.now(UTC) + timedelta(seconds=timing().lease_seconds + 1)
     engine = db.get_bind()
-    outcome = Worker(session_factory(engine), SECRET, clock=lambda: later).run_pass()
+    outcome = Worker(
+        session_factory(engine, keys=CLIENT_KEYS[0]), SECRET, clock=lambda: later
+    ).run_pass()
     assert outcome["uncertain"] == 1 and outcome["sent"] == 0
     assert len(smtp_server.messages) == 1
     db.expire_all()

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from pointillist.store import accounts, audit, records
+from pointillist.store.client_keys import keyring_of
 from pointillist.store.db import make_engine, session_factory
 from pointillist.store.integrity import seal_audit_log, verify_audit_log
 from pointillist.store.models import AuditEntry, Client, User, WebSession, utcnow
@@ -53,7 +54,7 @@ def test_reads_are_audited_once_each_and_the_chain_verifies(db, server_engine, w
     db.commit()
     owner, client_id, _clinic_id = _plain(world)
     before = _audit_count(db)
-    reads = read_session_factory(server_engine, writer)
+    reads = read_session_factory(server_engine, writer, keys=keyring_of(db).file)
     for _ in range(3):
         with reads() as session:
             records.get_client(session, owner, client_id)
@@ -72,12 +73,12 @@ def test_a_read_never_waits_for_the_write_lock(db, server_engine, writer):
     world = make_world(db, "A")
     db.commit()
     owner, client_id, _clinic_id = _plain(world)
-    holder = session_factory(server_engine)()
+    holder = session_factory(server_engine, keys=keyring_of(db).file)()
     # A write transaction that holds the lock (SQLite: BEGIN IMMEDIATE behind the
     # engine's lock, which this same thread could not take twice).
     holder.execute(text("SELECT 1"))
     try:
-        with read_session_factory(server_engine, writer)() as session:
+        with read_session_factory(server_engine, writer, keys=keyring_of(db).file)() as session:
             found = records.list_clients(session, owner)
             assert [c.id for c in found] == [client_id]
             session.rollback()
@@ -91,8 +92,8 @@ def test_concurrent_reads_share_transactions(db, server_engine, writer):
     db.commit()
     owner, client_id, _clinic_id = _plain(world)
     before = _audit_count(db)
-    reads = read_session_factory(server_engine, writer)
-    holder = session_factory(server_engine)()
+    reads = read_session_factory(server_engine, writer, keys=keyring_of(db).file)
+    holder = session_factory(server_engine, keys=keyring_of(db).file)()
     holder.execute(text("SELECT 1"))  # keeps the writer waiting while the reads queue up
     errors: list[BaseException] = []
 
@@ -127,7 +128,7 @@ def test_a_read_that_fails_leaves_no_entry(db, server_engine, writer):
     db.commit()
     owner, client_id, _clinic_id = _plain(world)
     before = _audit_count(db)
-    with read_session_factory(server_engine, writer)() as session:
+    with read_session_factory(server_engine, writer, keys=keyring_of(db).file)() as session:
         records.get_client(session, owner, client_id)
         session.flush()  # the entry is taken out of the session here
         session.rollback()  # e.g. the response failed: no entry
@@ -139,11 +140,11 @@ def test_a_read_session_refuses_any_other_write(db, server_engine, writer):
     world = make_world(db, "A")
     db.commit()
     _owner, client_id, clinic_id = _plain(world)
-    with read_session_factory(server_engine, writer)() as session:
+    with read_session_factory(server_engine, writer, keys=keyring_of(db).file)() as session:
         session.add(Client(clinic_id=clinic_id, name="Sneaky"))
         with pytest.raises(WriteInReadSession, match="Client"):
             session.flush()
-    with read_session_factory(server_engine, writer)() as session:
+    with read_session_factory(server_engine, writer, keys=keyring_of(db).file)() as session:
         client = session.get(Client, client_id)
         assert client is not None
         client.name = "Changed"
@@ -170,7 +171,7 @@ def test_a_browser_session_sighting_is_written_by_the_group_writer(db, server_en
     record.last_seen_at = long_ago
     db.commit()
     record_id = record.id
-    with read_session_factory(server_engine, writer)() as session:
+    with read_session_factory(server_engine, writer, keys=keyring_of(db).file)() as session:
         assert accounts.user_for_web_session(session, "nonce-1", idle_s=3600) is not None
         session.commit()
     seen = db.scalar(select(WebSession.last_seen_at).where(WebSession.id == record_id))
@@ -182,7 +183,7 @@ def test_audit_record_in_a_read_session_keeps_its_time(db, server_engine, writer
     world = make_world(db, "A")
     db.commit()
     owner, client_id, _clinic_id = _plain(world)
-    with read_session_factory(server_engine, writer)() as session:
+    with read_session_factory(server_engine, writer, keys=keyring_of(db).file)() as session:
         audit.record(session, owner, "read", "client", client_id)
         started = utcnow()
         session.commit()

@@ -12,6 +12,7 @@ from tests.messaging.conftest import free_port, running_smtp_server
 from tests.web.conftest import PASSWORD
 
 from pointillist.messaging.worker import Worker
+from pointillist.store.client_keys import KeyFile
 from pointillist.store.db import session_factory
 from pointillist.store.models import Client, MessagingSettings, OutboxMessage, Reminder
 
@@ -66,7 +67,11 @@ def run_worker(app, settings):
     clinic's zone here): today's seeded session has begun by then, so only that
     appointment's reminder, and what a test adds, is due."""
     at = datetime.combine(TOMORROW, time(8, 0), tzinfo=UTC)
-    worker = Worker(session_factory(app.state.engine), settings.secret_key(), clock=lambda: at)
+    worker = Worker(
+        session_factory(app.state.engine, keys=KeyFile(settings.client_keys_file)),
+        settings.secret_key(),
+        clock=lambda: at,
+    )
     return worker.run_pass()
 
 

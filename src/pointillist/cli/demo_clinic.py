@@ -51,6 +51,7 @@ def demo_clinic(
     from pointillist.messaging.demo import set_up_demo_messages
     from pointillist.messaging.worker import BackgroundWorker
     from pointillist.settings import Settings
+    from pointillist.store.client_keys import KeyFile
     from pointillist.store.db import make_engine, session_factory
     from pointillist.store.migrate import upgrade_to_head
     from pointillist.store.photos import PhotoStore
@@ -65,9 +66,15 @@ def demo_clinic(
         if preview:
             typer.echo("pointillist: opening the demo clinic (rendering its preview) ...", err=True)
         created = seed_demo_clinic(
-            session_factory(engine), PhotoStore.from_settings(settings), preview=preview
+            session_factory(engine, keys=KeyFile(settings.client_keys_file)),
+            PhotoStore.from_settings(settings),
+            preview=preview,
         )
-        set_up_demo_messages(session_factory(engine), f"http://{host}:{port}", mail_port)
+        set_up_demo_messages(
+            session_factory(engine, keys=KeyFile(settings.client_keys_file)),
+            f"http://{host}:{port}",
+            mail_port,
+        )
     finally:
         engine.dispose()
     state = "opened" if created else "already there, kept"
@@ -87,7 +94,11 @@ def demo_clinic(
     web_app = create_app(settings)
     messages = None
     if with_worker:
-        messages = BackgroundWorker(settings.resolved_database_url(), settings.secret_key())
+        messages = BackgroundWorker(
+            settings.resolved_database_url(),
+            settings.secret_key(),
+            KeyFile(settings.client_keys_file),
+        )
         messages.start()
     try:
         uvicorn.run(web_app, host=host, port=port, log_level="warning")

@@ -79,6 +79,7 @@ def serve(
     from pointillist.domain import load_policy as load_consultation_policy
     from pointillist.errors import PointillistError
     from pointillist.settings import Settings
+    from pointillist.store.client_keys import KeyFile
     from pointillist.store.db import is_sqlite
     from pointillist.store.migrate import upgrade_to_head
     from pointillist.web import create_app
@@ -122,7 +123,7 @@ def serve(
     if with_worker:
         from pointillist.messaging.worker import BackgroundWorker
 
-        messages = BackgroundWorker(url, settings.secret_key())
+        messages = BackgroundWorker(url, settings.secret_key(), KeyFile(settings.client_keys_file))
         messages.start()
         typer.echo("pointillist: sending due messages from this process (--with-worker)", err=True)
     try:

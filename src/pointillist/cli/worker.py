@@ -39,6 +39,7 @@ def worker(
     from pointillist.messaging.config import timing
     from pointillist.messaging.worker import Worker
     from pointillist.settings import Settings
+    from pointillist.store.client_keys import KeyFile
     from pointillist.store.db import make_engine, session_factory
     from pointillist.store.migrate import current_revision, head_revision
 
@@ -65,7 +66,8 @@ def worker(
     try:
         every = "once" if once else f"every {timing().poll_seconds:g} s (Ctrl-C stops)"
         typer.echo(f"pointillist worker: sending due messages {every}", err=True)
-        Worker(session_factory(engine), settings.secret_key()).run(stop, once=once)
+        keys = KeyFile(settings.client_keys_file)
+        Worker(session_factory(engine, keys=keys), settings.secret_key()).run(stop, once=once)
     finally:
         engine.dispose()
     typer.echo("pointillist worker: stopped", err=True)

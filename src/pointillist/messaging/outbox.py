@@ -224,14 +224,14 @@ def list_messages(
     """The clinic's messages, those needing attention first, then newest."""
     scope.require("manage_reminders")
     query = (
-        select(OutboxMessage, Client.name)
+        select(OutboxMessage, Client)
         .join(Client, Client.id == OutboxMessage.client_id)
         .where(OutboxMessage.clinic_id == scope.clinic_id)
     )
     if statuses:
         query = query.where(OutboxMessage.status.in_(tuple(statuses)))
     query = query.order_by(OutboxMessage.due_at.desc(), OutboxMessage.id.desc()).limit(limit)
-    rows = [OutboxRow(message, name) for message, name in session.execute(query)]
+    rows = [OutboxRow(message, client.name) for message, client in session.execute(query)]
     audit.record(session, scope, "list", "message", None, count=len(rows))
     return rows
 

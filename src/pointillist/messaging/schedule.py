@@ -120,8 +120,8 @@ def _channels(messaging: MessagingSettings) -> list[str]:
 def _phones(session: Session, client_ids: set[int]) -> dict[int, str | None]:
     if not client_ids:
         return {}
-    rows = session.execute(select(Client.id, Client.phone).where(Client.id.in_(client_ids)))
-    return {cid: phone for cid, phone in rows}
+    clients = session.scalars(select(Client).where(Client.id.in_(client_ids)))
+    return {client.id: client.phone for client in clients}
 
 
 def _insert(session: Session, clinic_id: int, channel: str, item: Planned, now: datetime) -> int:

@@ -44,6 +44,7 @@ from pointillist.messaging.templates import effective_templates, render_message
 from pointillist.messaging.unsubscribe import unsubscribe_url
 from pointillist.reports.ics import appointment_to_ics
 from pointillist.store import audit
+from pointillist.store.client_keys import KeyFile
 from pointillist.store.models import (
     Client,
     Clinic,
@@ -347,11 +348,13 @@ class BackgroundWorker:
     """A worker in a thread of another program (``serve --with-worker``, the demo clinic),
     with its own database engine."""
 
-    def __init__(self, database_url: str, secret_key: str, *, clock: Clock = utc_now) -> None:
+    def __init__(
+        self, database_url: str, secret_key: str, keys: KeyFile, *, clock: Clock = utc_now
+    ) -> None:
         from pointillist.store.db import make_engine, session_factory
 
         self.engine = make_engine(database_url)
-        self.worker = Worker(session_factory(self.engine), secret_key, clock=clock)
+        self.worker = Worker(session_factory(self.engine, keys=keys), secret_key, clock=clock)
         self.stop = threading.Event()
         self.thread = threading.Thread(
             target=self.worker.run, args=(self.stop,), name="messages-worker", daemon=True

@@ -29,6 +29,7 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
 from pointillist.errors import PointillistError
+from pointillist.store.client_keys import KeyedSession, KeyFile
 from pointillist.store.errors import Busy
 
 _POSTGRES_NAMES = {"postgres", "postgresql", "postgresql+psycopg", "postgresql+psycopg2"}
@@ -200,9 +201,14 @@ def checkpoint_wal(engine: Engine) -> bool:
     return not busy
 
 
-def session_factory(engine: Engine) -> sessionmaker[Session]:
-    """A sessionmaker whose objects stay readable after commit (for the web layer)."""
-    return sessionmaker(bind=engine, expire_on_commit=False)
+def session_factory(engine: Engine, *, keys: KeyFile) -> sessionmaker[Session]:
+    """A sessionmaker whose objects stay readable after commit (for the web layer).
+
+    ``keys``: the data directory's client key file (``Settings.client_keys()``), which
+    encrypts and decrypts clients' details and health data; each session caches the keys
+    it reads for its own life only.
+    """
+    return sessionmaker(bind=engine, expire_on_commit=False, class_=KeyedSession, keys=keys)
 
 
 @contextmanager

@@ -36,8 +36,10 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
+
+from pointillist.store.client_keys import Encrypted, install, keyring_of
 
 ROLES = ("owner", "practitioner", "front-desk")
 PHOTO_KINDS = ("front", "top", "left", "right", "back", "close-up")
@@ -198,11 +200,14 @@ class Client(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     clinic_id: Mapped[int] = _clinic_fk()
-    name: Mapped[str] = mapped_column(String(200))
-    date_of_birth: Mapped[date | None] = mapped_column(Date)
-    email: Mapped[str | None] = mapped_column(String(320))
-    phone: Mapped[str | None] = mapped_column(String(50))
-    notes: Mapped[str] = mapped_column(Text, default="")
+    # The client's own key in the data directory's key file: erasure destroys it, and
+    # with it every copy of the encrypted fields below (pointillist.store.client_keys).
+    key_ref: Mapped[str | None] = mapped_column(String(48))
+    name_ciphertext: Mapped[str] = mapped_column("name", Text)
+    date_of_birth_ciphertext: Mapped[str | None] = mapped_column("date_of_birth", Text)
+    email_ciphertext: Mapped[str | None] = mapped_column("email", Text)
+    phone_ciphertext: Mapped[str | None] = mapped_column("phone", Text)
+    notes_ciphertext: Mapped[str] = mapped_column("notes", Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     # Whether the clinic may send this client its timed messages (aftercare, appointment
@@ -211,6 +216,12 @@ class Client(Base):
     email_consent: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     sms_consent: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     email_opted_out_at: Mapped[datetime | None]
+
+    name = Encrypted[str]("name_ciphertext")
+    date_of_birth = Encrypted[date | None]("date_of_birth_ciphertext", "date")
+    email = Encrypted[str | None]("email_ciphertext")
+    phone = Encrypted[str | None]("phone_ciphertext")
+    notes = Encrypted[str]("notes_ciphertext")
 
 
 class Consultation(Base):
@@ -222,10 +233,13 @@ class Consultation(Base):
     practitioner_id: Mapped[int | None] = mapped_column(
         ForeignKey("practitioners.id", ondelete="SET NULL")
     )
-    answers: Mapped[dict[str, Any]]
-    screening: Mapped[dict[str, Any]]
+    answers_ciphertext: Mapped[str] = mapped_column("answers", Text)
+    screening_ciphertext: Mapped[str] = mapped_column("screening", Text)
     rules_version: Mapped[str] = mapped_column(String(50))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    answers = Encrypted[dict[str, Any]]("answers_ciphertext", "json")
+    screening = Encrypted[dict[str, Any]]("screening_ciphertext", "json")
 
 
 class ConsentTemplate(Base):
@@ -254,15 +268,25 @@ class Consent(Base):
     template_id: Mapped[int] = mapped_column(ForeignKey("consent_templates.id"), index=True)
     text: Mapped[str] = mapped_column(Text)
     content_sha256: Mapped[str] = mapped_column(String(64))
-    signer_name: Mapped[str | None] = mapped_column(String(200))
-    signer_ip: Mapped[str | None] = mapped_column(String(45))
+    # Text on PostgreSQL, which enforces lengths and ciphertext is longer; SQLite keeps
+    # the declared type it was created with (it would copy the table, triggers and all).
+    signer_name_ciphertext: Mapped[str | None] = mapped_column(
+        "signer_name", String(200).with_variant(Text(), "postgresql")
+    )
+    signer_ip_ciphertext: Mapped[str | None] = mapped_column(
+        "signer_ip", String(45).with_variant(Text(), "postgresql")
+    )
     signed_at: Mapped[datetime | None]
     # The signature drawn on the screen, kept verbatim (an SVG path or a data: URL).
-    drawn_signature: Mapped[str | None] = mapped_column(Text)
+    drawn_signature_ciphertext: Mapped[str | None] = mapped_column("drawn_signature", Text)
     # HMAC-SHA256 over what was signed, with the key in the data directory (see
     # pointillist.store.integrity): a row rewritten in the database no longer matches.
     seal: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    signer_name = Encrypted[str | None]("signer_name_ciphertext")
+    signer_ip = Encrypted[str | None]("signer_ip_ciphertext")
+    drawn_signature = Encrypted[str | None]("drawn_signature_ciphertext")
 
     template: Mapped[ConsentTemplate] = relationship()
 
@@ -307,8 +331,10 @@ class TreatmentPlan(Base):
     consultation_id: Mapped[int | None] = mapped_column(
         ForeignKey("consultations.id", ondelete="SET NULL")
     )
-    snapshot: Mapped[dict[str, Any]]
+    snapshot_ciphertext: Mapped[str] = mapped_column("snapshot", Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    snapshot = Encrypted[dict[str, Any]]("snapshot_ciphertext", "json")
 
 
 class TreatmentSession(Base):
@@ -335,10 +361,12 @@ class TreatmentSession(Base):
     duration_minutes: Mapped[int | None] = mapped_column(Integer)
     zones: Mapped[list[str]] = mapped_column(JSONDocument, default=list)
     needle: Mapped[str | None] = mapped_column(String(50))
-    notes: Mapped[str] = mapped_column(Text, default="")
+    notes_ciphertext: Mapped[str] = mapped_column("notes", Text, default="")
     status: Mapped[str] = mapped_column(String(20), default="planned")
     completed_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    notes = Encrypted[str]("notes_ciphertext")
 
     practitioner: Mapped[Practitioner] = relationship()
     bottles: Mapped[list[PigmentBottle]] = relationship(
@@ -392,9 +420,11 @@ class Reminder(Base):
     )
     kind: Mapped[str] = mapped_column(String(20))
     due_on: Mapped[date] = mapped_column(Date, index=True)
-    message: Mapped[str] = mapped_column(Text)
+    message_ciphertext: Mapped[str] = mapped_column("message", Text)
     sent_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    message = Encrypted[str]("message_ciphertext")
 
 
 class AuditEntry(Base):
@@ -525,3 +555,16 @@ class MessagingSettings(Base):
     # clinic's own wording; a part left out uses the shipped default.
     templates: Mapped[dict[str, Any]] = mapped_column(default=dict)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+def _key_ref_of(session: Session, row: Any) -> str:
+    """The key a row's encrypted fields use: its client's, created on first need."""
+    client = row if isinstance(row, Client) else session.get(Client, row.client_id)
+    if client is None:
+        raise ValueError(f"{type(row).__name__} names client {row.client_id}, which does not exist")
+    if client.key_ref is None:
+        client.key_ref = keyring_of(session).new_key()
+    return client.key_ref
+
+
+install(Session, _key_ref_of)

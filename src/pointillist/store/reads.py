@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql import Executable
 
+from pointillist.store.client_keys import KeyedSession, KeyFile
 from pointillist.store.db import READS_ONLY, WRITER_WAIT_SECONDS
 from pointillist.store.errors import Busy
 from pointillist.store.models import AuditEntry, WebSession, utcnow
@@ -175,12 +176,17 @@ def _first_error(
     return None
 
 
-def read_session_factory(engine: Engine, writer: GroupWriter) -> sessionmaker[Session]:
-    """Sessions for read requests: no write lock, rows they leave written by ``writer``."""
-    factory = sessionmaker(
+def read_session_factory(
+    engine: Engine, writer: GroupWriter, *, keys: KeyFile
+) -> sessionmaker[Session]:
+    """Sessions for read requests: no write lock, rows they leave written by ``writer``;
+    ``keys`` decrypt the clients' records (see :func:`pointillist.store.db.session_factory`)."""
+    factory: sessionmaker[Session] = sessionmaker(
         bind=engine.execution_options(**{READS_ONLY: True}),
         expire_on_commit=False,
         info={_WRITER: writer},
+        class_=KeyedSession,
+        keys=keys,
     )
     event.listen(factory, "before_flush", _divert)
     event.listen(factory, "before_commit", _write_diverted)
