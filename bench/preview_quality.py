@@ -210,7 +210,9 @@ def measure(photo: Path, mask_path: Path, work: Path) -> dict[str, Score]:
         secs, error = run_simulate(photo, out, given + extra)
         session = None if error else last_session(out)
         if session is None:
-            scores[label] = Score(0.0, 0.0, None, secs, error or "no session image written")
+            scores[label] = Score(
+                cover=0.0, dL=0.0, spill=None, secs=secs, error=error or "no session image written"
+            )
             continue
         figures = score(photo_bgr, cv2.imread(str(session), cv2.IMREAD_COLOR), truth)
         scores[label] = Score(secs=secs, **figures)
