@@ -12,6 +12,7 @@ from pointillist.web.pages import (
     clinic,
     consents,
     consultation,
+    handout,
     photos,
     plan,
     preview,
@@ -29,4 +30,5 @@ PAGE_ROUTERS: list[APIRouter] = [
     plan.router,
     consents.router,
     preview.router,
+    handout.router,
 ]
