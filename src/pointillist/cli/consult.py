@@ -247,7 +247,8 @@ def plan(
         PlanFormat,
         typer.Option(
             "--format",
-            help="text, json, ics, png (a timeline; needs -o) or pdf (the client handout; needs -o).",
+            help="text, json, ics, png (a timeline) or pdf (the client handout); "
+            "png and pdf need -o.",
         ),
     ] = PlanFormat.text,
     out: Annotated[

@@ -29,8 +29,10 @@ def check_handout_options(
         raise PointillistError("--format pdf writes a file: give one with -o plan.pdf")
     if out.is_dir():
         raise PointillistError(f"{out} is a folder: give a file name, e.g. -o {out / 'plan.pdf'}")
-    if not out.parent.is_dir():
+    if not out.parent.exists():
         raise PointillistError(f"cannot write {out}: folder {out.parent} does not exist")
+    if not out.parent.is_dir():
+        raise PointillistError(f"cannot write {out}: {out.parent} is a file, not a folder")
     if not clinic_name or not clinic_name.strip():
         raise PointillistError(
             'the handout names the clinic at the top: give --clinic-name "Your Clinic"'

@@ -115,9 +115,7 @@ def appointments_from_plan(
     patch = plan.get("test_patch")
     if patch:
         days.append(
-            Appointment(
-                "Test patch", _date(patch["date"]), opening_time, int(patch["minutes"])
-            )
+            Appointment("Test patch", _date(patch["date"]), opening_time, int(patch["minutes"]))
         )
         days.append(Appointment("Healing check", _date(patch["healing_check_date"]), None, None))
     for session in plan.get("sessions") or []:
@@ -183,7 +181,11 @@ def handout_html(handout: Handout, *, paper: Paper = "a4", stylesheet: str = STY
 
 def handout_css() -> bytes:
     """The handout's stylesheet (screen and print)."""
-    return resources.files("pointillist.reports").joinpath("templates/handout", STYLESHEET).read_bytes()
+    return (
+        resources.files("pointillist.reports")
+        .joinpath("templates/handout", STYLESHEET)
+        .read_bytes()
+    )
 
 
 def handout_pdf(handout: Handout, *, paper: Paper = "a4") -> bytes:
@@ -291,9 +293,7 @@ def _aftercare(windows: Sequence[AftercareWindow]) -> list[dict[str, Any]]:
     rows: dict[tuple[str, ...], list[AftercareWindow]] = {}
     for window in windows:
         rows.setdefault(window.avoid, []).append(window)
-    ordered = sorted(
-        rows.values(), key=lambda ws: -max((w.end - w.start).days for w in ws)
-    )
+    ordered = sorted(rows.values(), key=lambda ws: -max((w.end - w.start).days for w in ws))
     return [
         {
             "avoid": _sentence(ws[0].avoid),

@@ -11,13 +11,14 @@ no plan or quote (the plan is a clinical record) and no photos.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from pointillist.domain.aftercare import aftercare_windows, downtime_note
+from pointillist.domain.aftercare import AftercareWindow, aftercare_windows, downtime_note
 from pointillist.domain.plan import PlannedSession, SessionDay
 from pointillist.reports.handout import (
     TEMPLATE,
@@ -139,7 +140,9 @@ def _appointments(
     return tuple(sorted(days, key=lambda a: (a.date, a.start or a.date)))
 
 
-def _aftercare(appointments: tuple[Appointment, ...], table: dict[str, Any]) -> tuple[Any, ...]:
+def _aftercare(
+    appointments: tuple[Appointment, ...], table: Mapping[str, Any]
+) -> tuple[AftercareWindow, ...]:
     # The windows follow the days actually at the clinic (a rescheduled session moves
     # them), so they are dated from the appointments rather than from the plan as made.
     # Each day counts as a session: only dates matter to the windows.
