@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -255,7 +256,7 @@ def handout_context(
         "client_name": handout.client_name or "Client",
         "made_on": _day(handout.made_on),
         "screening": _screening(plan) if plan is not None else None,
-        "start_note": plan.get("start_note") if plan is not None else None,
+        "start_note": _iso_dates_in_words(plan.get("start_note")) if plan is not None else None,
         "area": _area(plan) if plan is not None else None,
         "appointments": [
             {
@@ -332,9 +333,18 @@ def _screening(plan: Mapping[str, Any]) -> dict[str, Any] | None:
     }
 
 
+def _iso_dates_in_words(note: str | None) -> str | None:
+    # The domain's notes write dates as ISO for every reader; a client reads words.
+    if not note:
+        return None
+    return re.sub(r"\b\d{4}-\d{2}-\d{2}\b", lambda m: _day(_date(m.group())), note)
+
+
 def _downtime(note: str) -> str:
     # The domain's note lists every restriction after this phrase; the handout's table
     # below says them with their dates, so the sheet keeps only the promise and the rule.
+    # The citation is for the practitioner (the JSON and the terminal keep it).
+    note = note.replace(" (source article)", "")
     head, found, _ = note.partition(" That does not lift the aftercare")
     return f"{head} That does not lift the aftercare below." if found else note
 
