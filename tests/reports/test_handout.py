@@ -157,6 +157,7 @@ def test_what_a_record_holds_is_printed_as_text_never_as_markup():
     assert "<b>Jan</b>" not in html and "&lt;b&gt;Jan&lt;/b&gt;" in html
     assert '<img src="http' not in html
     assert "<b>Jan</b>" in pdf_text(handout_pdf(handout))
+    assert "Back to" not in html  # the web app's links are the page's, not the PDF's
 
 
 def test_an_unknown_paper_is_refused():

@@ -49,7 +49,7 @@ def download(api, client_id: int, paper: str = "a4"):
     return api.get(f"/clients/{client_id}/handout.pdf", params={"paper": paper})
 
 
-def test_the_owner_downloads_everything_the_client_keeps(api, world, treated):
+def test_the_owner_downloads_everything_the_client_keeps(api, db, world, treated):
     sign_in(api, world.a.emails["owner"])
     client = world.a.ids["client_id"]
     page = api.get(f"/clients/{client}")
@@ -82,6 +82,13 @@ def test_the_owner_downloads_everything_the_client_keeps(api, world, treated):
     assert pdf_images(response.content) == 1
 
     letter = download(api, client, "letter")
+    from pointillist.store.models import AuditEntry
+
+    made = db.query(AuditEntry).filter_by(entity="handout", action="export").all()
+    assert [(e.detail["client_id"], e.detail["paper"]) for e in made] == [
+        (client, "a4"),
+        (client, "letter"),
+    ]
     sizes = {(round(p.width), round(p.height)) for p in pages(letter.content)}
     assert sizes == {(612, 792)}
 

@@ -53,6 +53,8 @@ def handout_page(
     """The handout as a page: exactly what the PDF prints."""
     handout = build_handout(request, db, page, client_id)
     context = handout_context(handout, paper=paper, stylesheet="/handout.css")
+    context["back_href"] = f"/clients/{client_id}"
+    context["pdf_href"] = f"/clients/{client_id}/handout.pdf?paper={paper}"
     response = templates.TemplateResponse(request, TEMPLATE, context)
     response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     response.headers["Cache-Control"] = "no-store"
