@@ -166,3 +166,16 @@ def test_an_unknown_paper_is_refused():
     handout = Handout(CLINIC, "A", dt.date(2026, 12, 1), (), (), "")
     with pytest.raises(PointillistError, match="use a4 or letter"):
         handout_pdf(handout, paper="a5")  # type: ignore[arg-type]
+
+
+def test_the_templates_ship_in_the_wheel():
+    import fnmatch
+    import tomllib
+    from pathlib import Path
+
+    pyproject = Path(__file__).parents[2] / "pyproject.toml"
+    globs = tomllib.loads(pyproject.read_text())["tool"]["setuptools"]["package-data"][
+        "pointillist"
+    ]
+    for name in ("handout.html", "handout.css"):
+        assert any(fnmatch.fnmatch(f"reports/templates/handout/{name}", g) for g in globs)
