@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from types import SimpleNamespace
 
 import pytest
 from tests.reports.pdf_reading import images, pages
@@ -33,7 +34,7 @@ def treated(db, world):
         PlanRequest(date.today(), start=date.today() + timedelta(days=90)),
         load_policy(),
     )
-    records.add_plan(
+    stored = records.add_plan(
         db,
         owner,
         world.a.ids["client_id"],
@@ -42,7 +43,7 @@ def treated(db, world):
     )
     sessions.record_bottles(db, owner, world.a.ids["session_id"], [world.a.ids["bottle_id"]])
     db.commit()
-    return plan
+    return SimpleNamespace(plan=plan, plan_id=stored.id)
 
 
 def download(api, client_id: int, paper: str = "a4"):
@@ -65,17 +66,17 @@ def test_the_owner_downloads_everything_the_client_keeps(api, db, world, treated
     assert "Prepared for Client A" in text
     # Screening in plain words, and whom to see.
     assert "Your screening" in text and "please see the professional named below" in text
-    referral = next(f.refer_to for f in treated.screening.findings if f.refer_to)
+    referral = next(f.refer_to for f in treated.plan.screening.findings if f.refer_to)
     assert referral in text
     # The booked sessions (today, in 30 days) and the plan's days not booked yet.
     today = date.today()
     assert f"{today:%a} {today.day} {today:%B %Y}" in text
-    first = treated.sessions[0].date
+    first = treated.plan.sessions[0].date
     assert f"{first:%a} {first.day} {first:%B %Y} to be booked Session 1" in text
     assert "No saunas, swimming, hot showers, steam rooms" in text
-    assert treated.quote is not None
-    assert f"Total ${float(treated.quote.total):,.2f}" in text
-    assert f"Deposit to book ${float(treated.quote.deposit):,.2f}" in text
+    assert treated.plan.quote is not None
+    assert f"Total ${float(treated.plan.quote.total):,.2f}" in text
+    assert f"Deposit to book ${float(treated.plan.quote.deposit):,.2f}" in text
     # The ink passport from the session's recorded bottle, and the saved preview.
     assert f"Brand Dark {world.a.lot}" in text
     assert world.b.lot not in text
@@ -108,9 +109,42 @@ def test_front_desk_gets_a_handout_without_health_data(api, world, treated):
     assert "No saunas, swimming, hot showers, steam rooms" in text  # dated from bookings
     for clinical in ("Your screening", "Your quote", "Total", "Before and after", "keloid?"):
         assert clinical not in text
-    referral = next(f.refer_to for f in treated.screening.findings if f.refer_to)
+    referral = next(f.refer_to for f in treated.plan.screening.findings if f.refer_to)
     assert referral not in text
     assert pdf_images(response.content) == 0
+
+
+def test_once_the_plan_is_booked_its_days_carry_the_booked_time(api, db, world, treated):
+    from datetime import time
+
+    from pointillist.domain import load_policy
+    from pointillist.store import clinic, sessions
+    from pointillist.store.models import User
+    from pointillist.store.scope import Scope
+
+    owner = Scope.for_user(db.get(User, world.a.ids["owner_id"]))
+    hours = clinic.opening_hours(clinic.get_clinic(db, owner), load_policy())
+    booked = sessions.book_plan(
+        db,
+        owner,
+        treated.plan_id,
+        practitioner_id=world.a.ids["practitioner_id"],
+        start_time=time(10, 30),
+        hours=hours,
+    )
+    db.commit()
+    sign_in(api, world.a.emails["practitioner"])
+    text = pdf_text(download(api, world.a.ids["client_id"]).content)
+    assert "to be booked" not in text
+    for appointment in booked:
+        day = appointment.scheduled_on
+        assert f"{day:%a} {day.day} {day:%B %Y} 10:30 Session" in text
+    # The seed's own appointments have no time yet.
+    assert f"{date.today():%a} {date.today().day} {date.today():%B %Y} time to be agreed" in text
+    # The aftercare runs from the first booked session day (the seed's, today).
+    today = date.today()
+    assert "No saunas, swimming, hot showers, steam rooms" in text
+    assert f"{today.day} {today:%B}" in text
 
 
 def test_the_preview_page_is_the_same_document(api, world, treated):

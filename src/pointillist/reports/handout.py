@@ -17,7 +17,7 @@ import base64
 import datetime as dt
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Literal
 
@@ -104,7 +104,6 @@ class Handout:
     plan: Mapping[str, Any] | None = None
     ink: tuple[InkRecord, ...] = ()
     previews: tuple[PreviewImage, ...] = ()
-    notes: tuple[str, ...] = field(default=())
 
 
 def appointments_from_plan(
@@ -262,7 +261,9 @@ def handout_context(
             {
                 "label": a.label,
                 "date": _day(a.date, weekday=True),
-                "time": a.start.strftime("%H:%M") if a.start else "to be booked",
+                "time": a.start.strftime("%H:%M")
+                if a.start
+                else ("time to be agreed" if a.booked else "to be booked"),
                 "length": _length(a.minutes),
                 "booked": a.booked,
             }
@@ -284,7 +285,6 @@ def handout_context(
             }
             for r in handout.ink
         ],
-        "notes": list(handout.notes),
     }
 
 

@@ -97,7 +97,10 @@ def build_handout(request: Request, db: DbSession, page: Page, client_id: int) -
         for s in records.list_for_client(db, page.scope, TreatmentSession, client.id)
         if s.status != "cancelled"
     ]
-    appointments = _appointments(booked, plan.snapshot if plan else None)
+    # Once the plan is booked (all its days at once), the bookings replace its dates:
+    # a rescheduled day must not also show at its old date.
+    unbooked_plan = plan is not None and not any(s.plan_id == plan.id for s in booked)
+    appointments = _appointments(booked, plan.snapshot if plan and unbooked_plan else None)
     return Handout(
         clinic=ClinicDetails(
             clinic.name, clinic.licence_number, clinic.licence_authority, clinic.licence_expires_on
@@ -125,7 +128,7 @@ def _latest_plan(db: DbSession, page: Page, client: Client) -> TreatmentPlan | N
 def _appointments(
     booked: list[TreatmentSession], plan: dict[str, Any] | None
 ) -> tuple[Appointment, ...]:
-    """The booked days with their times; planned days not booked yet, without one."""
+    """The booked days with their times, and the days of a plan not booked yet."""
     days = [
         Appointment(
             f"Session ({s.status})" if s.status == "completed" else "Session",
@@ -136,8 +139,8 @@ def _appointments(
         )
         for s in booked
     ]
-    taken = {a.date for a in days}
     if plan is not None:
+        taken = {a.date for a in days}
         days += [a for a in appointments_from_plan(plan) if a.date not in taken]
     return tuple(sorted(days, key=lambda a: (a.date, a.start or a.date)))
 
