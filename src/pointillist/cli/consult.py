@@ -258,10 +258,14 @@ def plan(
         PaperSize, typer.Option(help="Handout paper (--format pdf): a4 or letter.")
     ] = PaperSize.a4,
     clinic_name: Annotated[
-        str | None, typer.Option("--clinic-name", help="Handout: the clinic's name at the top.")
+        str | None,
+        typer.Option(
+            "--clinic-name", metavar="NAME", help="Handout: the clinic's name at the top."
+        ),
     ] = None,
     licence_number: Annotated[
-        str | None, typer.Option("--licence-number", help="Handout: the clinic's licence.")
+        str | None,
+        typer.Option("--licence-number", metavar="TEXT", help="Handout: the clinic's licence."),
     ] = None,
     licence_authority: Annotated[
         str | None,
@@ -279,6 +283,7 @@ def plan(
         list[Path] | None,
         typer.Option(
             "--preview",
+            metavar="IMAGE",
             help="Handout: an image already rendered, e.g. before_after.jpg of "
             "`pointillist simulate` (repeat for several).",
         ),
@@ -287,8 +292,10 @@ def plan(
         list[str] | None,
         typer.Option(
             "--ink",
-            help='Handout: a pigment used, "SESSION-DATE, BRAND, SHADE, LOT, USE-BY" '
-            "(repeat for each bottle and session).",
+            metavar="DATE,BRAND,SHADE,LOT,USE-BY",
+            help="Handout: a pigment used in a session (session date, brand, shade, lot, "
+            'use-by date), e.g. "2027-01-11, Perma Blend, Midnight 1:4, PB2401, 2028-06-30"; '
+            "repeat for each bottle.",
         ),
     ] = None,
 ) -> None:
