@@ -179,3 +179,19 @@ def test_the_templates_ship_in_the_wheel():
     ]
     for name in ("handout.html", "handout.css"):
         assert any(fnmatch.fnmatch(f"reports/templates/handout/{name}", g) for g in globs)
+
+
+def test_printing_leaves_the_photo_checks_strict(tmp_path):
+    """WeasyPrint makes Pillow accept truncated images when imported; after a handout
+    is printed, a truncated photo must still be refused."""
+    from PIL import ImageFile
+
+    from pointillist.errors import PointillistError
+    from pointillist.imaging.io import load_image
+
+    handout_pdf(Handout(CLINIC, "A", dt.date(2026, 12, 1), (), (), ""))
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is False
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 64), (120, 90, 80)).save(buffer, format="JPEG")
+    with pytest.raises(PointillistError, match="damaged or truncated"):
+        load_image(buffer.getvalue()[: len(buffer.getvalue()) // 2])

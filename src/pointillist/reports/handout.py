@@ -196,14 +196,7 @@ def handout_pdf(handout: Handout, *, paper: Paper = "a4") -> bytes:
     """
     if paper not in PAPERS:
         raise PointillistError(f"paper {paper!r} is unknown; use a4 or letter")
-    try:
-        import weasyprint
-    except OSError as exc:
-        # WeasyPrint loads Pango when imported: a machine without it fails here.
-        raise PointillistError(
-            "printing the handout needs Pango: apt-get install libpango-1.0-0 "
-            f"libpangoft2-1.0-0 fonts-dejavu-core ({exc})"
-        ) from None
+    weasyprint = _import_weasyprint()
     # The stylesheet is handed over directly and images are inline data: only data: URLs
     # may be fetched, so no value typed into a record can make the printer reach out.
     html = weasyprint.HTML(
@@ -219,6 +212,30 @@ def handout_pdf(handout: Handout, *, paper: Paper = "a4") -> bytes:
     )
     assert pdf is not None
     return bytes(pdf)
+
+
+def _import_weasyprint() -> Any:
+    """WeasyPrint, imported without its side effect on Pillow.
+
+    Importing it sets ``PIL.ImageFile.LOAD_TRUNCATED_IMAGES`` for the whole process,
+    which would make the photo checks (:mod:`pointillist.imaging.io`) accept truncated
+    JPEGs and malformed PNG chunks once a server had printed one handout. The handout's
+    own images are encoded by us, whole, so it does not need that leniency.
+    """
+    from PIL import ImageFile
+
+    lenient = ImageFile.LOAD_TRUNCATED_IMAGES
+    try:
+        import weasyprint
+    except OSError as exc:
+        # WeasyPrint loads Pango when imported: a machine without it fails here.
+        raise PointillistError(
+            "printing the handout needs Pango: apt-get install libpango-1.0-0 "
+            f"libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core ({exc})"
+        ) from None
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = lenient
+    return weasyprint
 
 
 # -- what the template shows -------------------------------------------------------------
