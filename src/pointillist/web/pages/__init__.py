@@ -12,6 +12,7 @@ from pointillist.web.pages import (
     clinic,
     consents,
     consultation,
+    handout,
     messages,
     photos,
     plan,
@@ -30,5 +31,6 @@ PAGE_ROUTERS: list[APIRouter] = [
     plan.router,
     consents.router,
     preview.router,
+    handout.router,
     messages.router,
 ]
