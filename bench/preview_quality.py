@@ -24,7 +24,8 @@ install is measured by ``bench/simulate_bench.py``).
 
 Usage::
 
-    python bench/preview_quality.py [--photos DIR] [--only NAME ...] [--results FILE]
+    python bench/preview_quality.py [--photos DIR] [--masks DIR] [--only NAME ...]
+        [--results FILE]
 
 A photo's optional recipe ``NAME.mask.json`` may hold ``simulate_args``, options a
 practitioner would give for it (the synthetic heads' scale and landmarks); they are
@@ -32,6 +33,13 @@ passed to both runs. ``--photos`` defaults to ``tests/fixtures/preview``; ``--on
 keeps photos whose name contains one of the given strings. Prints a per-photo table,
 the medians and the targets with pass/fail, and stores them under ``"preview_quality"``
 in ``bench/results.json`` (other keys of that file are kept).
+
+``--masks DIR`` scores the same photos against another reviewer's masks: each
+``DIR/NAME.mask.png`` is paired with the photo ``NAME`` of ``--photos`` (photos without a
+mask there are left out), ``simulate_args`` come from ``DIR/NAME.mask.json`` if it has
+them, else from the photo's own recipe, and the results go under
+``"preview_quality_<DIR's name without 'preview_'>"`` (``preview_quality_independent``
+for ``tests/fixtures/preview_independent``), so both sets' figures sit side by side.
 """
 
 from __future__ import annotations
@@ -167,15 +175,24 @@ def last_session(folder: Path) -> Path | None:
     return sessions[-1] if sessions else None
 
 
-def recipe_args(mask_path: Path) -> list[str]:
-    """Options a practitioner would give for this photo (``simulate_args`` of its
-    ``NAME.mask.json``, if any), with file names resolved in the photo's folder."""
-    recipe = mask_path.with_suffix(".json")
-    if not recipe.exists():
-        return []
-    args = json.loads(recipe.read_text(encoding="utf-8")).get("simulate_args", [])
-    folder = mask_path.parent
-    return [str(folder / a) if (folder / a).is_file() else str(a) for a in args]
+def recipe_args(mask_path: Path, photo: Path | None = None) -> list[str]:
+    """Options a practitioner would give for this photo (``simulate_args`` of the mask's
+    ``NAME.mask.json``, else of the photo's own one beside it), with file names resolved
+    in the recipe's folder."""
+    recipes = [mask_path.with_suffix(".json")]
+    if photo is not None:
+        recipes.append(photo.parent / mask_path.with_suffix(".json").name)
+    for recipe in recipes:
+        if not recipe.exists():
+            continue
+        given = json.loads(recipe.read_text(encoding="utf-8"))
+        if "simulate_args" in given:
+            folder = recipe.parent
+            return [
+                str(folder / a) if (folder / a).is_file() else str(a)
+                for a in given["simulate_args"]
+            ]
+    return []
 
 
 def measure(photo: Path, mask_path: Path, work: Path) -> dict[str, Score]:
@@ -187,22 +204,28 @@ def measure(photo: Path, mask_path: Path, work: Path) -> dict[str, Score]:
         raise SystemExit(f"{mask_path.name}: {mask.shape[::-1]} px, photo {photo_bgr.shape[1::-1]}")
     truth = mask >= 128
     scores: dict[str, Score] = {}
-    given = recipe_args(mask_path)
+    given = recipe_args(mask_path, photo)
     for label, extra in (("default", []), ("mask", ["--mask", str(mask_path)])):
         out = work / label
         secs, error = run_simulate(photo, out, given + extra)
         session = None if error else last_session(out)
         if session is None:
-            scores[label] = Score(0.0, 0.0, None, secs, error or "no session image written")
+            scores[label] = Score(
+                cover=0.0, dL=0.0, spill=None, secs=secs, error=error or "no session image written"
+            )
             continue
         figures = score(photo_bgr, cv2.imread(str(session), cv2.IMREAD_COLOR), truth)
         scores[label] = Score(secs=secs, **figures)
     return scores
 
 
-def find_pairs(folder: Path, only: list[str] | None) -> list[tuple[Path, Path]]:
+def find_pairs(
+    folder: Path, only: list[str] | None, masks: Path | None = None
+) -> list[tuple[Path, Path]]:
+    """(photo, mask) pairs: each ``NAME.mask.png`` of ``masks`` (default: the photos'
+    folder) with the photo ``NAME`` of ``folder``."""
     pairs = []
-    for mask in sorted(folder.glob("*.mask.png")):
+    for mask in sorted((masks or folder).glob("*.mask.png")):
         name = mask.name.removesuffix(".mask.png")
         if only and not any(part in name for part in only):
             continue
@@ -254,8 +277,10 @@ def print_tables(
     rows: dict[str, dict[str, Score]],
     medians: dict[str, dict[str, float | None]],
     checks: list[dict[str, Any]],
+    masks: Path | None = None,
 ) -> None:
-    table = Table(title="preview quality: last session vs input, against the drawn mask")
+    where = f" ({masks.name})" if masks is not None else ""
+    table = Table(title=f"preview quality: last session vs input, against the drawn masks{where}")
     table.add_column("photo", no_wrap=True)
     for label in ("default", "mask"):
         for figure in ("cover", "dL", "spill", "secs"):
@@ -300,9 +325,16 @@ def print_tables(
     console.print(goals)
 
 
-def write_results(path: Path, entry: dict[str, Any]) -> None:
+def results_key(masks: Path | None) -> str:
+    """Where in results.json a run's figures go: one key per mask set."""
+    if masks is None:
+        return "preview_quality"
+    return f"preview_quality_{masks.resolve().name.removeprefix('preview_')}"
+
+
+def write_results(path: Path, entry: dict[str, Any], key: str = "preview_quality") -> None:
     results = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    results["preview_quality"] = entry
+    results[key] = entry
     path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
 
 
@@ -312,15 +344,27 @@ def main(argv: list[str] | None = None) -> int:
         "--photos", type=Path, default=FIXTURES, help="folder of NAME.jpg + NAME.mask.png"
     )
     parser.add_argument(
+        "--masks",
+        type=Path,
+        help="score against NAME.mask.png from this folder instead (another reviewer's set)",
+    )
+    parser.add_argument(
         "--only", nargs="+", metavar="NAME", help="photos whose name contains one of these"
     )
     parser.add_argument("--results", type=Path, default=RESULTS, help="JSON file to update")
     args = parser.parse_args(argv)
     console = Console(width=None if sys.stdout.isatty() else 140)
-    pairs = find_pairs(args.photos, args.only)
-    if not pairs:
-        console.print(f"[red]no NAME.jpg + NAME.mask.png pairs in {args.photos}[/]")
+    if args.masks is not None and not args.masks.is_dir():
+        console.print(
+            f"[red]--masks {args.masks}: no such folder; give a folder of NAME.mask.png[/]"
+        )
         return 2
+    pairs = find_pairs(args.photos, args.only, args.masks)
+    if not pairs:
+        where = args.photos if args.masks is None else f"{args.masks} (photos in {args.photos})"
+        console.print(f"[red]no NAME.jpg + NAME.mask.png pairs in {where}[/]")
+        return 2
+    key = results_key(args.masks)
 
     rows: dict[str, dict[str, Score]] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -343,11 +387,13 @@ def main(argv: list[str] | None = None) -> int:
 
     medians = {label: summarise(rows, label) for label in TARGETS}
     checks = check_targets(medians)
-    print_tables(console, rows, medians, checks)
+    masks = args.masks or args.photos
+    print_tables(console, rows, medians, checks, masks)
     write_results(
         args.results,
         {
             "photos": str(args.photos),
+            "masks": str(masks),
             "definitions": {
                 "smooth_sigma": f"{SMOOTH_FRACTION} * sqrt(mask px)",
                 "grow_radius": f"{GROW_FRACTION} * sqrt(mask px)",
@@ -360,9 +406,10 @@ def main(argv: list[str] | None = None) -> int:
                 for name, scores in rows.items()
             },
         },
+        key,
     )
     met = sum(c["met"] for c in checks)
-    console.print(f"{met}/{len(checks)} targets met; wrote {args.results}")
+    console.print(f"{met}/{len(checks)} targets met; wrote {args.results} ({key!r})")
     return 0
 
 

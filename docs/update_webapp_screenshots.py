@@ -32,6 +32,7 @@ FRONT_DESK = "test_front_desk_sees_no_health_data"
 BOOKING = "test_book_appointments_and_a_double_booking_is_refused"
 SESSION = "test_record_a_session_with_a_lot_then_recall_the_lot"
 SETTINGS = "test_settings_change_with_errors_shown_and_nothing_lost"
+POLICY = "test_the_owner_edits_the_policy_files"
 
 SHOTS = {
     "clients.png": f"{CLIENTS}/01-client-list.png",
@@ -42,9 +43,10 @@ SHOTS = {
     "consultation-verdict.png": f"{CONSULTATION}/05-verdict.png",
     "photos-dropped.jpg": f"{PHOTOS}/03-photo-dropped.png",
     "photos-kept.jpg": f"{PHOTOS}/04-photo-kept.png",
-    "editor.jpg": f"{EDITOR}/03-mid-frontal-point-moved.png",
-    "editor-painted.jpg": f"{EDITOR}/04-area-painted-in.png",
-    "editor-saved.jpg": f"{EDITOR}/06-saved-preview-on-the-client-page.png",
+    "editor.jpg": f"{EDITOR}/04-mid-frontal-point-moved.png",
+    "editor-shade.jpg": f"{EDITOR}/03-darkest-shade.png",
+    "editor-painted.jpg": f"{EDITOR}/05-area-painted-in.png",
+    "editor-saved.jpg": f"{EDITOR}/07-saved-preview-on-the-client-page.png",
     "plan.png": f"{PLAN}/01-plan-and-quote.png",
     "plan-booked.png": f"{PLAN}/04-plan-booked.png",
     "consent-sign.png": f"{CONSENT}/03-signature-drawn.png",
@@ -53,10 +55,14 @@ SHOTS = {
     "front-desk-refused.png": f"{FRONT_DESK}/02-health-data-refused.png",
     "appointments-week.png": f"{BOOKING}/03-week-with-the-bookings.png",
     "appointments-clash.png": f"{BOOKING}/02-double-booking-refused.png",
+    "appointments-day.png": f"{BOOKING}/04-day-view.png",
+    "appointments-day-wide.png": f"{BOOKING}/05-day-view-at-1280-px.png",
     "session-completed.png": f"{SESSION}/04-session-completed-with-a-lot.png",
     "stock.png": f"{SESSION}/02-stock.png",
     "recall.png": f"{SESSION}/05-lot-recall.png",
     "clinic-settings-errors.png": f"{SETTINGS}/02-settings-refused.png",
+    "policy-files.png": f"{POLICY}/01-policy-files.png",
+    "policy-refused.png": f"{POLICY}/02-clinic-policy-refused.png",
 }
 
 

@@ -146,10 +146,11 @@ def clean_database(engine) -> Iterator[None]:
 
 
 @pytest.fixture
-def db(engine, clean_database):
+def db(engine, clean_database, data_dir):
+    from pointillist.store.client_keys import KeyFile
     from pointillist.store.db import session_factory
 
-    with session_factory(engine)() as session:
+    with session_factory(engine, keys=KeyFile(data_dir / "client_keys"))() as session:
         yield session
 
 

@@ -1,6 +1,7 @@
 """The figures the preview is judged by (bench/preview_quality.py) measure what they say."""
 
 import importlib.util
+import json
 import sys
 from pathlib import Path
 
@@ -79,3 +80,67 @@ def test_every_fixture_photo_has_a_mask_of_its_size_on_the_head():
         assert mask is not None and mask.shape == image.shape[:2], photo.name
         share = np.count_nonzero(mask >= 128) / mask.size
         assert 0.005 < share < 0.5, photo.name
+
+
+INDEPENDENT = FIXTURES.parent / "preview_independent"
+
+
+def test_a_second_mask_set_pairs_its_masks_with_the_fixture_photos():
+    pairs = pq.find_pairs(FIXTURES, None, INDEPENDENT)
+    assert len(pairs) == 19  # the public-domain portraits, not the synthetic heads
+    for photo, mask in pairs:
+        assert photo.parent == FIXTURES and mask.parent == INDEPENDENT
+        assert mask.name == f"{photo.stem}.mask.png"
+        image = cv2.imread(str(photo), cv2.IMREAD_COLOR)
+        drawn = cv2.imread(str(mask), cv2.IMREAD_GRAYSCALE)
+        assert drawn is not None and drawn.shape == image.shape[:2], photo.name
+        assert np.count_nonzero(drawn >= 128) > 0, photo.name
+    assert pq.results_key(INDEPENDENT) == "preview_quality_independent"
+    assert pq.results_key(None) == "preview_quality"
+
+
+def test_independent_masks_are_what_their_recipes_draw():
+    masks = _load("preview_masks_independent")
+    for recipe_path in sorted(INDEPENDENT.glob("*.mask.json")):
+        recipe = json.loads(recipe_path.read_text(encoding="utf-8"))
+        png = cv2.imread(str(recipe_path.with_suffix(".png")), cv2.IMREAD_GRAYSCALE)
+        assert np.array_equal(masks.draw(recipe), png), recipe_path.name
+        # and the polygons are what the written rule makes of the landmarks and outline
+        rebuilt = masks.construct(recipe)
+        assert rebuilt["polygons"] == recipe["polygons"], recipe_path.name
+
+
+def test_options_for_a_photo_come_from_its_own_recipe_when_the_mask_has_none(tmp_path):
+    mask = tmp_path / "synth_top.mask.png"
+    cv2.imwrite(str(mask), np.zeros((4, 4), np.uint8))
+    args = pq.recipe_args(mask, FIXTURES / "synth_top.jpg")
+    assert args[:2] == ["--view", "top"]
+    (tmp_path / "synth_top.mask.json").write_text('{"simulate_args": ["--mm-per-px", "0.2"]}')
+    assert pq.recipe_args(mask, FIXTURES / "synth_top.jpg") == ["--mm-per-px", "0.2"]
+
+
+def test_masks_folder_that_does_not_exist_is_a_clear_error(tmp_path, capsys):
+    assert pq.main(["--masks", str(tmp_path / "nowhere"), "--results", str(tmp_path / "r")]) == 2
+    assert "no such folder" in capsys.readouterr().out
+    assert not (tmp_path / "r").exists()
+
+
+def test_scoring_against_another_folder_keeps_the_first_set_results(tmp_path):
+    """A whole run with --masks: the photo from the fixtures, the mask from elsewhere, the
+    figures under their own key, everything else in the results file kept."""
+    second = tmp_path / "preview_second"
+    second.mkdir()
+    exact = cv2.imread(str(FIXTURES / "synth_top.mask.png"), cv2.IMREAD_GRAYSCALE)
+    cv2.imwrite(str(second / "synth_top.mask.png"), exact)
+    results = tmp_path / "results.json"
+    results.write_text(json.dumps({"preview_quality": {"kept": True}, "render_ms": 1.0}))
+    argv = ["--photos", str(FIXTURES), "--masks", str(second), "--results", str(results)]
+    assert pq.main(argv) == 0
+    stored = json.loads(results.read_text())
+    assert stored["preview_quality"] == {"kept": True} and stored["render_ms"] == 1.0
+    entry = stored["preview_quality_second"]
+    assert entry["masks"] == str(second)
+    assert list(entry["photos_scores"]) == ["synth_top"]  # only the masks of that folder
+    given = entry["photos_scores"]["synth_top"]["mask"]
+    assert given["error"] is None  # --view top came from the photo's own recipe
+    assert given["cover"] > 0.9  # the exact mask given: the whole top view is treated

@@ -183,6 +183,17 @@ class Settings(BaseSettings):
         """
         return self.data / "integrity_key"
 
+    @property
+    def client_keys_file(self) -> Path:
+        """File holding each client's encryption key (see pointillist.store.client_keys).
+
+        Outside the database on purpose: erasure overwrites a client's key here, and the
+        copies of their rows left in the database's files, logs and dumps stay unreadable.
+        Lose this file and every client's details are lost with it: back it up (the
+        ``backup`` command does).
+        """
+        return self.data / "client_keys"
+
     def secret_key(self) -> str:
         """Return the cookie-signing key, creating it (mode 0600) on first use."""
         return _read_or_create_key(self.secret_key_file, "secret key")

@@ -99,6 +99,19 @@ def test_simulate_frontal_with_landmarks_and_mask(front, tmp_path, capsys):
     assert masked["treatment_area_cm2"] < payload["treatment_area_cm2"]
 
 
+def test_a_chosen_shade_is_drawn_and_reported(front, tmp_path, capsys):
+    _head, photo, landmarks = front
+    args = ["simulate", str(photo), "--landmarks", str(landmarks), "--format", "json"]
+    assert main([*args, "-o", str(tmp_path / "a")]) == 0
+    recommended = json.loads(capsys.readouterr().out)
+    assert main([*args, "-o", str(tmp_path / "b"), "--shade", "CB-1:0"]) == 0
+    undiluted = json.loads(capsys.readouterr().out)
+    assert recommended["shade"] != "cb-1:0" and undiluted["shade"] == "cb-1:0"
+    last = f"session_{len(undiluted['sessions'])}.jpg"
+    darker = np.asarray(Image.open(tmp_path / "b" / last), dtype=float).mean()
+    assert darker < np.asarray(Image.open(tmp_path / "a" / last), dtype=float).mean()
+
+
 def _error(capsys, args: list[str]) -> str:
     assert main(args) == 2
     captured = capsys.readouterr()
@@ -133,6 +146,10 @@ def test_bad_inputs_fail_in_one_line(top, front, tmp_path, capsys):
         (["simulate", str(front_photo), "-o", out, "--landmarks", str(bad_json)], "not valid JSON"),
         (["simulate", str(front_photo), "-o", out, "--hairline-height-cm", "30"], "height-cm"),
         (["simulate", str(photo), "-o", out, "--mm-per-px", "abc"], "mm-per-px"),
+        (
+            ["simulate", str(photo), *scaled, "--shade", "cb-1:9"],
+            "unknown pigment shade 'cb-1:9'; choose one of: cb-1:0, cb-1:1",
+        ),
         (["simulate", str(photo)], "-o"),
     ]
     for args, message in cases:

@@ -111,3 +111,64 @@ def vars_of(options):
     import dataclasses
 
     return {f.name: getattr(options, f.name) for f in dataclasses.fields(options)}
+
+
+def test_a_lazy_simulation_renders_only_the_session_asked_with_the_same_pixels(front_head):
+    from pointillist.imaging.simulate import SimulationOptions, prepare
+
+    full = simulate(front_head.rgb, landmarks=front_head.keypoints, seed=3)
+    lazy = prepare(front_head.rgb, SimulationOptions(seed=3), landmarks=front_head.keypoints)
+    lazy.lazy = True
+    lazy.run(STAGES[1:])
+    assert lazy.rendered == {} and lazy.composed == {}
+    assert np.array_equal(lazy.session_image(2), full.session_images[1])
+    assert set(lazy.rendered) == {2}  # the other sessions are left for when they are asked
+    assert lazy.sessions == full.sessions
+
+    # After an edit, the session shown is rendered afresh, as the full pipeline renders it.
+    full.update(hairline_height_cm=6.5)
+    lazy.update(hairline_height_cm=6.5)
+    assert lazy.rendered == {}
+    last = full.sessions
+    assert np.array_equal(lazy.session_image(last), full.session_images[-1])
+    assert np.array_equal(lazy.before_after, full.before_after)
+    assert np.array_equal(lazy.overlay, full.overlay)
+    assert lazy.to_json()["sessions"] == full.to_json()["sessions"]
+
+
+def test_a_refused_edit_keeps_the_lazily_rendered_session(front_sim):
+    front_sim.lazy = True
+    front_sim.update(years=2.0)
+    shown = front_sim.session_image(1)
+    with pytest.raises(PointillistError):
+        front_sim.update(years=2.0, density=9.0)
+    assert front_sim.session_image(1) is shown
+
+
+def test_a_chosen_shade_changes_only_the_look(front_sim):
+    from pointillist.color.dot import shades_light_to_dark
+
+    recommended = front_sim.dot_look.shade
+    assert recommended is not None
+    before = front_sim.session_images[-1].copy()
+    impressions = front_sim.impressions
+    shades = [s.id for s in shades_light_to_dark()]
+    lightest, darkest = shades[0], shades[-1]
+
+    assert front_sim.update(shade=darkest) == ["skin", "render", "compose"]
+    assert front_sim.impressions is impressions
+    assert front_sim.to_json()["shade"] == darkest
+    dark = front_sim.session_images[-1].astype(int).sum()
+    front_sim.update(shade=lightest)
+    light = front_sim.session_images[-1].astype(int).sum()
+    assert light > dark  # a more diluted mix draws lighter dots on the same skin
+
+    # Choosing the recommended shade draws exactly the default preview.
+    front_sim.update(shade=recommended)
+    assert np.array_equal(front_sim.session_images[-1], before)
+
+
+def test_an_unknown_shade_is_refused_naming_the_valid_ones(front_sim):
+    with pytest.raises(PointillistError, match=r"unknown pigment shade 'cb-9'; choose one of: "):
+        front_sim.update(shade="cb-9")
+    assert front_sim.options.shade is None

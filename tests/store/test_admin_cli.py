@@ -132,10 +132,12 @@ def test_unreachable_postgres_is_a_clear_error(env, capsys):
 def _assert_signs_in(env, email, password):
     from pointillist.settings import Settings
     from pointillist.store.accounts import authenticate
+    from pointillist.store.client_keys import KeyFile
     from pointillist.store.db import make_engine, session_factory
 
-    engine = make_engine(Settings().resolved_database_url())
-    with session_factory(engine)() as session:
+    settings = Settings()
+    engine = make_engine(settings.resolved_database_url())
+    with session_factory(engine, keys=KeyFile(settings.client_keys_file))() as session:
         assert authenticate(session, email, password) is not None
     engine.dispose()
 

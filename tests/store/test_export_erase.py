@@ -3,7 +3,7 @@ import json
 import zipfile
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from pointillist.store.audit import entries
 from pointillist.store.errors import NotFound, PermissionDenied
@@ -206,27 +206,118 @@ def test_only_owners_export_or_erase(db, clinic_a, photo_store):
             erase_client(db, scope, photo_store, clinic_a.client.id)
 
 
-def test_erasure_leaves_nothing_readable_in_the_sqlite_file_or_its_wal(
-    db, clinic_a, photo_store, database_url
-):
+def _raw_values(db, table: str, column: str, row_id: int) -> str:
+    """A column as the database holds it (ciphertext), bypassing the models."""
+    return db.execute(text(f"SELECT {column} FROM {table} WHERE id = :i"), {"i": row_id}).scalar()
+
+
+def _postgres_disk(db, tables: list[str], since_lsn: str) -> bytes:
+    """The tables' heap files and the WAL written since ``since_lsn``, as on the server's
+    disk (after a checkpoint): what someone with a copy of the data directory reads."""
+    db.execute(text("CHECKPOINT"))
+    blobs = []
+    for table in tables:
+        path = db.scalar(text("SELECT pg_relation_filepath(:r)"), {"r": table})
+        blobs.append(db.scalar(text("SELECT pg_read_binary_file(:p)"), {"p": path}))
+    first = db.scalar(text("SELECT pg_walfile_name(CAST(:l AS pg_lsn))"), {"l": since_lsn})
+    last = db.scalar(text("SELECT pg_walfile_name(pg_current_wal_lsn())"))
+    segments = db.scalars(
+        text("SELECT name FROM pg_ls_waldir() WHERE name >= :a AND name <= :b ORDER BY name"),
+        {"a": first, "b": last},
+    ).all()
+    assert segments, "no WAL segment found to scan"
+    for name in segments:
+        blobs.append(db.scalar(text("SELECT pg_read_binary_file(:p)"), {"p": f"pg_wal/{name}"}))
+    return b"".join(bytes(b) for b in blobs)
+
+
+def _sqlite_disk(path) -> bytes:
+    wal = path.with_name(path.name + "-wal")
+    return path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+
+
+def test_erasure_leaves_nothing_readable_on_disk(db, clinic_a, photo_store, database_url):
+    """The client's details and health data never reach the database's files in plain
+    text, and erasure destroys the only key that opens what does."""
+    from pointillist.store.client_keys import UnreadableRecord, keyring_of
     from pointillist.store.db import sqlite_file
     from pointillist.store.records import create_client, update_client
 
     path = sqlite_file(database_url)
     if path is None:
-        pytest.skip("PostgreSQL: erasure there is described in the README, not tested on disk")
+        superuser = db.scalar(text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user"))
+        if not superuser:
+            pytest.skip("reading PostgreSQL's files needs a superuser test URL")
+        since = db.scalar(text("SELECT CAST(pg_current_wal_lsn() AS text)"))
+        db.commit()
     marker = "erase-me-7f3a9c"
+    # A control: the practitioner's name is not client data and stays plain, so the
+    # scan below is shown to find what is written in plain text.
+    control = "control-name-5b1e0d"
+    clinic_a.practitioner.name = control
     client = create_client(
-        db, clinic_a.owner, name="Erased Client", email=f"{marker}@example.org", notes=marker * 3
+        db,
+        clinic_a.owner,
+        name=f"Erased {marker} Client",
+        email=f"{marker}@example.org",
+        notes=marker * 3,
+    )
+    db.flush()
+    update_client(db, clinic_a.owner, client.id, phone=f"+31 6 {marker}")
+    consultation = add_consultation(
+        db,
+        clinic_a.owner,
+        client.id,
+        answers={"medical": f"alopecia areata {marker}"},
+        screening={"verdict": "go"},
+        rules_version="2026.11-1",
+    )
+    booked = book_session(
+        db, clinic_a.owner, client.id, practitioner_id=clinic_a.practitioner.id, scheduled_on=TODAY
+    )
+    booked.notes = f"session notes {marker}"
+    record_signed_consent(
+        db,
+        clinic_a.owner,
+        client.id,
+        template_id=clinic_a.treatment_template_id,
+        signer_name=f"Signed {marker}",
+        signer_ip="192.0.2.44",
+        seal_key=SEAL_KEY,
+        drawn_signature=f"M 0 0 L {marker}",
     )
     db.commit()
-    update_client(db, clinic_a.owner, client.id, phone="+31 6 0000 0000")
+    stored = {
+        "clients.email": _raw_values(db, "clients", "email", client.id),
+        "consultations.answers": _raw_values(db, "consultations", "answers", consultation.id),
+        "sessions.notes": _raw_values(db, "sessions", "notes", booked.id),
+    }
+    ring = keyring_of(db)
+    # The database holds ciphertext that the client's key opens ...
+    assert (
+        ring.decrypt(stored["clients.email"], "clients.email") == f"{marker}@example.org".encode()
+    )
+    assert marker.encode() in ring.decrypt(stored["sessions.notes"], "sessions.notes")
+
+    tables = ["clients", "consultations", "sessions", "consents", "practitioners"]
+    on_disk = _sqlite_disk(path) if path else _postgres_disk(db, tables, since)
     db.commit()
-    wal = path.with_name(path.name + "-wal")
-    assert marker.encode() in path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+    assert control.encode() in on_disk
+    assert marker.encode() not in on_disk  # ... and never the plain text
 
     erase_client(db, clinic_a.owner, photo_store, client.id)
     db.commit()
     db.close()
-    on_disk = path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+
+    # Whatever copy of those rows is left (dead tuples, WAL, archives, dumps) stays
+    # unreadable: the key is gone from the key file, not only from this session.
+    fresh = type(ring)(ring.file)
+    for column, token in stored.items():
+        with pytest.raises(UnreadableRecord):
+            fresh.decrypt(token, column)
+    assert ring.file.read(client.key_ref) is None
+    on_disk = _sqlite_disk(path) if path else _postgres_disk(db, tables, since)
+    db.commit()
     assert marker.encode() not in on_disk
+    if path:  # SQLite also zeroes the deleted rows and empties its WAL
+        assert stored["clients.email"].encode() not in on_disk

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from pointillist.errors import PointillistError
 from pointillist.store import audit
+from pointillist.store.client_keys import KeyFile
 from pointillist.store.db import make_engine, session_factory
 from pointillist.store.export import erase_client
 from pointillist.store.integrity import (
@@ -201,8 +202,8 @@ def test_the_server_refuses_a_database_whose_guards_were_dropped(own_database):
         require_guards(own_database)
 
 
-def test_chaining_is_idempotent_and_survives_a_second_sealer(own_database):
-    factory = session_factory(own_database)
+def test_chaining_is_idempotent_and_survives_a_second_sealer(own_database, data_dir):
+    factory = session_factory(own_database, keys=KeyFile(data_dir / "client_keys"))
     with factory() as session:
         w = make_world(session, "A")
         session.commit()

@@ -256,3 +256,73 @@ def test_the_owner_records_a_renewed_practitioner_licence(api, world):
     )
     assert added.status_code == 422 and "give the practitioner's name" in text(added)
     assert 'value="X"' in added.text
+
+
+def test_policy_files_are_checked_kept_and_laid_over_the_served_ones(api, world, db):
+    from pointillist.store import audit
+    from pointillist.store.models import Clinic
+    from pointillist.store.scope import Scope
+
+    token = sign_in(api, world.a.emails["owner"])
+    page = api.get("/clinic/policy")
+    assert page.status_code == 200 and "Pigment catalogue (TOML)" in text(page)
+    # The settings page's own currency, then a policy file that sets it too.
+    saved = api.post(
+        "/clinic",
+        data={
+            "csrf_token": token,
+            "name": "Clinic A",
+            "opening_time": "09:00",
+            "closing_time": "18:00",
+            "closed_weekdays": ["sunday"],
+            "currency": "GBP",
+            "tax_rate": "0",
+            "deposit_fraction": "20",
+            "base_fee": "300",
+            "rate_per_cm2": "2",
+        },
+    )
+    assert saved.status_code in (200, 303), text(saved)
+
+    typo = "[pricing]\nbase_fe = 450\n"
+    refused = api.post("/clinic/policy", data={"csrf_token": token, "kind": "clinic", "text": typo})
+    assert refused.status_code == 422
+    assert "clinic policy: pricing.base_fe: unknown key; allowed here:" in text(refused)
+    assert typo in text(refused)  # nothing typed is lost
+    bad_rules = api.post(
+        "/clinic/policy", data={"csrf_token": token, "kind": "rules", "text": "[[rules]\n"}
+    )
+    assert bad_rules.status_code == 422 and "screening rules: not valid TOML" in text(bad_rules)
+    bad_shade = '[[generic_shades]]\nid = "x"\nname = "X"\ndilution = "lots"\n'
+    refused = api.post(
+        "/clinic/policy", data={"csrf_token": token, "kind": "pigments", "text": bad_shade}
+    )
+    assert refused.status_code == 422
+    assert "pigment catalogue: generic_shades[1].dilution: must be a number" in text(refused)
+
+    good = '[pricing]\ncurrency = "EUR"\n'
+    done = api.post("/clinic/policy", data={"csrf_token": token, "kind": "clinic", "text": good})
+    assert done.status_code == 200
+    assert "It now sets currency (the settings page's own values for them were dropped)" in text(
+        done
+    )
+    db.expire_all()
+    clinic = db.get(Clinic, world.a.clinic_id)
+    assert clinic.policy_files == {"clinic": good}
+    assert "currency" not in clinic.settings and clinic.settings["base_fee"] == 300.0
+    db.rollback()  # SQLite: let the app write
+    # In force for this clinic's consultations, not the other clinic's.
+    from tests.web.test_clinic_rules import ANSWERS
+
+    for who, currency, fee in ((world.a, "EUR", 300.0), (world.b, "USD", None)):
+        quote = api.post(
+            f"/api/clients/{who.ids['client_id']}/consultations",
+            json=ANSWERS,
+            headers=who.auth("practitioner"),
+        ).json()["plan"]["snapshot"]["quote"]
+        assert quote["currency"] == currency
+        if fee is not None:  # the settings page's base fee is the last word on it
+            assert quote["lines"][0]["amount"] == fee
+    logged = audit.entries(db, Scope.operator(world.a.clinic_id), entity="clinic")
+    assert any("policy_files.clinic" in e.detail.get("fields", []) for e in logged)
+    assert any("settings.currency" in e.detail.get("fields", []) for e in logged)

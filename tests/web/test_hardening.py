@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import func, select, text
 from tests.web.conftest import png_bytes
 
+from pointillist.store.client_keys import KeyFile
 from pointillist.store.db import make_engine, session_factory, session_scope
 from pointillist.store.errors import Busy
 from pointillist.web.limits import AdmissionMiddleware
@@ -26,7 +27,7 @@ def test_concurrent_read_then_write_transactions_on_sqlite_never_fail(settings, 
     if not database_url.startswith("sqlite"):
         pytest.skip("SQLite's single writer")
     engine = make_engine(database_url, serialise_writes=True, pool_size=8, max_overflow=0)
-    factory = session_factory(engine)
+    factory = session_factory(engine, keys=KeyFile(settings.client_keys_file))
     failures: list[BaseException] = []
     start = threading.Barrier(6)
 

@@ -36,7 +36,10 @@ def _seed_owner(url: str, data_dir: Path) -> str:
 
     upgrade_to_head(url)
     engine = make_engine(url)
-    with session_scope(session_factory(engine)) as db:
+    from pointillist.store.client_keys import KeyFile
+
+    keys = KeyFile(Settings(data=data_dir).client_keys_file)
+    with session_scope(session_factory(engine, keys=keys)) as db:
         new_clinic = clinic.create_clinic(
             db, "Fuzzed Clinic", licence_expires_on=date.today() + timedelta(days=365)
         )

@@ -58,4 +58,12 @@ def _fail(message: str) -> None:
 # Command modules register themselves on `app` when imported. They keep heavy imports
 # (OpenCV, MediaPipe, numba, SQLAlchemy, FastAPI) inside their command functions, so that
 # `pointillist screen` starts fast.
-from pointillist.cli import admin, consult, demo_clinic, pigment, serve, simulate  # noqa: E402, F401
+from pointillist.cli import (  # noqa: E402, F401
+    admin,
+    consult,
+    demo_clinic,
+    pigment,
+    serve,
+    simulate,
+    worker,
+)

@@ -58,12 +58,13 @@ def _parse_date(value: str | None, option: str) -> date | None:
 
 
 def _open(settings: Settings) -> Any:
+    from pointillist.store.client_keys import KeyFile
     from pointillist.store.db import make_engine, session_factory
     from pointillist.store.migrate import upgrade_to_head
 
     url = settings.resolved_database_url()
     upgrade_to_head(url)
-    return session_factory(make_engine(url))
+    return session_factory(make_engine(url), keys=KeyFile(settings.client_keys_file))
 
 
 def _count(number: int, noun: str) -> str:
@@ -343,6 +344,7 @@ def backup(
         settings.photo_dir,
         path,
         key_file=settings.integrity_key_file,
+        client_keys_file=settings.client_keys_file,
     )
     if output is OutputFormat.json:
         print_json(summary.__dict__)
@@ -375,6 +377,7 @@ def restore(
         path,
         force=force,
         key_file=settings.integrity_key_file,
+        client_keys_file=settings.client_keys_file,
     )
     if output is OutputFormat.json:
         print_json(summary.__dict__)
@@ -384,3 +387,8 @@ def restore(
         f"{_count(summary.clinics, 'clinic')}, {_count(summary.photos_added, 'photo file')} added "
         f"({summary.photos_present} already there), schema {summary.revision}"
     )
+    if summary.erased_again:
+        console.print(
+            f"Erased again {_count(summary.erased_again, 'client')} erased after this backup "
+            "was made (their keys were already destroyed)."
+        )

@@ -33,6 +33,12 @@ class PlanFormat(StrEnum):
     json = "json"
     ics = "ics"
     png = "png"
+    pdf = "pdf"
+
+
+class PaperSize(StrEnum):
+    a4 = "a4"
+    letter = "letter"
 
 
 ClientFile = Annotated[
@@ -238,13 +244,78 @@ def plan(
     clinic: Clinic = None,
     consultation_date: ConsultationDate = None,
     output: Annotated[
-        PlanFormat, typer.Option("--format", help="text, json, ics, or png (a timeline; needs -o).")
+        PlanFormat,
+        typer.Option(
+            "--format",
+            help="text, json, ics, png (a timeline) or pdf (the client handout); "
+            "png and pdf need -o.",
+        ),
     ] = PlanFormat.text,
     out: Annotated[
         Path | None, typer.Option("-o", "--output", help="Write to this file instead of stdout.")
     ] = None,
+    paper: Annotated[
+        PaperSize, typer.Option(help="Handout paper (--format pdf): a4 or letter.")
+    ] = PaperSize.a4,
+    clinic_name: Annotated[
+        str | None,
+        typer.Option(
+            "--clinic-name", metavar="NAME", help="Handout: the clinic's name at the top."
+        ),
+    ] = None,
+    licence_number: Annotated[
+        str | None,
+        typer.Option("--licence-number", metavar="TEXT", help="Handout: the clinic's licence."),
+    ] = None,
+    licence_authority: Annotated[
+        str | None,
+        typer.Option("--licence-authority", help="Handout: who issued the clinic's licence."),
+    ] = None,
+    photo: Annotated[
+        Path | None,
+        typer.Option(
+            "--photo",
+            help="Handout: simulate the course on this photo of the client (default options) "
+            "and print the before/after.",
+        ),
+    ] = None,
+    preview: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--preview",
+            metavar="IMAGE",
+            help="Handout: an image already rendered, e.g. before_after.jpg of "
+            "`pointillist simulate` (repeat for several).",
+        ),
+    ] = None,
+    ink: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--ink",
+            metavar="DATE,BRAND,SHADE,LOT,USE-BY",
+            help="Handout: a pigment used in a session (session date, brand, shade, lot, "
+            'use-by date), e.g. "2027-01-11, Perma Blend, Midnight 1:4, PB2401, 2028-06-30"; '
+            "repeat for each bottle.",
+        ),
+    ] = None,
 ) -> None:
     """Plan a course: screening, treatment area, dated sessions, aftercare, quote, touch-up."""
+    handout_options = {
+        "--clinic-name": clinic_name,
+        "--licence-number": licence_number,
+        "--licence-authority": licence_authority,
+        "--photo": photo,
+        "--preview": preview,
+        "--ink": ink,
+    }
+    if output is PlanFormat.pdf:
+        from pointillist.cli.handout import check_handout_options
+
+        check_handout_options(out, clinic_name=clinic_name, photo=photo, previews=preview or [])
+    else:
+        given = [name for name, value in handout_options.items() if value not in (None, [])]
+        if given:
+            raise PointillistError(f"{given[0]} goes on the handout: add --format pdf -o plan.pdf")
     result = build_plan(
         client_file=client_file,
         options={
@@ -269,6 +340,23 @@ def plan(
         clinic=clinic,
         consultation_date=consultation_date,
     )
+    if output is PlanFormat.pdf:
+        from pointillist.cli.handout import write_handout
+
+        assert out is not None and clinic_name is not None
+        write_handout(
+            result,
+            out,
+            paper=paper.value,
+            clinic_file=clinic,
+            clinic_name=clinic_name,
+            licence_number=licence_number,
+            licence_authority=licence_authority,
+            photo=photo,
+            previews=preview or [],
+            ink=ink or [],
+        )
+        return
     _emit(result, output, out)
 
 

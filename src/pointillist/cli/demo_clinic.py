@@ -24,6 +24,20 @@ def demo_clinic(
     preview: Annotated[
         bool, typer.Option(help="Render the demo client's saved preview (a few seconds).")
     ] = True,
+    with_worker: Annotated[
+        bool,
+        typer.Option(
+            help="Send the demo clinic's messages (to a test mail server on localhost:8025)."
+        ),
+    ] = True,
+    mail_port: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=65535,
+            help="Port of the test mail server on localhost the demo sends to (default 8025).",
+        ),
+    ] = None,
 ) -> None:
     """Open a demo clinic (staff, clients with photos, a consultation, a plan, a saved
     preview) in its own data directory and serve the clinic app on it.
@@ -34,12 +48,15 @@ def demo_clinic(
     import uvicorn
 
     from pointillist.cli.serve import _check_can_listen
+    from pointillist.messaging.demo import set_up_demo_messages
+    from pointillist.messaging.worker import BackgroundWorker
     from pointillist.settings import Settings
+    from pointillist.store.client_keys import KeyFile
     from pointillist.store.db import make_engine, session_factory
     from pointillist.store.migrate import upgrade_to_head
     from pointillist.store.photos import PhotoStore
     from pointillist.web import create_app
-    from pointillist.web.demo import DEMO_CREDIT, demo_logins, seed_demo_clinic
+    from pointillist.web.demo import DEMO_CREDIT, demo_logins, demo_table, seed_demo_clinic
 
     settings = Settings(data=data.expanduser(), database_url=None)
     _check_can_listen(host, port)
@@ -49,7 +66,14 @@ def demo_clinic(
         if preview:
             typer.echo("pointillist: opening the demo clinic (rendering its preview) ...", err=True)
         created = seed_demo_clinic(
-            session_factory(engine), PhotoStore.from_settings(settings), preview=preview
+            session_factory(engine, keys=KeyFile(settings.client_keys_file)),
+            PhotoStore.from_settings(settings),
+            preview=preview,
+        )
+        set_up_demo_messages(
+            session_factory(engine, keys=KeyFile(settings.client_keys_file)),
+            f"http://{host}:{port}",
+            mail_port,
         )
     finally:
         engine.dispose()
@@ -60,7 +84,24 @@ def demo_clinic(
     typer.echo(f"  Open http://{host}:{port}/ and sign in as:")
     for login in demo_logins():
         typer.echo(f"    {login.role:<13} {login.email:<32} password {login.password}")
+    if with_worker:
+        typer.echo("  Messages go to a test mail server; watch them arrive with")
+        shown = mail_port or demo_table()["messaging"]["smtp_port"]
+        typer.echo(f"    python -m aiosmtpd -n -l localhost:{shown}")
     typer.echo("")
     # Shown before the server's own lines, even when stdout is a pipe (a log file, CI).
     sys.stdout.flush()
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    web_app = create_app(settings)
+    messages = None
+    if with_worker:
+        messages = BackgroundWorker(
+            settings.resolved_database_url(),
+            settings.secret_key(),
+            KeyFile(settings.client_keys_file),
+        )
+        messages.start()
+    try:
+        uvicorn.run(web_app, host=host, port=port, log_level="warning")
+    finally:
+        if messages is not None:
+            messages.close()

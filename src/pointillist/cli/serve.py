@@ -58,13 +58,20 @@ def serve(
             help="The clinic's pigment catalogue (TOML); default: $POINTILLIST_PIGMENTS_FILE.",
         ),
     ] = None,
+    with_worker: Annotated[
+        bool,
+        typer.Option(
+            "--with-worker",
+            help="Also send the clinic's messages from this process (as `pointillist "
+            "worker` would): for a clinic on one machine.",
+        ),
+    ] = False,
 ) -> None:
     """Apply database migrations, then serve the clinic web app and the records API.
 
     The app is at /, the API schema at /openapi.json (the API is described in
     docs/records.md). The policy files are checked before the server starts.
     """
-    import os
 
     import uvicorn
 
@@ -72,6 +79,7 @@ def serve(
     from pointillist.domain import load_policy as load_consultation_policy
     from pointillist.errors import PointillistError
     from pointillist.settings import Settings
+    from pointillist.store.client_keys import KeyFile
     from pointillist.store.db import is_sqlite
     from pointillist.store.migrate import upgrade_to_head
     from pointillist.web import create_app
@@ -111,6 +119,25 @@ def serve(
         "/openapi.json)",
         err=True,
     )
+    messages = None
+    if with_worker:
+        from pointillist.messaging.worker import BackgroundWorker
+
+        messages = BackgroundWorker(url, settings.secret_key(), KeyFile(settings.client_keys_file))
+        messages.start()
+        typer.echo("pointillist: sending due messages from this process (--with-worker)", err=True)
+    try:
+        _run(uvicorn, web_app, settings, url, host, port, workers)
+    finally:
+        if messages is not None:
+            messages.close()
+
+
+def _run(
+    uvicorn: Any, web_app: Any, settings: Any, url: str, host: str, port: int, workers: int
+) -> None:
+    import os
+
     # proxy_headers off: uvicorn would otherwise believe X-Forwarded-For from loopback;
     # the app reads it only from POINTILLIST_TRUSTED_PROXIES (pointillist.web.proxies).
     if web_app is not None:

@@ -106,6 +106,17 @@ def simulate_command(
     years: Annotated[
         float, typer.Option(help="Show the healed look this many years on (fading).")
     ] = 0.0,
+    shade: Annotated[
+        str | None,
+        typer.Option(
+            help="Pigment shade to draw the dots in, by catalogue id (e.g. cb-1:3); default: "
+            "the one recommended for the skin (`pointillist pigment` lists them)."
+        ),
+    ] = None,
+    pigments: Annotated[
+        Path | None,
+        typer.Option(help="The clinic's own pigment catalogue (pigments.toml) for --shade."),
+    ] = None,
     output_format: Annotated[
         OutputFormat, typer.Option("--format", help="text or json (the simulation.json).")
     ] = OutputFormat.text,
@@ -145,6 +156,8 @@ def simulate_command(
             detect_face=view is View.auto,
             seed=seed,
             years=years,
+            shade=shade,
+            pigments=pigments,
             progress=progress,
         )
         bar.update(task, completed=len(STAGES), description=_STAGE_TEXT["write"])

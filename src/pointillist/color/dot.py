@@ -16,14 +16,13 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from pointillist.color import optics
 from pointillist.color.difference import delta_e00
-from pointillist.data import load_table
+from pointillist.data import Override, load_table
 from pointillist.errors import PointillistError
 
 Lab = tuple[float, float, float]
@@ -117,13 +116,14 @@ def check_lab(lab: Sequence[float], what: str = "skin") -> Lab:
 # Catalogue
 
 
-def catalogue(override: str | Path | None = None) -> tuple[Shade, ...]:
+def catalogue(override: Override = None) -> tuple[Shade, ...]:
     """All shades of the pigment catalogue: generic dilutions, then brand shades.
 
     Parameters
     ----------
     override
-        A clinic's own ``pigments.toml`` (same shape as the packaged one).
+        A clinic's own ``pigments.toml`` (same shape as the packaged one), or its
+        parsed tables.
     """
     table = load_table("pigments", override)
     undiluted = optics.undiluted_carbon_mg_per_cm2()
@@ -150,7 +150,7 @@ def catalogue(override: str | Path | None = None) -> tuple[Shade, ...]:
     return tuple(shades)
 
 
-def find_shade(shade_id: str, override: str | Path | None = None) -> Shade:
+def find_shade(shade_id: str, override: Override = None) -> Shade:
     """The catalogue shade with this id (case-insensitive)."""
     shades = catalogue(override)
     for shade in shades:
@@ -302,6 +302,20 @@ def _dot(skin_lab: Lab, melanin: float, layer: optics.PigmentLayer) -> tuple[Lab
     )
     lab = linear_srgb_to_lab(lab_to_linear_srgb(skin_lab) * np.asarray(ratio))
     return lab, ratio
+
+
+def shades_light_to_dark(override: Override = None) -> tuple[Shade, ...]:
+    """The catalogue's shades from the lightest (least carbon) to the darkest."""
+    return tuple(sorted(catalogue(override), key=lambda s: (s.carbon_mg_per_cm2, s.id)))
+
+
+def dot_ratio(skin_lab: Sequence[float], shade: Shade, depth_mm: float, years: float = 0.0) -> RGB:
+    """The ratio of :func:`predict_dot` alone: linear-sRGB reflectance of the dot over
+    the skin, per channel in (0, 1]. Cheap (cached model runs, no CIEDE2000), for
+    previews that switch shades on every edit."""
+    skin = check_lab(skin_lab)
+    _, ratio = _dot(skin, melanin_fraction_for_skin(skin), pigment_after(shade, depth_mm, years))
+    return ratio
 
 
 def predict_dot(

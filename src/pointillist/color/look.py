@@ -33,8 +33,8 @@ import math
 import statistics
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
-from functools import cache
+from dataclasses import dataclass, replace
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +43,7 @@ from numpy.typing import NDArray
 
 from pointillist.color import optics
 from pointillist.color.dot import RGB, Lab, check_lab
-from pointillist.data import load_table
+from pointillist.data import Override, load_table
 from pointillist.domain.skin_type import ita_deg
 from pointillist.errors import PointillistError
 
@@ -167,24 +167,12 @@ def area_target_drop_l(ita: float, override: str | Path | None = None) -> float:
     return float(np.interp(ita, itas[::-1], drops[::-1]))
 
 
-@cache
 def _normal_quantiles(mean: float, sd: float, lo: float, hi: float) -> NDArray[np.float64]:
-    """Equal-probability samples of a normal law clipped to [lo, hi], as the planner draws.
-
-    Cached (read-only): :func:`dot_look` asks for the same laws at every step of its
-    solve, and the quantiles were a third of a preview's skin stage.
-    """
+    """Equal-probability samples of a normal law clipped to [lo, hi], as the planner draws."""
     law = statistics.NormalDist(mean, max(sd, 1e-12))
     p = (np.arange(_QUADRATURE) + 0.5) / _QUADRATURE
     samples: NDArray[np.float64] = np.clip([law.inv_cdf(float(v)) for v in p], lo, hi)
-    samples.flags.writeable = False
     return samples
-
-
-@cache
-def _mean_footprint_mm2(radii: tuple[float, ...], halo_mm: float) -> float:
-    """Mean area of dots of these outline radii with their soft edge (cached likewise)."""
-    return float(np.mean([math.pi * r * r * footprint_area(halo_mm / r) for r in radii]))
 
 
 def ink_per_dot_mm2(
@@ -204,21 +192,37 @@ def ink_per_dot_mm2(
     """
     spec = load_table("plan", plan_override)["impression"]
     dot = _rendering(rendering_override)["dot"]
-    diameter = _normal_quantiles(
-        spec["diameter_mm"],
-        spec["diameter_jitter_mm"],
-        spec["min_diameter_mm"],
-        spec["max_diameter_mm"],
+    area_opacity, shade = _ink_terms(
+        float(halo_mm),
+        tuple(
+            float(spec[k])
+            for k in ("diameter_mm", "diameter_jitter_mm", "min_diameter_mm", "max_diameter_mm")
+        ),
+        tuple(float(dot[k]) for k in ("opacity", "opacity_jitter", "min_opacity", "max_opacity")),
+        tuple(float(dot[k]) for k in ("shade_jitter", "min_shade", "max_shade")),
     )
-    area = _mean_footprint_mm2(tuple(float(r) for r in 0.5 * diameter), float(halo_mm))
-    opacity = _normal_quantiles(
-        dot["opacity"], dot["opacity_jitter"], dot["min_opacity"], dot["max_opacity"]
-    )
-    shade = _normal_quantiles(1.0, dot["shade_jitter"], dot["min_shade"], dot["max_shade"])
     mean_log = float(np.mean(np.log(np.asarray(ratio_rgb, dtype=float))))
     nominal = 1.0 - math.exp(mean_log)
     strength = float(np.mean((1.0 - np.exp(shade * mean_log)) / nominal))
-    return area * float(np.mean(opacity)) * strength
+    return area_opacity * strength
+
+
+@lru_cache(maxsize=64)
+def _ink_terms(
+    halo_mm: float,
+    diameter: tuple[float, ...],
+    opacity: tuple[float, ...],
+    shade: tuple[float, ...],
+) -> tuple[float, NDArray[np.float64]]:
+    """The parts of :func:`ink_per_dot_mm2` that do not depend on the dot's colour: the
+    mean footprint area times the mean opacity, and the shade quantiles. Cached: the look
+    is solved by bisection over the colour, each step asking for the ink again."""
+    radius = 0.5 * _normal_quantiles(*diameter)
+    area = float(np.mean([math.pi * r * r * footprint_area(halo_mm / r) for r in radius]))
+    mean_opacity = float(np.mean(_normal_quantiles(*opacity)))
+    shades = _normal_quantiles(1.0, *shade)
+    shades.flags.writeable = False
+    return area * mean_opacity, shades
 
 
 def area_drop_l(skin_lab: Sequence[float], ratio_rgb: Sequence[float], darkened: float) -> float:
@@ -236,8 +240,16 @@ def area_drop_l(skin_lab: Sequence[float], ratio_rgb: Sequence[float], darkened:
 
 
 def _linear(lab: Sequence[float]) -> NDArray[np.float64]:
-    rgb = optics.xyz_to_linear_srgb(optics.lab_to_xyz(np.asarray(lab, dtype=float)))
-    return np.asarray(np.clip(rgb, 1e-4, None), dtype=np.float64)
+    return _linear_of(float(lab[0]), float(lab[1]), float(lab[2]))
+
+
+@lru_cache(maxsize=256)
+def _linear_of(lightness: float, a: float, b: float) -> NDArray[np.float64]:
+    # Cached: solving a look asks for the same skin's colour at every bisection step.
+    xyz = optics.lab_to_xyz(np.asarray([lightness, a, b], dtype=float))
+    rgb = np.asarray(np.clip(optics.xyz_to_linear_srgb(xyz), 1e-4, None), dtype=np.float64)
+    rgb.flags.writeable = False
+    return rgb
 
 
 def stubble_ratio(skin_lab: Sequence[float], override: str | Path | None = None) -> RGB:
@@ -438,6 +450,68 @@ def dot_look(
         full_density_drop_l=area_drop_l(skin, now, coverage * darkened(now)),
         shade=shade_id,
         depth_mm=depth,
+    )
+
+
+def with_shade(
+    look: DotLook,
+    skin_lab: Sequence[float],
+    shade: str,
+    *,
+    years: float = 0.0,
+    plan_override: str | Path | None = None,
+    rendering_override: str | Path | None = None,
+    pigments_override: Override = None,
+) -> DotLook:
+    """``look`` (calibrated for its own, recommended shade) drawn in another catalogue shade.
+
+    The dots stay where and as large as they are, at the same depth; the other shade
+    holds more or less carbon, so each dot is darker or lighter by what the optical model
+    says: each channel's optical density (``-log ratio``) is scaled by the model's
+    density for ``shade`` over its density for ``look.shade``, both at ``look.depth_mm``
+    and ``years`` on. The calibration to the area target (:func:`dot_look`) is kept for
+    the recommended shade only, so the practitioner sees what a lighter or darker mix
+    does rather than the same shadow reached another way.
+
+    Raises
+    ------
+    PointillistError
+        For a shade not in the catalogue (naming the valid ones), or a look without a
+        skin colour (nothing to scale it from).
+    """
+    from pointillist.color.dot import dot_ratio, find_shade
+
+    chosen = find_shade(shade, pigments_override)
+    if look.shade is None or look.depth_mm is None:
+        raise PointillistError(
+            f"shade {chosen.id}: the dots are drawn in the default colour (no skin colour), "
+            "so another shade cannot be shown"
+        )
+    if chosen.id == look.shade:
+        return look
+    skin = check_lab(skin_lab)
+    try:
+        reference = find_shade(look.shade, pigments_override)
+    except PointillistError:
+        # The tabulated look names a packaged shade a clinic's catalogue may not hold.
+        reference = find_shade(look.shade)
+    new = np.log(np.asarray(dot_ratio(skin, chosen, look.depth_mm, years)))
+    old = np.log(np.asarray(dot_ratio(skin, reference, look.depth_mm, years)))
+    scaled = np.clip(
+        np.exp(np.log(np.asarray(look.ratio_rgb)) * new / np.minimum(old, -1e-9)),
+        _MIN_RATIO,
+        1.0,
+    )
+    ratio: RGB = (float(scaled[0]), float(scaled[1]), float(scaled[2]))
+    per_mm2 = float(load_table("plan", plan_override)["density"]["final_per_cm2"]) / 100.0
+    ink = ink_per_dot_mm2(
+        ratio, look.halo_mm, plan_override=plan_override, rendering_override=rendering_override
+    )
+    return replace(
+        look,
+        ratio_rgb=ratio,
+        shade=chosen.id,
+        full_density_drop_l=area_drop_l(skin, ratio, look.coverage * per_mm2 * ink),
     )
 
 

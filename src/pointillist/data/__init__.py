@@ -34,7 +34,12 @@ def _packaged(name: str) -> dict[str, Any]:
     return tomllib.loads(text)
 
 
-def load_table(name: str, override: str | Path | None = None) -> dict[str, Any]:
+Override = str | Path | Mapping[str, Any] | None
+"""A clinic's override of a data file: its path, or its already parsed tables (a clinic's
+own file kept in the database, see :func:`parse_toml_text`)."""
+
+
+def load_table(name: str, override: Override = None) -> dict[str, Any]:
     """Return the parsed data file ``name`` (without ``.toml``), or a clinic's override.
 
     Parameters
@@ -42,8 +47,9 @@ def load_table(name: str, override: str | Path | None = None) -> dict[str, Any]:
     name
         Stem of a packaged data file, e.g. ``"screening_rules"``.
     override
-        Path to a clinic's own TOML file of the same shape. Read fresh on every call.
-        For the files in :data:`MERGED_OVERRIDES` it may hold only what it changes.
+        Path to a clinic's own TOML file of the same shape (read fresh on every call),
+        or its parsed tables. For the files in :data:`MERGED_OVERRIDES` it may hold
+        only what it changes.
 
     Raises
     ------
@@ -53,13 +59,16 @@ def load_table(name: str, override: str | Path | None = None) -> dict[str, Any]:
     """
     if override is None:
         return _packaged(name)
-    table = read_toml(override)
+    if isinstance(override, Mapping):
+        table, source = dict(override), f"the clinic's {name}"
+    else:
+        table, source = read_toml(override), str(override)
     if name in MERGED_OVERRIDES:
-        table = merge_tables(_packaged(name), table, str(override))
+        table = merge_tables(_packaged(name), table, source)
     from pointillist.data.schemas import POLICY_MODELS, validate_table
 
     if name in POLICY_MODELS:
-        validate_table(name, table, str(override))
+        validate_table(name, table, source)
     return table
 
 
@@ -78,6 +87,15 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PointillistError(f"{path}: not valid TOML ({exc}); fix the file") from None
+
+
+def parse_toml_text(text: str, source: str) -> dict[str, Any]:
+    """Parse TOML typed by a person (a policy file edited in the web app), with the
+    same one-line errors as :func:`read_toml`, naming ``source``."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise PointillistError(f"{source}: not valid TOML ({exc}); fix the text") from None
 
 
 def merge_tables(base: Mapping[str, Any], override: Any, source: str) -> dict[str, Any]:

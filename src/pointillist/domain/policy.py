@@ -45,18 +45,39 @@ def load_clinic_file(path: str | Path) -> dict[str, dict[str, Any]]:
         One line naming the file, the key and what is allowed, e.g.
         ``clinic.toml: pricing.base_fe: unknown key; allowed here: base_fee, ...``.
     """
-    overrides = read_toml(path)
+    return _merged_tables(
+        {name: load_table(name) for name in _MERGEABLE}, read_toml(path), str(path)
+    )
+
+
+def _merged_tables(
+    base: Mapping[str, Mapping[str, Any]], overrides: Mapping[str, Any], source: str
+) -> dict[str, dict[str, Any]]:
     unknown = sorted(set(overrides) - set(_MERGEABLE))
     if unknown:
         raise PointillistError(
-            f"{path}: unknown table [{unknown[0]}]; a clinic file may hold "
+            f"{source}: unknown table [{unknown[0]}]; a clinic file may hold "
             f"{', '.join(f'[{name}]' for name in _MERGEABLE)}"
         )
     tables = {}
     for name in _MERGEABLE:
-        merged = merge_tables(load_table(name), overrides.get(name, {}), str(path))
-        tables[name] = validate_table(name, merged, str(path), prefix=f"{name}.")
+        merged = merge_tables(base[name], overrides.get(name, {}), source)
+        tables[name] = validate_table(name, merged, source, prefix=f"{name}.")
     return tables
+
+
+def with_clinic_file(
+    policy: ClinicPolicy, overrides: Mapping[str, Any], source: str
+) -> ClinicPolicy:
+    """``policy`` with a clinic file's tables (parsed) merged over its own, checked as
+    :func:`load_clinic_file` checks a file: one line naming ``source`` and the key."""
+    base = {name: getattr(policy, name) for name in _MERGEABLE}
+    return replace(policy, **_merged_tables(base, overrides, source))
+
+
+def with_rules(policy: ClinicPolicy, rules: Mapping[str, Any], source: str) -> ClinicPolicy:
+    """``policy`` with its screening rules replaced whole by ``rules`` (parsed), checked."""
+    return replace(policy, rules=validate_table("screening_rules", rules, source))
 
 
 def load_rules_file(path: str | Path) -> dict[str, Any]:

@@ -366,6 +366,25 @@ def _smooth_noise(
     return field / std if std > 0 else field
 
 
+def grid_fields(
+    head: HeadModel, shape: tuple[int, int], cell_px: float, *, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """What :func:`hairline_density` reads that does not depend on the line: the head's
+    metric on the work grid and the micro irregularity's random field (a preview editor
+    moving the line keeps them)."""
+    table = hairline_table()["hairline"]
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 0x4A2]))
+    h, w = shape
+    ys = (np.arange(h, dtype=np.float32) + 0.5) * cell_px - 0.5
+    xs = (np.arange(w, dtype=np.float32) + 0.5) * cell_px - 0.5
+    g = head.metric_at(xs[None, :], ys[:, None])
+    corr_cells = float(table["micro_correlation_mm"]) / (head.mm_per_px * cell_px)
+    noise = _smooth_noise(shape, corr_cells, rng)
+    g.flags.writeable = False
+    noise.flags.writeable = False
+    return g, noise
+
+
 def hairline_density(
     hairline: Hairline,
     head: HeadModel,
@@ -373,13 +392,15 @@ def hairline_density(
     cell_px: float,
     *,
     seed: int = 0,
+    fields: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Share of the final density (0-1) on the work grid, ramping up behind the line.
 
     Ahead of the line, a fringe of single impressions (``fringe_mm`` deep, at
     ``fringe_density``); behind it, a smooth rise to full density over the transition
     band. Distances are measured on the scalp (through the head's metric across the
-    line) and roughened by a smooth random field (micro irregularity).
+    line) and roughened by a smooth random field (micro irregularity). ``fields`` are
+    :func:`grid_fields` of the same head, grid and seed, if already made.
     """
     import cv2
 
@@ -387,7 +408,7 @@ def hairline_density(
     fringe_mm = float(table["fringe_mm"])
     fringe_density = float(table["fringe_density"])
     band_mm = hairline.transition_band_mm
-    rng = np.random.default_rng(np.random.SeedSequence([seed, 0x4A2]))
+    g, noise = grid_fields(head, shape, cell_px, seed=seed) if fields is None else fields
     behind = hairline.behind_mask(shape, cell_px)
     inside = cv2.distanceTransform(behind.astype(np.uint8), cv2.DIST_L2, 5)
     outside = cv2.distanceTransform((~behind).astype(np.uint8), cv2.DIST_L2, 5)
@@ -397,15 +418,10 @@ def hairline_density(
     gy, gx = np.gradient(signed_cells)
     norm = np.maximum(np.hypot(gx, gy), 1e-6)
     nx, ny = gx / norm, gy / norm
-    h, w = shape
-    ys = (np.arange(h, dtype=np.float32) + 0.5) * cell_px - 0.5
-    xs = (np.arange(w, dtype=np.float32) + 0.5) * cell_px - 0.5
-    g = head.metric_at(xs[None, :], ys[:, None])
     across = np.sqrt(g[..., 0] * nx * nx + 2 * g[..., 1] * nx * ny + g[..., 2] * ny * ny)
     distance_mm = signed_cells * cell_px * across
     micro = float(table["micro_amplitude_mm"])
-    corr_cells = float(table["micro_correlation_mm"]) / (head.mm_per_px * cell_px)
-    distance_mm = distance_mm + micro * _smooth_noise(shape, corr_cells, rng)
+    distance_mm = distance_mm + micro * noise
     ramp = np.clip(distance_mm / max(band_mm, 1e-6), 0.0, 1.0)
     ramp = ramp * ramp * (3.0 - 2.0 * ramp)
     inner = fringe_density + (1.0 - fringe_density) * ramp

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from pointillist.data import load_table
+from pointillist.data import Override, load_table
 from pointillist.errors import PointillistError
 from pointillist.imaging.compose import compose_before_after, compose_overlay
 from pointillist.imaging.grid import all_in_blocks, feather, regrid, to_grid
@@ -97,7 +97,7 @@ STAGE_OPTIONS: dict[str, tuple[str, ...]] = {
         "seed",
     ),
     "treatment": ("area_add", "area_remove"),
-    "skin": ("years",),
+    "skin": ("years", "shade", "pigments"),
     "impressions": ("sessions", "density", "seed"),
     "render": (),
     "compose": (),
@@ -156,6 +156,12 @@ class SimulationOptions:
         Seed of every random choice: the same inputs and seed give identical images.
     years
         Show the healed look this many years on (fading, blue drift).
+    shade
+        A pigment shade of the catalogue (its id, e.g. ``cb-1:3``) to draw the dots in,
+        instead of the one recommended for the skin (:func:`pointillist.color.look.with_shade`).
+    pigments
+        A clinic's own pigment catalogue (``pigments.toml``, or its parsed tables) for
+        ``shade``.
     """
 
     sessions: int | None = None
@@ -175,6 +181,8 @@ class SimulationOptions:
     density: float = 1.0
     seed: int = 0
     years: float = 0.0
+    shade: str | None = None
+    pigments: Override = None
 
     def check(self, size: tuple[int, int]) -> None:
         """Refuse options no simulation can honour, before any work is done."""
@@ -189,6 +197,10 @@ class SimulationOptions:
             raise PointillistError(
                 f"density {self.density:g}: give 0.2 to 1.5 times the plan's final density"
             )
+        if self.shade is not None:
+            from pointillist.color.dot import find_shade
+
+            find_shade(self.shade, self.pigments)
         if self.face is not None and self.face < 1:
             raise PointillistError(f"--face {self.face}: faces are numbered from 1, largest first")
         if self.mm_per_px is not None:
@@ -307,13 +319,23 @@ class Simulation:
     dot_ratio_rgb: tuple[float, float, float] = (0.0, 0.0, 0.0)
     dot_look: DotLook | None = None
     impressions: Impressions | None = None
-    session_images: list[np.ndarray] = field(default_factory=list)
-    before_after: np.ndarray | None = None
-    overlay: np.ndarray | None = None
     timings_ms: dict[str, float] = field(default_factory=dict)
     stage_warnings: dict[str, list[str]] = field(default_factory=dict)
     running: str = ""
     """The stage running now (its warnings are filed under it)."""
+    lazy: bool = False
+    """Render a session, the before/after and the overlay only when they are asked for
+    (:meth:`session_image`), not in the ``render`` and ``compose`` stages: the web
+    editor shows one session at a time, and rendering the others on every edit would
+    triple its cost. The pixels are the same either way."""
+    rendered: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
+    """Session images rendered so far, by session number (1-based)."""
+    composed: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    """``before_after`` and ``overlay`` once composed."""
+    memo: dict[str, tuple[tuple[Any, ...], Any]] = field(default_factory=dict, repr=False)
+    """Intermediate results a stage can reuse while their inputs are the same objects
+    (see :meth:`_reuse`): a brush stroke re-runs the treatment stage, not the hairline's
+    density ramp behind it."""
 
     # -- running ------------------------------------------------------------------------
 
@@ -360,11 +382,64 @@ class Simulation:
             raise
         return [s for s in STAGES if s in stages]
 
+    def _reuse(self, name: str, inputs: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
+        """``compute()``, or its last result if ``inputs`` are the same objects (stages
+        replace their results rather than mutate them, so identity means unchanged) or
+        equal numbers."""
+        kept = self.memo.get(name)
+        if (
+            kept is not None
+            and len(kept[0]) == len(inputs)
+            and all(
+                a is b or (isinstance(a, int | float) and a == b)
+                for a, b in zip(kept[0], inputs, strict=True)
+            )
+        ):
+            return kept[1]
+        value = compute()
+        self.memo[name] = (inputs, value)
+        return value
+
     # -- results ------------------------------------------------------------------------
 
     @property
     def sessions(self) -> int:
-        return len(self.session_images)
+        return 0 if self.impressions is None else self.impressions.n_sessions
+
+    def session_image(self, k: int) -> np.ndarray:
+        """The photo after session ``k`` (1-based), rendered now if it is not yet."""
+        from pointillist.imaging.render import render_impressions
+
+        course = self.impressions
+        if course is None:
+            raise PointillistError("nothing to show yet: run the simulation first")
+        if k not in self.rendered:
+            self.rendered[k] = render_impressions(
+                self.image, course.up_to_session(k), look=self.dot_look
+            )
+        return self.rendered[k]
+
+    @property
+    def session_images(self) -> list[np.ndarray]:
+        """The photo after each session, first to last."""
+        return [self.session_image(k) for k in range(1, self.sessions + 1)]
+
+    @property
+    def before_after(self) -> np.ndarray | None:
+        """The photo beside the last session (None before the pipeline has run)."""
+        return self._composite("before_after")
+
+    @property
+    def overlay(self) -> np.ndarray | None:
+        """The photo with the regions, treatment area and hairline drawn over it."""
+        return self._composite("overlay")
+
+    def _composite(self, name: str) -> np.ndarray | None:
+        if name not in self.composed:
+            if self.impressions is None or self.treatment_share is None:
+                return None
+            _compose_now(self)
+        return self.composed[name]
 
     @property
     def warnings(self) -> list[str]:
@@ -413,6 +488,7 @@ class Simulation:
             "head_model": self.head.to_json(),
             "skin": None if self.skin is None else _skin_json(self.skin),
             "dot_ratio_rgb": [round(v, 4) for v in self.dot_ratio_rgb],
+            "shade": None if self.dot_look is None else self.dot_look.shade,
             "years": self.years,
             "seed": self.seed,
             "warnings": self.warnings,
@@ -779,7 +855,18 @@ def _stage_treatment(sim: Simulation) -> None:
     else:
         open_scalp = regions.treatable_scalp(scale.mm_per_px)
         if hairline is not None:
-            ramp = hairline_mod.hairline_density(hairline, head, grid, cell, seed=opts.seed)
+            fields = sim._reuse(
+                "grid_fields",
+                (head, regions, opts.seed),
+                lambda: hairline_mod.grid_fields(head, grid, cell, seed=opts.seed),
+            )
+            ramp = sim._reuse(
+                "hairline_density",
+                (hairline, head, regions, opts.seed),
+                lambda: hairline_mod.hairline_density(
+                    hairline, head, grid, cell, seed=opts.seed, fields=fields
+                ),
+            )
             area_mask = open_scalp & hairline.behind_mask(grid, cell)
             # The support also holds the fringe of single impressions ahead of the line.
             support = open_scalp & (ramp > 0)
@@ -818,7 +905,7 @@ def _stage_treatment(sim: Simulation) -> None:
 
 def _stage_skin(sim: Simulation) -> None:
     from pointillist.color import measure_skin
-    from pointillist.color.look import default_look, dot_look
+    from pointillist.color.look import default_look, dot_look, with_shade
 
     assert sim.regions is not None
     sim.skin = None
@@ -830,6 +917,16 @@ def _stage_skin(sim: Simulation) -> None:
         # A photo whose skin colour cannot be read (colour cast, no bare skin) still
         # gets a preview, in the default shade, and says so.
         _warn(sim, f"skin colour not used ({exc}); default dot colour shown")
+    if sim.options.shade is not None and sim.skin is not None and look.shade is not None:
+        look = with_shade(
+            look,
+            sim.skin.lab,
+            sim.options.shade,
+            years=sim.options.years,
+            pigments_override=sim.options.pigments,
+        )
+    elif sim.options.shade is not None:
+        _warn(sim, f"shade {sim.options.shade} not shown: no skin colour to draw it on")
     sim.dot_look = look
     sim.dot_ratio_rgb = look.ratio_rgb
 
@@ -856,7 +953,11 @@ def _stage_impressions(sim: Simulation) -> None:
     if opts.mask is not None:
         density *= all_in_blocks(opts.mask, factor, (sh, sw))
     density *= np.float32(final_per_cm2 / 100.0)
-    metric = head.metric_field(sh, sw, cell_px=float(factor), step=4)
+    metric = sim._reuse(
+        "metric_field",
+        (head, sh, sw, factor),
+        lambda: head.metric_field(sh, sw, cell_px=float(factor), step=4),
+    )
     course = plan_impressions(
         density, metric_mm2_per_px2=metric, seed=opts.seed, cumulative_fractions=fractions
     )
@@ -869,14 +970,30 @@ def _stage_render(sim: Simulation) -> None:
 
     course = sim.impressions
     assert course is not None
-    sim.session_images = render_sessions(sim.image, course, look=sim.dot_look)
+    # A new dict, not a cleared one: Simulation.update restores the old results (the
+    # same dict object) when an edit cannot be honoured.
+    sim.rendered = {}
+    if not sim.lazy:
+        # Every session in one pass over the dots (the same pixels as one at a time).
+        images = render_sessions(sim.image, course, look=sim.dot_look)
+        sim.rendered = {k: image for k, image in enumerate(images, start=1)}
 
 
 def _stage_compose(sim: Simulation) -> None:
+    sim.composed = {}
+    if not sim.lazy:
+        _compose_now(sim)
+
+
+def _compose_now(sim: Simulation) -> None:
     assert sim.regions is not None and sim.treatment_mask is not None
     assert sim.treatment_share is not None
-    sim.before_after = compose_before_after(sim.image, sim.session_images[-1], sim.sessions)
-    sim.overlay = compose_overlay(
+    composed = {
+        "before_after": compose_before_after(
+            sim.image, sim.session_image(sim.sessions), sim.sessions
+        )
+    }
+    composed["overlay"] = compose_overlay(
         sim.image,
         sim.regions,
         sim.treatment_mask,
@@ -886,6 +1003,7 @@ def _stage_compose(sim: Simulation) -> None:
         faces=sim.faces,
         client_face=sim.face_number() if sim.keypoints is not None else None,
     )
+    sim.composed = composed
 
 
 _STAGE_FUNCTIONS: dict[str, Callable[[Simulation], None]] = {

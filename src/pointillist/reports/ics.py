@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 
-from icalendar import Calendar, Event
+from icalendar import Calendar, Event, vCalAddress, vText
 
 from pointillist.domain.consultation import TreatmentPlan
 
@@ -85,3 +85,54 @@ def _uid_base(plan: TreatmentPlan) -> str:
     # Stable across re-exports of the same plan, so calendars update instead of duplicating.
     key = repr((plan.client, plan.request)).encode()
     return hashlib.sha256(key).hexdigest()[:16]
+
+
+def appointment_to_ics(
+    *,
+    uid: str,
+    start: dt.datetime,
+    minutes: int,
+    summary: str,
+    location: str,
+    description: str,
+    organizer_email: str,
+    organizer_name: str,
+    attendee_email: str,
+    attendee_name: str,
+    sequence: int = 0,
+    stamp: dt.datetime | None = None,
+) -> bytes:
+    """One appointment as an invitation (RFC 5546 ``METHOD:REQUEST``) that mail programs
+    show with "add to calendar".
+
+    ``start`` is timezone-aware and written in UTC, so the invitation lands at the right
+    hour wherever the client's calendar is. ``uid`` must stay the same for the same
+    appointment and ``sequence`` grow when it moves, so calendars update the event
+    instead of adding a second one.
+    """
+    if start.tzinfo is None:
+        raise ValueError("the appointment's start must be timezone-aware")
+    cal = Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("method", "REQUEST")
+    event = Event()
+    event.add("uid", uid)
+    event.add("sequence", sequence)
+    event.add("dtstamp", stamp or dt.datetime.now(dt.UTC))
+    event.add("dtstart", start.astimezone(dt.UTC))
+    event.add("dtend", (start + dt.timedelta(minutes=minutes)).astimezone(dt.UTC))
+    event.add("summary", summary)
+    event.add("location", location)
+    event.add("description", description)
+    event.add("status", "CONFIRMED")
+    organizer = vCalAddress(f"mailto:{organizer_email}")
+    organizer.params["cn"] = vText(organizer_name)
+    event.add("organizer", organizer)
+    attendee = vCalAddress(f"mailto:{attendee_email}")
+    attendee.params["cn"] = vText(attendee_name)
+    attendee.params["role"] = vText("REQ-PARTICIPANT")
+    attendee.params["partstat"] = vText("ACCEPTED")
+    event.add("attendee", attendee)
+    cal.add_component(event)
+    return bytes(cal.to_ical())

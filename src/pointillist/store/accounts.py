@@ -16,7 +16,7 @@ from functools import cache
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import Table, bindparam, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 from zxcvbn import zxcvbn
 
 from pointillist.errors import PointillistError
@@ -184,7 +184,12 @@ def active_token(session: Session, token: str, *, now: datetime | None = None) -
     Reads only: the caller notes the use in a :class:`TokenUses`, written in batches, so
     that a read request never waits for the database's writer.
     """
-    record = session.scalar(select(ApiToken).where(ApiToken.token_sha256 == token_digest(token)))
+    # One query: the request goes on to use the user and their clinic in any case.
+    record = session.scalar(
+        select(ApiToken)
+        .where(ApiToken.token_sha256 == token_digest(token))
+        .options(joinedload(ApiToken.user).joinedload(User.clinic))
+    )
     now = now or utcnow()
     if record is None or record.revoked_at is not None:
         return None
@@ -304,18 +309,24 @@ def user_for_web_session(
     write on every read would make readers queue for the database's write lock).
     """
     now = now or utcnow()
-    record = session.scalar(
-        select(WebSession).where(WebSession.nonce_sha256 == token_digest(nonce))
-    )
-    if record is None or record.ended_at is not None or record.expires_at <= now:
+    # One query for the session, its user and their clinic (the request uses all three).
+    found = session.execute(
+        select(WebSession, User)
+        .join(User, User.id == WebSession.user_id)
+        .where(WebSession.nonce_sha256 == token_digest(nonce))
+        .options(joinedload(User.clinic))
+    ).first()
+    if found is None:
+        return None
+    record, user = found[0], found[1]
+    if record.ended_at is not None or record.expires_at <= now:
         return None
     if record.last_seen_at + timedelta(seconds=idle_s) <= now:
         record.ended_at = now
         return None
     if now - record.last_seen_at >= _SEEN_RESOLUTION:
         record.last_seen_at = now
-    user = session.get(User, record.user_id)
-    return user if user is not None and user.is_active else None
+    return user if user.is_active else None
 
 
 def end_web_session(session: Session, nonce: str) -> None:

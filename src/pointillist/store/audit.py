@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pointillist.store.models import AuditEntry
+from pointillist.store.models import AuditEntry, utcnow
 from pointillist.store.scope import Scope
 
 ACTIONS = (
@@ -56,6 +56,9 @@ def record(
         entity_id=entity_id,
         detail=detail,
         api_token_id=scope.api_token_id,
+        # Now, not when the row is flushed: a read's entry is written a little later
+        # (pointillist.store.reads), and its time must still be the read's.
+        at=utcnow(),
     )
     session.add(entry)
     return entry

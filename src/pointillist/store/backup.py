@@ -18,7 +18,14 @@ Archive layout::
     manifest.json          format, backend, schema revision, counts, time, files
     database.sqlite3       or database.pgdump
     integrity_key          the key that seals consents and the audit chain
+    client_keys            the per-client encryption keys (copied after the database)
     photos/ab/abcd....jpg  every file the database refers to
+
+A backup holds the client keys of its day, so whoever holds the archive can read every
+client in it, including clients erased since: keep backups as safe as the server and
+only as long as needed. Restoring one never brings an erased client back: the data
+directory's key file, where erasure zeroed their key, is kept, and those clients are
+erased again (:func:`pointillist.store.shredding.reapply_erasures`).
 """
 
 from __future__ import annotations
@@ -42,12 +49,14 @@ from sqlalchemy import func, inspect, pool, select, text
 from sqlalchemy.exc import OperationalError
 
 from pointillist.errors import PointillistError
+from pointillist.store.client_keys import RECORD_BYTES
 from pointillist.store.db import is_sqlite, make_engine, parse_database_url, sqlite_file
 from pointillist.store.migrate import current_revision, unreachable_error, upgrade_to_head
 from pointillist.store.models import Clinic
 
 BACKUP_FORMAT = "pointillist-backup/2"
 _KEY_MEMBER = "integrity_key"
+_CLIENT_KEYS_MEMBER = "client_keys"
 _PHOTO_MEMBER = re.compile(r"^photos/([0-9a-f]{2})/([0-9a-f]{64})\.(jpg|png)$")
 _DATABASE_MEMBERS = {"sqlite": "database.sqlite3", "postgresql": "database.pgdump"}
 
@@ -76,11 +85,20 @@ class RestoreSummary:
     clinics: int
     photos_added: int
     photos_present: int
+    erased_again: int = 0
 
 
-def backup(url: str, photo_dir: Path, path: Path, *, key_file: Path | None = None) -> BackupSummary:
-    """Write a backup of the database at ``url``, the files it refers to in ``photo_dir``
-    and the sealing key ``key_file`` (if given and present) to ``path``."""
+def backup(
+    url: str,
+    photo_dir: Path,
+    path: Path,
+    *,
+    key_file: Path | None = None,
+    client_keys_file: Path | None = None,
+) -> BackupSummary:
+    """Write a backup of the database at ``url``, the files it refers to in ``photo_dir``,
+    the sealing key ``key_file`` and the client keys ``client_keys_file`` (each if given
+    and present) to ``path``."""
     path = Path(path)
     if path.is_dir():
         raise PointillistError(
@@ -121,6 +139,9 @@ def backup(url: str, photo_dir: Path, path: Path, *, key_file: Path | None = Non
                 "backup, then back up again"
             )
         photos = [photo_dir / name for name in sorted(referenced)]
+        # After the database: keys are appended before the rows they encrypt commit, so
+        # every client in the dump finds its key here.
+        client_keys = _read_if_present(client_keys_file)
         created = datetime.now(UTC).isoformat(timespec="seconds")
         summary = BackupSummary(
             path=str(path),
@@ -146,6 +167,12 @@ def backup(url: str, photo_dir: Path, path: Path, *, key_file: Path | None = Non
                 archive.add(dump, arcname=dump.name)
                 if key_file is not None and key_file.is_file():
                     archive.add(key_file, arcname=_KEY_MEMBER)
+                if client_keys is not None:
+                    info = tarfile.TarInfo(_CLIENT_KEYS_MEMBER)
+                    info.size = len(client_keys)
+                    info.mode = 0o600
+                    info.mtime = int(datetime.now(UTC).timestamp())
+                    archive.addfile(info, io.BytesIO(client_keys))
                 for file in photos:
                     archive.add(file, arcname=f"photos/{file.parent.name}/{file.name}")
             os.replace(partial, path)
@@ -162,9 +189,14 @@ def restore(
     *,
     force: bool = False,
     key_file: Path | None = None,
+    client_keys_file: Path | None = None,
 ) -> RestoreSummary:
-    """Restore a backup into the database at ``url``, the photo store ``photo_dir`` and
-    the sealing key ``key_file``.
+    """Restore a backup into the database at ``url``, the photo store ``photo_dir``, the
+    sealing key ``key_file`` and the client keys ``client_keys_file``.
+
+    The client keys already in ``client_keys_file`` win over the backup's: a key erasure
+    destroyed stays destroyed, and the clients it belonged to are erased again from the
+    restored database (counted in ``erased_again``).
 
     Refuses, before changing anything, a backup that lacks a file its database refers
     to or holds a damaged one, and a database that already holds clinics unless
@@ -199,6 +231,11 @@ def restore(
             _sqlite_contents(dump)[1] if backend == "sqlite" else set(_listed(manifest, path))
         )
         photos = _checked_photos(archive, path, referenced)
+        merged_keys = (
+            _merged_client_keys(archive, path, client_keys_file)
+            if client_keys_file is not None
+            else None
+        )
         if backend == "sqlite":
             _sqlite_restore(dump, _sqlite_path(url))
         else:
@@ -206,7 +243,12 @@ def restore(
         added, present = _restore_photos(archive, photos, photo_dir)
         if key_file is not None:
             _restore_key(archive, key_file)
+        if client_keys_file is not None and merged_keys is not None:
+            _write_private(client_keys_file, merged_keys)
     upgrade_to_head(url)
+    erased_again = 0
+    if client_keys_file is not None:
+        erased_again = _reapply_erasures(url, photo_dir, client_keys_file)
     return RestoreSummary(
         path=str(path),
         backend=backend,
@@ -214,7 +256,78 @@ def restore(
         clinics=_count_clinics(url),
         photos_added=added,
         photos_present=present,
+        erased_again=erased_again,
     )
+
+
+def _read_if_present(file: Path | None) -> bytes | None:
+    if file is None:
+        return None
+    try:
+        return file.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise PointillistError(f"{file}: cannot read it ({exc.strerror})") from None
+
+
+def _merged_client_keys(
+    archive: tarfile.TarFile, path: Path, client_keys_file: Path
+) -> bytes | None:
+    """The key file to keep: the data directory's, extended by the backup's records it
+    lacks; None when there is nothing to change. Refuses a key file of another install."""
+    try:
+        member = archive.extractfile(_CLIENT_KEYS_MEMBER)
+    except KeyError:
+        return None  # a backup from before client encryption
+    if member is None:
+        return None
+    with member:
+        archived = member.read()
+    current = _read_if_present(client_keys_file) or b""
+    record = RECORD_BYTES
+    merged = bytearray(current)
+    for start in range(0, len(archived) - record + 1, record):
+        theirs = archived[start : start + record]
+        ours = bytes(merged[start : start + record])
+        if len(ours) < record or ours == bytes(record):
+            merged[start : start + record] = theirs.ljust(record, b"\0")
+        elif ours[:8] != theirs[:8] and theirs != bytes(record):
+            raise PointillistError(
+                f"{client_keys_file} holds other client keys than {path}: it belongs to "
+                "another installation. Move it aside (keep it!) and run restore again; "
+                "nothing was restored"
+            )
+    return bytes(merged) if bytes(merged) != current else None
+
+
+def _write_private(target: Path, data: bytes) -> None:
+    target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    partial = target.with_name("." + target.name + ".partial")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(partial, target)
+
+
+def _reapply_erasures(url: str, photo_dir: Path, client_keys_file: Path) -> int:
+    # Imported here: the erasure code imports the models, which a restore needs only now.
+    from pointillist.store.client_keys import KeyFile
+    from pointillist.store.db import session_factory, session_scope
+    from pointillist.store.photos import PhotoStore
+    from pointillist.store.shredding import encrypt_plaintext_rows, reapply_erasures
+
+    engine = make_engine(url, poolclass=pool.NullPool)
+    photos = PhotoStore(photo_dir, max_bytes=1, max_megapixels=1.0)  # deletes only
+    try:
+        with session_scope(session_factory(engine, keys=KeyFile(client_keys_file))) as db:
+            erased = reapply_erasures(db, photos)
+            encrypt_plaintext_rows(db)
+    finally:
+        engine.dispose()
+    return len(erased)
 
 
 def _listed(manifest: dict[str, object], path: Path) -> list[str]:

@@ -15,8 +15,16 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from pointillist.data import parse_toml_text
 from pointillist.domain.appointments import ClinicHours, clinic_hours
-from pointillist.domain.policy import ClinicPolicy, check_clinic_settings, with_clinic_settings
+from pointillist.domain.policy import (
+    CLINIC_SETTINGS,
+    ClinicPolicy,
+    check_clinic_settings,
+    with_clinic_file,
+    with_clinic_settings,
+    with_rules,
+)
 from pointillist.errors import PointillistError
 from pointillist.store import audit
 from pointillist.store.accounts import (
@@ -129,9 +137,91 @@ def update_clinic_settings(
     return clinic
 
 
+POLICY_FILES: dict[str, str] = {
+    "clinic": "clinic policy",
+    "rules": "screening rules",
+    "pigments": "pigment catalogue",
+}
+"""The policy files a clinic may keep in its record, by kind, with the words for people."""
+
+
 def clinic_policy(clinic: Clinic, served: ClinicPolicy) -> ClinicPolicy:
-    """The policy in force for ``clinic``: ``served`` with the clinic's settings over it."""
-    return with_clinic_settings(served, clinic.settings or {})
+    """The policy in force for ``clinic``, most specific last: ``served`` (the packaged
+    tables with the files ``serve`` was given), the clinic's own policy file and rules
+    (:func:`update_policy_file`), then its settings (:func:`update_clinic_settings`)."""
+    return with_clinic_settings(policy_before_settings(clinic, served), clinic.settings or {})
+
+
+def policy_before_settings(clinic: Clinic, served: ClinicPolicy) -> ClinicPolicy:
+    """``served`` with the clinic's own policy file and screening rules laid over it."""
+    return with_policy_files(served, clinic.policy_files or {})
+
+
+def with_policy_files(served: ClinicPolicy, files: Mapping[str, str]) -> ClinicPolicy:
+    """``served`` with a clinic's policy file and rules (TOML text by kind) over it,
+    checked: one line naming the file and the key."""
+    policy = served
+    if files.get("clinic"):
+        policy = with_clinic_file(
+            policy, parse_toml_text(files["clinic"], "clinic policy"), "clinic policy"
+        )
+    if files.get("rules"):
+        policy = with_rules(
+            policy, parse_toml_text(files["rules"], "screening rules"), "screening rules"
+        )
+    return policy
+
+
+def update_policy_file(
+    session: Session, scope: Scope, served: ClinicPolicy, kind: str, text: str
+) -> list[str]:
+    """Keep the clinic's own policy file of ``kind`` (owners); empty text removes it, so
+    the file ``serve`` was given (or the packaged one) applies again.
+
+    The clinic policy and rules are checked here, over ``served``; the pigment catalogue
+    is checked by the caller (its model lives in the colour layer). A clinic policy that
+    sets a value the settings form also sets (opening hours, prices...) takes over: the
+    form's own value is dropped, so each value has one place it was last set. Returns
+    the settings so dropped.
+    """
+    scope.require("manage_clinic")
+    if kind not in POLICY_FILES:
+        raise PointillistError(
+            f"unknown policy file {kind!r}; use one of {', '.join(POLICY_FILES)}", field=kind
+        )
+    clinic = get_clinic(session, scope)
+    files = dict(clinic.policy_files or {})
+    text = text.strip()
+    if text:
+        files[kind] = text + "\n"
+    else:
+        files.pop(kind, None)
+    try:
+        with_policy_files(served, files)
+    except PointillistError as exc:
+        raise PointillistError(exc.message, field=kind) from None
+    dropped: list[str] = []
+    if kind == "clinic" and text:
+        tables = parse_toml_text(text, POLICY_FILES[kind])
+        own = dict(clinic.settings or {})
+        for key, path in CLINIC_SETTINGS.items():
+            node: Any = tables
+            for step in path:
+                node = node.get(step) if isinstance(node, Mapping) else None
+            if node is not None and key in own:
+                del own[key]
+                dropped.append(key)
+        clinic.settings = own
+    clinic.policy_files = files
+    audit.record(
+        session,
+        scope,
+        "update",
+        "clinic",
+        clinic.id,
+        fields=[f"policy_files.{kind}", *(f"settings.{key}" for key in dropped)],
+    )
+    return dropped
 
 
 def opening_hours(clinic: Clinic, served: ClinicPolicy) -> ClinicHours:

@@ -8,10 +8,11 @@ SQLite has one writer at a time. A transaction that reads first and writes later
 request: the sign-in check reads, the audit entry writes) cannot wait for the lock once
 another writer has committed after its read began: SQLite answers "database is locked" at
 once, whatever the busy timeout. So the web server's engine (``serialise_writes=True``)
-starts every SQLite transaction with ``BEGIN IMMEDIATE`` behind one lock per engine:
-threads queue in order on that lock (no polling), other processes (a CLI command) on
-SQLite's busy timeout. Transactions are kept short (photos are decoded before theirs
-begins), so the queue moves.
+starts every SQLite transaction that may write with ``BEGIN IMMEDIATE`` behind one lock
+per engine: threads queue in order on that lock (no polling), other processes (a CLI
+command) on SQLite's busy timeout. Transactions are kept short (photos are decoded before
+theirs begins), so the queue moves. Read requests' transactions never write and begin
+without the lock (:mod:`pointillist.store.reads`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
 from pointillist.errors import PointillistError
+from pointillist.store.client_keys import KeyedSession, KeyFile
 from pointillist.store.errors import Busy
 
 _POSTGRES_NAMES = {"postgres", "postgresql", "postgresql+psycopg", "postgresql+psycopg2"}
@@ -103,7 +105,19 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+#: Execution option of an engine whose transactions only read (see pointillist.store.reads):
+#: on SQLite they begin without the write lock, so readers never queue behind writers.
+READS_ONLY = "pointillist_reads_only"
+
+
+def _reads_only(connection: Any) -> bool:
+    return bool(connection.get_execution_options().get(READS_ONLY, False))
+
+
 def _on_sqlite_begin(connection: Any) -> None:
+    if _reads_only(connection):
+        connection.exec_driver_sql("BEGIN")
+        return
     # IMMEDIATE: take the write lock when the transaction starts. Nearly every request
     # reads and then writes (the audit log), and two deferred transactions that both read
     # and then both write end with one of them failing at once ("database is locked",
@@ -116,6 +130,10 @@ def _serialise_writes(engine: Engine) -> None:
     writer = threading.Lock()
 
     def begin(connection: Any) -> None:
+        if _reads_only(connection):
+            # WAL: a reader sees the last commit and never blocks the writer, nor waits.
+            connection.exec_driver_sql("BEGIN")
+            return
         if not writer.acquire(timeout=WRITER_WAIT_SECONDS):
             raise Busy(
                 f"the database was busy for {WRITER_WAIT_SECONDS:g} s; try again in a moment"
@@ -183,9 +201,14 @@ def checkpoint_wal(engine: Engine) -> bool:
     return not busy
 
 
-def session_factory(engine: Engine) -> sessionmaker[Session]:
-    """A sessionmaker whose objects stay readable after commit (for the web layer)."""
-    return sessionmaker(bind=engine, expire_on_commit=False)
+def session_factory(engine: Engine, *, keys: KeyFile) -> sessionmaker[Session]:
+    """A sessionmaker whose objects stay readable after commit (for the web layer).
+
+    ``keys``: the data directory's client key file (``Settings.client_keys()``), which
+    encrypts and decrypts clients' details and health data; each session caches the keys
+    it reads for its own life only.
+    """
+    return sessionmaker(bind=engine, expire_on_commit=False, class_=KeyedSession, keys=keys)
 
 
 @contextmanager

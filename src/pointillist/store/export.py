@@ -19,6 +19,7 @@ from sqlalchemy import Engine, String, cast, delete, event, func, select
 from sqlalchemy.orm import Session
 
 from pointillist.store import audit
+from pointillist.store.client_keys import keyring_of
 from pointillist.store.db import checkpoint_wal
 from pointillist.store.models import (
     Base,
@@ -27,6 +28,7 @@ from pointillist.store.models import (
     Consent,
     ConsentTemplate,
     Consultation,
+    OutboxMessage,
     Photo,
     Reminder,
     Simulation,
@@ -51,10 +53,11 @@ def _plain(value: Any) -> Any:
 
 
 def _row(row: Base, *, leave_out: tuple[str, ...] = ()) -> dict[str, Any]:
+    # By column name: an encrypted column's attribute (``email``) gives the plain value.
     return {
-        column.key: _plain(getattr(row, column.key))
+        column.name: _plain(getattr(row, column.name))
         for column in row.__table__.columns
-        if column.key not in leave_out
+        if column.name not in leave_out and column.name != "key_ref"
     }
 
 
@@ -144,6 +147,7 @@ def client_record(session: Session, scope: Scope, client_id: int) -> dict[str, A
         "photos": photos,
         "simulations": simulations,
         "reminders": [_row(r) for r in _of_client(session, scope, Reminder, client_id)],
+        "messages": [_row(m) for m in _of_client(session, scope, OutboxMessage, client_id)],
     }
 
 
@@ -243,7 +247,15 @@ def erase_client(
         )
         deleted[model.__tablename__] = int(getattr(result, "rowcount", 0) or 0)
 
-    for model in (Reminder, Simulation, Photo, TreatmentSession, TreatmentPlan, Consultation):
+    for model in (
+        OutboxMessage,
+        Reminder,
+        Simulation,
+        Photo,
+        TreatmentSession,
+        TreatmentPlan,
+        Consultation,
+    ):
         delete_rows(model)
     session.flush()
     consents = session.scalar(
@@ -252,7 +264,7 @@ def erase_client(
         )
     )
     orphaned = [f for f in sorted(files) if not _file_in_use(session, f[0])]
-    _after_erasure_commits(session, photos, orphaned)
+    _after_erasure_commits(session, photos, orphaned, client.key_ref)
     # Logged before the consents go: the database lets a signed consent be deleted only
     # once the append-only log holds its client's erasure (migration 0002).
     audit.record(
@@ -289,13 +301,19 @@ def _file_in_use(session: Session, sha256: str) -> bool:
 
 
 def _after_erasure_commits(
-    session: Session, photos: PhotoStore, files: list[tuple[str, str]]
+    session: Session, photos: PhotoStore, files: list[tuple[str, str]], key_ref: str | None
 ) -> None:
     state = {"pending": True}
+    keys = keyring_of(session).file
 
     def on_commit(committed: Session) -> None:
         if state["pending"]:
             state["pending"] = False
+            # Only now: destroyed before the commit, a rolled-back erasure would leave the
+            # client's records unreadable. From here on, every copy of them left in the
+            # database's files, its WAL, archives and dumps is ciphertext without a key.
+            if key_ref is not None:
+                keys.destroy(key_ref)
             for sha256, media_type in files:
                 photos.delete(sha256, media_type)
             # SQLite keeps the erased rows' old pages in its WAL until a checkpoint.

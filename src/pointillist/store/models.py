@@ -33,10 +33,13 @@ from sqlalchemy import (
     UniqueConstraint,
     event,
     inspect,
+    true,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
+
+from pointillist.store.client_keys import Encrypted, install, keyring_of
 
 ROLES = ("owner", "practitioner", "front-desk")
 PHOTO_KINDS = ("front", "top", "left", "right", "back", "close-up")
@@ -112,6 +115,10 @@ class Clinic(Base):
     # The clinic's own settings from its settings page, in the shape of a clinic file
     # ({"pricing": {...}, "plan": {"calendar": {...}}}), laid over the served policy.
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
+    # The clinic's own policy files as the owner typed them on the settings page (TOML
+    # text by kind: "clinic", "rules", "pigments"), laid over the files `serve` was given
+    # and under the settings above (pointillist.store.clinic.clinic_policy).
+    policy_files: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -193,13 +200,28 @@ class Client(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     clinic_id: Mapped[int] = _clinic_fk()
-    name: Mapped[str] = mapped_column(String(200))
-    date_of_birth: Mapped[date | None] = mapped_column(Date)
-    email: Mapped[str | None] = mapped_column(String(320))
-    phone: Mapped[str | None] = mapped_column(String(50))
-    notes: Mapped[str] = mapped_column(Text, default="")
+    # The client's own key in the data directory's key file: erasure destroys it, and
+    # with it every copy of the encrypted fields below (pointillist.store.client_keys).
+    key_ref: Mapped[str | None] = mapped_column(String(48))
+    name_ciphertext: Mapped[str] = mapped_column("name", Text)
+    date_of_birth_ciphertext: Mapped[str | None] = mapped_column("date_of_birth", Text)
+    email_ciphertext: Mapped[str | None] = mapped_column("email", Text)
+    phone_ciphertext: Mapped[str | None] = mapped_column("phone", Text)
+    notes_ciphertext: Mapped[str] = mapped_column("notes", Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Whether the clinic may send this client its timed messages (aftercare, appointment
+    # reminders, touch-up recall) by e-mail and by SMS; an unsubscribe link clears the
+    # first and notes when (pointillist.messaging).
+    email_consent: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    sms_consent: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    email_opted_out_at: Mapped[datetime | None]
+
+    name = Encrypted[str]("name_ciphertext")
+    date_of_birth = Encrypted[date | None]("date_of_birth_ciphertext", "date")
+    email = Encrypted[str | None]("email_ciphertext")
+    phone = Encrypted[str | None]("phone_ciphertext")
+    notes = Encrypted[str]("notes_ciphertext")
 
 
 class Consultation(Base):
@@ -211,10 +233,13 @@ class Consultation(Base):
     practitioner_id: Mapped[int | None] = mapped_column(
         ForeignKey("practitioners.id", ondelete="SET NULL")
     )
-    answers: Mapped[dict[str, Any]]
-    screening: Mapped[dict[str, Any]]
+    answers_ciphertext: Mapped[str] = mapped_column("answers", Text)
+    screening_ciphertext: Mapped[str] = mapped_column("screening", Text)
     rules_version: Mapped[str] = mapped_column(String(50))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    answers = Encrypted[dict[str, Any]]("answers_ciphertext", "json")
+    screening = Encrypted[dict[str, Any]]("screening_ciphertext", "json")
 
 
 class ConsentTemplate(Base):
@@ -243,15 +268,25 @@ class Consent(Base):
     template_id: Mapped[int] = mapped_column(ForeignKey("consent_templates.id"), index=True)
     text: Mapped[str] = mapped_column(Text)
     content_sha256: Mapped[str] = mapped_column(String(64))
-    signer_name: Mapped[str | None] = mapped_column(String(200))
-    signer_ip: Mapped[str | None] = mapped_column(String(45))
+    # Text on PostgreSQL, which enforces lengths and ciphertext is longer; SQLite keeps
+    # the declared type it was created with (it would copy the table, triggers and all).
+    signer_name_ciphertext: Mapped[str | None] = mapped_column(
+        "signer_name", String(200).with_variant(Text(), "postgresql")
+    )
+    signer_ip_ciphertext: Mapped[str | None] = mapped_column(
+        "signer_ip", String(45).with_variant(Text(), "postgresql")
+    )
     signed_at: Mapped[datetime | None]
     # The signature drawn on the screen, kept verbatim (an SVG path or a data: URL).
-    drawn_signature: Mapped[str | None] = mapped_column(Text)
+    drawn_signature_ciphertext: Mapped[str | None] = mapped_column("drawn_signature", Text)
     # HMAC-SHA256 over what was signed, with the key in the data directory (see
     # pointillist.store.integrity): a row rewritten in the database no longer matches.
     seal: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    signer_name = Encrypted[str | None]("signer_name_ciphertext")
+    signer_ip = Encrypted[str | None]("signer_ip_ciphertext")
+    drawn_signature = Encrypted[str | None]("drawn_signature_ciphertext")
 
     template: Mapped[ConsentTemplate] = relationship()
 
@@ -296,8 +331,10 @@ class TreatmentPlan(Base):
     consultation_id: Mapped[int | None] = mapped_column(
         ForeignKey("consultations.id", ondelete="SET NULL")
     )
-    snapshot: Mapped[dict[str, Any]]
+    snapshot_ciphertext: Mapped[str] = mapped_column("snapshot", Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    snapshot = Encrypted[dict[str, Any]]("snapshot_ciphertext", "json")
 
 
 class TreatmentSession(Base):
@@ -324,10 +361,12 @@ class TreatmentSession(Base):
     duration_minutes: Mapped[int | None] = mapped_column(Integer)
     zones: Mapped[list[str]] = mapped_column(JSONDocument, default=list)
     needle: Mapped[str | None] = mapped_column(String(50))
-    notes: Mapped[str] = mapped_column(Text, default="")
+    notes_ciphertext: Mapped[str] = mapped_column("notes", Text, default="")
     status: Mapped[str] = mapped_column(String(20), default="planned")
     completed_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    notes = Encrypted[str]("notes_ciphertext")
 
     practitioner: Mapped[Practitioner] = relationship()
     bottles: Mapped[list[PigmentBottle]] = relationship(
@@ -381,9 +420,11 @@ class Reminder(Base):
     )
     kind: Mapped[str] = mapped_column(String(20))
     due_on: Mapped[date] = mapped_column(Date, index=True)
-    message: Mapped[str] = mapped_column(Text)
+    message_ciphertext: Mapped[str] = mapped_column("message", Text)
     sent_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    message = Encrypted[str]("message_ciphertext")
 
 
 class AuditEntry(Base):
@@ -427,3 +468,103 @@ class SignedConsentError(Exception):
 
     def __init__(self, consent_id: int | None) -> None:
         super().__init__(f"consent {consent_id} is signed and cannot be changed")
+
+
+# --- messages sent to clients (pointillist.messaging) ----------------------------------
+
+MESSAGE_KINDS = ("aftercare", "aftercare-end", "appointment", "touch-up")
+MESSAGE_CHANNELS = ("email", "sms")
+#: due: waiting for its time or its next attempt; sending: claimed by a worker (with a
+#: lease); sent; failed: gave up or refused for good; uncertain: a worker stopped while
+#: sending, so it may have gone out (never re-sent on its own); cancelled; skipped: not
+#: sendable (no address, no consent, too late).
+MESSAGE_STATUSES = ("due", "sending", "sent", "failed", "uncertain", "cancelled", "skipped")
+SMTP_SECURITY = ("starttls", "tls", "none")
+
+
+class OutboxMessage(Base):
+    """One message to one client on one channel: what is due, what went, what failed."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        CheckConstraint(_one_of("kind", MESSAGE_KINDS), name="kind"),
+        CheckConstraint(_one_of("channel", MESSAGE_CHANNELS), name="channel"),
+        CheckConstraint(_one_of("status", MESSAGE_STATUSES), name="status"),
+        # What makes a message the same message: planned twice (two workers, a restart),
+        # it is inserted once.
+        UniqueConstraint("clinic_id", "channel", "dedupe_key"),
+        Index("ix_outbox_status_next", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = _clinic_fk()
+    client_id: Mapped[int] = _client_fk()
+    session_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sessions.id", ondelete="SET NULL"), index=True
+    )
+    reminder_id: Mapped[int | None] = mapped_column(
+        ForeignKey("reminders.id", ondelete="SET NULL"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(20))
+    channel: Mapped[str] = mapped_column(String(10))
+    dedupe_key: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20), default="due")
+    due_at: Mapped[datetime]
+    next_attempt_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_owner: Mapped[str | None] = mapped_column(String(100))
+    lease_until: Mapped[datetime | None]
+    # Set and committed before the SMTP conversation starts: a copy that went out while
+    # its worker died can be found in the mail server's log by it.
+    message_id: Mapped[str | None] = mapped_column(String(300))
+    recipient: Mapped[str | None] = mapped_column(String(320))
+    subject: Mapped[str | None] = mapped_column(String(300))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class MessagingSettings(Base):
+    """A clinic's mail server, SMS webhook and message templates (its settings page)."""
+
+    __tablename__ = "messaging_settings"
+    __table_args__ = (CheckConstraint(_one_of("smtp_security", SMTP_SECURITY), name="security"),)
+
+    clinic_id: Mapped[int] = mapped_column(
+        ForeignKey("clinics.id", ondelete="CASCADE"), primary_key=True
+    )
+    email_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    smtp_host: Mapped[str] = mapped_column(String(255), default="")
+    smtp_port: Mapped[int] = mapped_column(Integer, default=587)
+    smtp_security: Mapped[str] = mapped_column(String(10), default="starttls")
+    smtp_user: Mapped[str] = mapped_column(String(320), default="")
+    # Kept as given (the server needs it to sign in to the mail server) and never shown
+    # back on a page or in an API answer.
+    smtp_password: Mapped[str] = mapped_column(String(500), default="")
+    from_address: Mapped[str] = mapped_column(String(320), default="")
+    sms_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    sms_webhook_url: Mapped[str] = mapped_column(String(1000), default="")
+    sms_auth_header: Mapped[str] = mapped_column(String(1000), default="")
+    sms_body_template: Mapped[str] = mapped_column(Text, default="")
+    # Where the clinic's server is reached from a client's phone (unsubscribe links).
+    public_url: Mapped[str] = mapped_column(String(500), default="")
+    # The clinic's IANA time zone: appointment times are local wall-clock times.
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # {"appointment": {"subject": ..., "text": ..., "html": ..., "sms": ...}, ...}: the
+    # clinic's own wording; a part left out uses the shipped default.
+    templates: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+def _key_ref_of(session: Session, row: Any) -> str:
+    """The key a row's encrypted fields use: its client's, created on first need."""
+    client = row if isinstance(row, Client) else session.get(Client, row.client_id)
+    if client is None:
+        raise ValueError(f"{type(row).__name__} names client {row.client_id}, which does not exist")
+    if client.key_ref is None:
+        client.key_ref = keyring_of(session).new_key()
+    return client.key_ref
+
+
+install(Session, _key_ref_of)

@@ -14,11 +14,12 @@ import hashlib
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from pointillist.errors import PointillistError
 from pointillist.store import audit
+from pointillist.store.client_keys import keyring_of
 from pointillist.store.errors import ImmutableRecord, NotFound
 from pointillist.store.integrity import consent_seal
 from pointillist.store.models import (
@@ -120,20 +121,37 @@ def get_client(session: Session, scope: Scope, client_id: int) -> Client:
 def list_clients(
     session: Session, scope: Scope, *, search: str | None = None, limit: int = 100, offset: int = 0
 ) -> list[Client]:
-    """The clinic's clients by name, optionally those whose name, e-mail or phone match."""
+    """The clinic's clients by name, optionally those whose name, e-mail or phone contain
+    ``search`` (any case).
+
+    Names, e-mails and phone numbers are encrypted per client, so the database can
+    neither search nor sort them: the clinic's clients are decrypted and filtered here.
+    A keyed index of names would let the database search, but it would outlive an
+    erasure and let whoever holds its key test a guessed name against what is left on
+    disk; a clinic's few thousand clients decrypt in milliseconds.
+    """
     scope.require("read_records")
-    query = select(Client).where(Client.clinic_id == scope.clinic_id)
-    if search:
-        pattern = f"%{search.strip().lower()}%"
-        query = query.where(
-            or_(
-                func.lower(Client.name).like(pattern),
-                func.lower(Client.email).like(pattern),
-                Client.phone.like(pattern),
-            )
-        )
-    query = query.order_by(func.lower(Client.name), Client.id).limit(limit).offset(offset)
-    found = list(session.scalars(query))
+    ring = keyring_of(session)
+    wanted = search.strip().lower() if search else ""
+    # The encrypted columns alone, not whole rows: only the page shown is loaded.
+    searched = (Client.email_ciphertext, Client.phone_ciphertext) if wanted else ()
+    columns = select(Client.id, Client.name_ciphertext, *searched).where(
+        Client.clinic_id == scope.clinic_id
+    )
+    matching = []
+    for client_id, name, *contact in session.execute(columns):
+        plain_name = Client.name.plain(ring, name).lower()
+        if (
+            not wanted
+            or wanted in plain_name
+            or wanted in (Client.email.plain(ring, contact[0]) or "").lower()
+            or wanted in (Client.phone.plain(ring, contact[1]) or "")
+        ):
+            matching.append((plain_name, client_id))
+    matching.sort()
+    page = [client_id for _name, client_id in matching[offset : offset + limit]]
+    loaded = {c.id: c for c in session.scalars(select(Client).where(Client.id.in_(page)))}
+    found = [loaded[client_id] for client_id in page]
     # The search text may be a name: the log says a search was made, not what it was.
     audit.record(session, scope, "list", "client", None, count=len(found), searched=bool(search))
     return found

@@ -239,7 +239,7 @@ def _check_slot(
             raise GateClosed(problem, field=field)
     wanted = occupied_minutes(start, minutes, hours)
     query = (
-        select(TreatmentSession, Client.name)
+        select(TreatmentSession, Client)
         .join(Client, Client.id == TreatmentSession.client_id)
         .where(
             TreatmentSession.clinic_id == scope.clinic_id,
@@ -251,12 +251,12 @@ def _check_slot(
     )
     if moving is not None:
         query = query.where(TreatmentSession.id != moving)
-    for other, client_name in session.execute(query):
+    for other, client in session.execute(query):
         taken = occupied_minutes(other.start_time, other.duration_minutes, hours)
         if overlaps(wanted, taken):
             raise Conflict(
                 f"{practitioner.name} is already booked on {day.isoformat()} "
-                f"{span_text(taken)} (session {other.id}, {client_name}), which overlaps "
+                f"{span_text(taken)} (session {other.id}, {client.name}), which overlaps "
                 f"{span_text(wanted)}; choose another time or practitioner",
                 field="start_time",
             )
@@ -314,7 +314,7 @@ def practitioner_diary(
     scope.require("read_records")
     scoped_get(session, scope, Practitioner, practitioner_id)
     query = (
-        select(TreatmentSession, Client.name)
+        select(TreatmentSession, Client)
         .join(Client, Client.id == TreatmentSession.client_id)
         .where(
             TreatmentSession.clinic_id == scope.clinic_id,
@@ -325,7 +325,7 @@ def practitioner_diary(
         )
         .order_by(TreatmentSession.scheduled_on, TreatmentSession.start_time, TreatmentSession.id)
     )
-    return [(treated, name) for treated, name in session.execute(query)]
+    return [(treated, client.name) for treated, client in session.execute(query)]
 
 
 def reschedule_session(
@@ -576,7 +576,7 @@ def recall_lot(
             func.lower(PigmentBottle.lot) == lot.lower(),
             TreatmentSession.status != "cancelled",
         )
-        .order_by(Client.name, TreatmentSession.scheduled_on, TreatmentSession.id)
+        .order_by(TreatmentSession.scheduled_on, TreatmentSession.id)
     )
     if brand is not None:
         query = query.where(func.lower(PigmentBottle.brand) == brand.strip().lower())
@@ -596,6 +596,8 @@ def recall_lot(
         )
         for treated, client, bottle in session.execute(query)
     ]
+    # By client name (encrypted: sorted here, not by the database), then date.
+    hits.sort(key=lambda hit: (hit.client_name, hit.scheduled_on, hit.session_id))
     audit.record(
         session,
         scope,

@@ -21,11 +21,14 @@ from pointillist.color.dot import catalogue
 from pointillist.domain import load_policy as load_consultation_policy
 from pointillist.settings import Settings, get_settings
 from pointillist.store.accounts import TokenUses
+from pointillist.store.client_keys import KeyFile
 from pointillist.store.db import make_engine, session_factory, session_scope
 from pointillist.store.fsck import check_photo_store
 from pointillist.store.integrity import require_guards
 from pointillist.store.photos import PhotoStore
 from pointillist.store.policy import load_policy
+from pointillist.store.reads import GroupWriter, read_session_factory
+from pointillist.store.shredding import encrypt_plaintext_rows
 from pointillist.web.errors import install_error_handlers
 from pointillist.web.headers import ResponseHeadersMiddleware
 from pointillist.web.limits import AdmissionMiddleware, BodyLimitMiddleware
@@ -44,8 +47,9 @@ JSON_BODY_LIMIT = 2**20
 TOKEN_USE_FLUSH_SECONDS = 60.0
 
 #: Connections beyond one per request in progress: /healthz (outside the queue), the
-#: upload sign-in check and the token-use writer.
-POOL_HEADROOM = 4
+#: upload sign-in check, the token-use writer, the audit sealer and the writer of read
+#: requests' audit entries.
+POOL_HEADROOM = 5
 
 DESCRIPTION = """\
 Records of a scalp micropigmentation clinic: clients, consultations, consents, photos,
@@ -113,6 +117,17 @@ def _report_leftover_files(factory: sessionmaker[Session], photos: PhotoStore) -
         )
 
 
+def _encrypt_plaintext_rows(factory: sessionmaker[Session]) -> None:
+    # Rows from before client encryption (migration 0006) are encrypted once, here.
+    try:
+        with session_scope(factory) as session:
+            done = encrypt_plaintext_rows(session)
+    except OperationalError:
+        return
+    if done:
+        log.info("encrypted %d records written before client encryption", done)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the API for the database and data directory in ``settings``.
 
@@ -141,7 +156,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Unreachable now: /healthz says so; `pointillist serve` migrates (and so reaches
         # the database) before it gets here.
         log.warning("database unreachable at start: its guards were not checked")
-    factory = session_factory(engine)
+    keys = KeyFile(settings.client_keys_file)
+    factory = session_factory(engine, keys=keys)
+    read_rows = GroupWriter(engine)
     token_uses = TokenUses()
     integrity_key = settings.integrity_key()
     sealer = AuditSealer(factory, integrity_key, interval_s=settings.audit_chain_interval_seconds)
@@ -155,6 +172,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         with contextlib.suppress(asyncio.CancelledError):
             await writer
         await run_in_threadpool(_flush_token_uses, factory, token_uses)
+        await run_in_threadpool(read_rows.stop)
         sealer.stop()
         engine.dispose()
 
@@ -175,6 +193,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = factory
+    app.state.read_session_factory = read_session_factory(engine, read_rows, keys=keys)
+    app.state.read_rows_writer = read_rows
     app.state.token_uses = token_uses
     app.state.decode_slots = DecodeSlots(
         settings.max_concurrent_decodes, settings.queue_wait_seconds
@@ -183,6 +203,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.records_policy = load_policy(settings.records_override)
     app.state.photo_store = PhotoStore.from_settings(settings)
     _report_leftover_files(app.state.session_factory, app.state.photo_store)
+    _encrypt_plaintext_rows(app.state.session_factory)
     # The clinic's policy files are read and checked now: a misspelt key or an impossible
     # value stops the server with one clear error instead of failing a consultation later.
     app.state.consult_policy = load_consultation_policy(settings.clinic_file, settings.rules_file)

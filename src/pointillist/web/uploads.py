@@ -53,13 +53,15 @@ def _authenticate(request: Request) -> None:
     from fastapi.security import HTTPAuthorizationCredentials
 
     from pointillist.web.auth import current_actor
+    from pointillist.web.deps import session_factory_for
     from pointillist.web.security import SESSION_COOKIE
 
     bearer = None
     scheme, credentials = get_authorization_scheme_param(request.headers.get("authorization"))
     if scheme.lower() == "bearer" and credentials:
         bearer = HTTPAuthorizationCredentials(scheme=scheme, credentials=credentials)
-    with session_scope(request.app.state.session_factory) as db:
+    # A read: the request object says GET, so this takes a read session (no write lock).
+    with session_scope(session_factory_for(request)) as db:
         current_actor(
             request,
             db,

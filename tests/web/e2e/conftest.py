@@ -3,7 +3,8 @@
 ``app_server`` (once per test session) starts ``pointillist demo-clinic`` on a free port
 with a fresh SQLite database in a temporary data directory: the demo clinic's owner,
 practitioner and front-desk user (``data/demo.toml``) and its clients with photos, but no
-rendered preview (it takes seconds and no test needs it). ``admin`` runs
+rendered preview (it takes seconds and no test needs it); its messages go to a test SMTP
+server in this process (``app_server.mail``, aiosmtpd). ``admin`` runs
 ``pointillist admin ...`` against the same database (a second clinic, more users).
 
 ``signed_in(role)`` opens a new browser context at 800 x 1000 CSS pixels (a 10-inch
@@ -67,6 +68,8 @@ def artefacts_dir() -> Path:
 class AppServer:
     base: str
     data_dir: Path
+    #: What the demo clinic's messages worker sent (a test SMTP server, aiosmtpd).
+    mail: Any = None
 
     def admin(self, *args: str, password: str | None = None) -> str:
         """Run ``pointillist admin <args>`` on the server's database; return stdout."""
@@ -82,10 +85,14 @@ class AppServer:
 
 @pytest.fixture(scope="session")
 def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
+    from tests.messaging.conftest import running_smtp_server
+
     data_dir = tmp_path_factory.mktemp("e2e") / "data"
-    command = ["demo-clinic", "--no-preview", "--data", str(data_dir)]
-    with running_server([], data_dir, command=command) as base:
-        yield AppServer(base=base, data_dir=data_dir)
+    with running_smtp_server() as mail:
+        command = ["demo-clinic", "--no-preview", "--data", str(data_dir)]
+        command += ["--mail-port", str(mail.port)]
+        with running_server([], data_dir, command=command) as base:
+            yield AppServer(base=base, data_dir=data_dir, mail=mail)
 
 
 @pytest.fixture(scope="session")

@@ -64,13 +64,34 @@ def test_book_appointments_and_a_double_booking_is_refused(signed_in):
     expect(page.locator("ol.calendar-week")).to_contain_text("16:00-16:45")
     steps.shot("week with the bookings")
     page.get_by_role("link", name=day.strftime("%a %d %b")).click()
-    day_view = page.locator("ol.calendar-day")
-    expect(day_view).to_contain_text("Jordan Ellis")
-    expect(day_view).to_contain_text("16:00-16:45")
+    # The day: a column per practitioner, a row per 15 minutes, bookings as blocks.
+    day_view = page.get_by_role("table", name=re.compile("Appointments on"))
+    expect(
+        day_view.get_by_role("columnheader", name=re.compile("Priya Practitioner"))
+    ).to_be_visible()
+    expect(day_view.get_by_role("rowheader", name="15:00")).to_be_visible()
+    jordan = day_view.locator("td.booked", has_text="Jordan Ellis")
+    expect(jordan).to_contain_text("15:00-16:00")
+    expect(jordan).to_have_attribute("rowspan", "4")
+    expect(day_view.locator("td.booked", has_text="Alex Moreno")).to_have_attribute("rowspan", "3")
+    # Side by side in time order: Alex's block starts in the row after Jordan's ends.
+    top = jordan.bounding_box()
+    below = day_view.locator("td.booked", has_text="Alex Moreno").bounding_box()
+    assert below["y"] >= top["y"] + top["height"] - 1
+    # Keyboard: the blocks are links, reached with Tab from the grid's scroll region.
+    page.locator(".day-grid-scroll").focus()
+    for _ in range(12):
+        page.keyboard.press("Tab")
+        if "Jordan Ellis" in (page.evaluate("document.activeElement.textContent") or ""):
+            break
+    assert "15:00-16:00" in page.evaluate("document.activeElement.textContent")
     steps.shot("day view")
+    page.set_viewport_size({"width": 1280, "height": 1000})
+    steps.shot("day view at 1280 px")
+    page.set_viewport_size({"width": 800, "height": 1000})
 
     # The front desk sees the booking, not the session log.
-    day_view.get_by_role("link", name="Alex Moreno").click()
+    day_view.get_by_role("link", name=re.compile("Alex Moreno")).click()
     expect(page.get_by_role("heading", name=re.compile("Session: Alex Moreno"))).to_be_visible()
     expect(page.get_by_role("heading", name="Pigment lots")).to_have_count(0)
     expect(page.get_by_label("Notes")).to_have_count(0)

@@ -61,6 +61,21 @@ def test_move_the_hairline_paint_area_and_save_a_preview(signed_in):
     wait_for_new_render(page, before)
     assert rendered(page)[0] == "skin, render, compose"
 
+    # Another shade of the catalogue: only the look is redone, and the picture changes.
+    shade = page.get_by_label("Pigment shade")
+    options = shade.locator("option").all_inner_texts()
+    assert options[0].startswith("Recommended (cb-")
+    assert options[1:] == [f"Carbon black 1:{n}" for n in range(6, 0, -1)] + [
+        "Carbon black, undiluted"
+    ]
+    picture = page.locator("[data-preview-image]").get_attribute("src")
+    before = renders(page)
+    shade.select_option(label="Carbon black, undiluted")
+    wait_for_new_render(page, before)
+    assert rendered(page)[0] == "skin, render, compose"
+    assert page.locator("[data-preview-image]").get_attribute("src") != picture
+    steps.shot("darkest shade")
+
     # Drag the mid-frontal point down by 40 screen pixels.
     handle = page.get_by_role("slider", name=re.compile("Mid-frontal point"))
     handle.scroll_into_view_if_needed()
@@ -107,4 +122,5 @@ def test_move_the_hairline_paint_area_and_save_a_preview(signed_in):
     previews = page.get_by_role("heading", name="Saved previews")
     expect(previews).to_be_visible()
     expect(page.locator(".previews li").first).to_contain_text("hairline 9.5 cm")
+    expect(page.locator(".previews li").first).to_contain_text("shade cb-1:0")
     steps.shot("saved preview on the client page")

@@ -12,6 +12,8 @@ from pointillist.web.pages import (
     clinic,
     consents,
     consultation,
+    handout,
+    messages,
     photos,
     plan,
     preview,
@@ -29,4 +31,6 @@ PAGE_ROUTERS: list[APIRouter] = [
     plan.router,
     consents.router,
     preview.router,
+    handout.router,
+    messages.router,
 ]

@@ -52,7 +52,14 @@ FLASH_COOKIE = "pointillist_flash"
 #: The hidden form field that carries the CSRF token on plain (non-HTMX) form posts.
 CSRF_FIELD = "csrf_token"
 
-templates = Jinja2Templates(directory=str(resources.files("pointillist.web") / "templates"))
+#: The app's templates, and the reports' (the client handout is one document, shown as a
+#: page and printed as a PDF from the same template).
+templates = Jinja2Templates(
+    directory=[
+        str(resources.files("pointillist.web") / "templates"),
+        str(resources.files("pointillist.reports") / "templates"),
+    ]
+)
 
 
 @dataclass(frozen=True)
@@ -70,6 +77,7 @@ NAV: list[NavItem] = [
     NavItem("Appointments", "/appointments", "read_records"),
     NavItem("Stock", "/stock", "read_records"),
     NavItem("Recall", "/recall", "recall"),
+    NavItem("Messages", "/messages", "manage_reminders"),
     NavItem("Clinic", "/clinic", "manage_clinic"),
 ]
 

@@ -65,6 +65,89 @@ class CalendarDay:
         return self.day == date.today()
 
 
+SLOT_MINUTES = 15
+"""Rows of the day grid: appointments are drawn from the slot holding their start to the
+slot holding their end (their exact times are written in the block)."""
+
+
+@dataclass(frozen=True)
+class GridCell:
+    """One cell of the day grid: an appointment spanning ``rows`` slots, or a free slot."""
+
+    rows: int
+    appointment: Appointment | None = None
+
+
+@dataclass(frozen=True)
+class GridRow:
+    """One slot of the day grid: its time label (at each hour) and a cell per practitioner
+    (None where an appointment above spans it)."""
+
+    minute: int
+    label: str
+    label_rows: int
+    open: bool
+    cells: list[GridCell | None]
+
+
+@dataclass(frozen=True)
+class DayColumn:
+    """A practitioner's column of the day grid."""
+
+    practitioner: Practitioner
+    licence_problem: str | None
+    count: int
+
+
+def day_grid(
+    columns: list[list[tuple[tuple[int, int], Appointment]]], hours: ClinicHours, is_open: bool
+) -> list[GridRow]:
+    """The rows of a day: opening to closing time (widened to any appointment outside it)
+    in :data:`SLOT_MINUTES` slots, each practitioner's appointments as blocks.
+
+    ``columns`` holds, per practitioner, the appointments' spans (minutes after midnight)
+    in time order. A practitioner is never double-booked, but two appointments can meet
+    inside one slot: the later one then starts at the next free slot.
+    """
+    opening = hours.opening_time.hour * 60 + hours.opening_time.minute
+    closing = hours.closing_time.hour * 60 + hours.closing_time.minute
+    spans = [span for column in columns for span, _ in column]
+    first = min([opening, *(s for s, _ in spans)]) // SLOT_MINUTES
+    last = -(-max([closing, *(e for _, e in spans)]) // SLOT_MINUTES)
+    count = max(1, last - first)
+    grid: list[list[GridCell | None]] = [[GridCell(1)] * len(columns) for _ in range(count)]
+    for col, column in enumerate(columns):
+        free_from = 0
+        for (start, end), appointment in column:
+            top = max(start // SLOT_MINUTES - first, free_from)
+            bottom = max(-(-end // SLOT_MINUTES) - first, top + 1)
+            bottom = min(bottom, count)
+            if top >= count:
+                continue
+            grid[top][col] = GridCell(bottom - top, appointment)
+            for row in range(top + 1, bottom):
+                grid[row][col] = None
+            free_from = bottom
+    rows = []
+    for index, cells in enumerate(grid):
+        minute = (first + index) * SLOT_MINUTES
+        starts_label = index == 0 or minute % 60 == 0
+        label_rows = 0
+        if starts_label:
+            next_hour = (minute // 60 + 1) * 60
+            label_rows = min((next_hour - minute) // SLOT_MINUTES, count - index)
+        rows.append(
+            GridRow(
+                minute=minute,
+                label=f"{minute // 60:02d}:{minute % 60:02d}" if starts_label else "",
+                label_rows=label_rows,
+                open=is_open and opening <= minute < closing,
+                cells=cells,
+            )
+        )
+    return rows
+
+
 def hours_of(request: Request, page: Page) -> ClinicHours:
     """The signed-in user's clinic's opening hours."""
     return clinics.opening_hours(page.user.clinic, domain_policy(request))
@@ -143,6 +226,25 @@ def _render_calendar(
     count = 1 if view == "day" else 7
     days = calendar_days(db, page, chosen, first, count, hours) if chosen else []
     step = timedelta(days=count)
+    grid: list[GridRow] = []
+    columns: list[DayColumn] = []
+    if view == "day" and practitioners:
+        spans = []
+        for p in practitioners:
+            diary = booking.practitioner_diary(db, page.scope, p.id, first, first)
+            booked = [(s, name) for s, name in diary if s.scheduled_on == first]
+            column = sorted(
+                (
+                    (occupied_minutes(s.start_time, s.duration_minutes, hours), s, name)
+                    for s, name in booked
+                ),
+                key=lambda item: item[0],
+            )
+            spans.append([(span, _appointment(s, name, hours)) for span, s, name in column])
+            columns.append(
+                DayColumn(p, clinics.practitioner_licence_problem(p, first), len(column))
+            )
+        grid = day_grid(spans, hours, hours.is_open(first))
     context = {
         "practitioners": practitioners,
         "chosen": chosen,
@@ -150,6 +252,10 @@ def _render_calendar(
         "view": view,
         "day": day,
         "days": days,
+        "grid": grid,
+        "slot_minutes": SLOT_MINUTES,
+        "columns": columns,
+        "is_open": hours.is_open(first),
         "previous": first - step,
         "next": first + step,
         "hours": hours,

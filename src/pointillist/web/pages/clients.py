@@ -159,6 +159,13 @@ def timeline(db: DbSession, page: Page, client: Client) -> list[TimelineEntry]:
         entries.append(
             TimelineEntry(when, "reminder", f"Reminder ({reminder.kind})", reminder.message)
         )
+    from pointillist.web.pages.messages import message_timeline
+
+    entries.extend(message_timeline(db, page, cid))
+    if client.email_opted_out_at is not None:
+        entries.append(
+            TimelineEntry(client.email_opted_out_at, "message", "Unsubscribed from e-mail")
+        )
     if page.can("clinical"):
         entries.extend(_clinical_entries(db, page, client))
     return sorted(entries, key=lambda e: e.at, reverse=True)
@@ -221,6 +228,7 @@ PREVIEW_WORDS = (
     ("transition_band_mm", "softness {} mm"),
     ("sessions", "{} sessions"),
     ("years", "{} years healed"),
+    ("shade", "shade {}"),
     ("treatment_area_cm2", "area {} cm²"),
 )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -89,6 +90,7 @@ def _render_settings(
         "errors": errors,
         "weekdays": WEEKDAYS,
         "files": files,
+        "own_files": [clinics.POLICY_FILES[k] for k in sorted(clinic.policy_files or {})],
         "rules_version": str(served.rules.get("version", "")),
         "own_settings": sorted(clinic.settings or {}),
     }
@@ -137,7 +139,9 @@ async def save_settings(
         **{key: typed[key] for key in PRICE_FIELDS},
     }
     if not errors:
-        served = _settings_form(domain_policy(request), clinics.get_clinic(db, page.scope))
+        clinic = clinics.get_clinic(db, page.scope)
+        base = clinics.policy_before_settings(clinic, domain_policy(request))
+        served = _settings_form(base, clinic)
         # Keep only what differs from the served policy, so that a later change to the
         # policy files still reaches every setting the owner did not change here.
         own = {key: None if _same(key, value, served) else value for key, value in own.items()}
@@ -150,7 +154,7 @@ async def save_settings(
                 licence_authority=typed["licence_authority"] or None,
                 licence_expires_on=expires,
             )
-            clinics.update_clinic_settings(db, page.scope, domain_policy(request), own)
+            clinics.update_clinic_settings(db, page.scope, base, own)
         except PointillistError as exc:
             errors.add(exc)
             errors.fields.setdefault(exc.field or "form", exc.message)
@@ -184,6 +188,153 @@ def _percent(text: str, key: str, errors: FormErrors) -> Any:
     except ValueError:
         errors.fields[key] = f"{text!r} is not a number; give a percentage such as 21"
         return None
+
+
+# --- policy files ----------------------------------------------------------------------
+
+#: The policy files on the policy page: kind, heading, what it holds, packaged file stem.
+POLICY_PAGES = (
+    (
+        "clinic",
+        "Clinic policy",
+        "Tables [plan], [zones], [aftercare] and [pricing]: write only what differs "
+        "(e.g. [pricing] base_fee = 450); it is merged key by key over the file below.",
+        None,
+    ),
+    (
+        "rules",
+        "Screening rules",
+        "A whole rule set: it replaces the rules below (copy them and change what you need).",
+        "screening_rules",
+    ),
+    (
+        "pigments",
+        "Pigment catalogue",
+        "Shades under [[generic_shades]] and [[brand_shades]], and [recommendation]: "
+        "written tables are merged over the file below, a list of shades replaces its list.",
+        "pigments",
+    ),
+)
+
+
+def pigment_override(request: Request, clinic: Any) -> Any:
+    """The pigment catalogue in force for ``clinic``: its own (from the policy page) merged
+    over the file ``serve`` was given, else that file (None: the packaged catalogue)."""
+    from pointillist.data import load_table, merge_tables, parse_toml_text
+
+    served = request.app.state.settings.pigments_file
+    own = (clinic.policy_files or {}).get("pigments")
+    if not own:
+        return served
+    return merge_tables(
+        load_table("pigments", served), parse_toml_text(own, "pigment catalogue"), "pigments"
+    )
+
+
+def _check_pigments(request: Request, clinic: Any, text: str) -> None:
+    """Check a pigment catalogue typed on the page: the file's model, then the catalogue
+    itself (unique ids, brand shades fitted to their measured dots)."""
+    from pointillist.color.dot import catalogue
+    from pointillist.data import load_table, merge_tables, parse_toml_text
+
+    if not text.strip():
+        return
+    source = "pigment catalogue"
+    served = request.app.state.settings.pigments_file
+    try:
+        catalogue(
+            merge_tables(load_table("pigments", served), parse_toml_text(text, source), source)
+        )
+    except PointillistError as exc:
+        message = exc.message.replace("the clinic's pigments", source)
+        if not message.startswith(source):
+            message = f"{source}: {message}"
+        raise PointillistError(message, field="pigments") from None
+
+
+def _served_text(settings: Any, kind: str, stem: str | None) -> tuple[str, str]:
+    """What the clinic's own file is laid over: (where it comes from, its text)."""
+    from importlib import resources
+
+    path = {"clinic": settings.clinic_file, "rules": settings.rules_file}.get(
+        kind, settings.pigments_file
+    )
+    if path is not None:
+        try:
+            return f"the file serve was given: {path}", Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            return f"the file serve was given: {path}", f"(cannot read it: {exc.strerror})"
+    if stem is None:
+        return "the packaged tables (serve was given no --clinic file)", ""
+    text = resources.files("pointillist.data").joinpath(f"{stem}.toml").read_text("utf-8")
+    return f"the packaged {stem}.toml", text
+
+
+def _render_policy(
+    request: Request,
+    page: Page,
+    db: DbSession,
+    settings: AppSettings,
+    typed: dict[str, str] | None,
+    errors: FormErrors,
+    *,
+    status_code: int = 200,
+) -> Response:
+    page.scope.require("manage_clinic")
+    clinic = clinics.get_clinic(db, page.scope)
+    own = dict(clinic.policy_files or {})
+    files = []
+    for kind, title, hint, stem in POLICY_PAGES:
+        source, served_text = _served_text(settings, kind, stem)
+        files.append(
+            {
+                "kind": kind,
+                "title": title,
+                "hint": hint,
+                "source": source,
+                "served_text": served_text,
+                "text": (typed or {}).get(kind, own.get(kind, "")),
+                "kept": bool(own.get(kind)),
+            }
+        )
+    context = {"files": files, "errors": errors}
+    return render(request, "clinic/policy.html", context, status_code=status_code)
+
+
+@router.get("/clinic/policy")
+def policy_page(request: Request, page: SignedIn, db: DbSession, settings: AppSettings) -> Response:
+    return _render_policy(request, page, db, settings, None, FormErrors())
+
+
+@router.post("/clinic/policy")
+async def save_policy(
+    request: Request, page: SignedIn, db: DbSession, settings: AppSettings
+) -> Response:
+    page.scope.require("manage_clinic")
+    form = await request.form()
+    kind = form_text(form, "kind")
+    # Not form_text: the TOML's own line breaks and indentation are kept as typed.
+    text = str(form.get("text") or "").replace("\r\n", "\n")
+    errors = FormErrors()
+    clinic = clinics.get_clinic(db, page.scope)
+    try:
+        if kind == "pigments":
+            _check_pigments(request, clinic, text)
+        dropped = clinics.update_policy_file(db, page.scope, domain_policy(request), kind, text)
+    except PointillistError as exc:
+        errors.add(exc)
+        errors.fields.setdefault(kind, exc.message)
+        db.rollback()
+        return _render_policy(request, page, db, settings, {kind: text}, errors, status_code=422)
+    words = clinics.POLICY_FILES[kind]
+    message = f"The clinic's {words} saved." if text.strip() else f"The clinic's {words} removed."
+    if dropped:
+        message += (
+            " It now sets "
+            + ", ".join(key.replace("_", " ") for key in dropped)
+            + " (the settings page's own values for them were dropped)."
+        )
+    return redirect(request, "/clinic/policy", flash=message)
 
 
 # --- users and roles -------------------------------------------------------------------

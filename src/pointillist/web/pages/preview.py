@@ -1,7 +1,8 @@
 """The preview editor: the simulation of a stored photo, with the automatic hairline and
 treatment area drawn over it, that the practitioner adjusts with the client.
 
-Each edit re-renders at screen resolution (the photo scaled to :data:`SCREEN_WIDTH_PX`):
+Each edit re-renders at screen resolution (the photo scaled to :data:`SCREEN_WIDTH_PX`
+wide, :data:`SCREEN_LONG_SIDE_PX` at most on its long side), and only the session shown:
 the open page keeps one :class:`~pointillist.imaging.simulate.Simulation` in memory and
 each edit is a :meth:`~pointillist.imaging.simulate.Simulation.update`, which re-runs
 only the stages that read the changed options (a moved point: hairline and what follows;
@@ -21,6 +22,8 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +48,9 @@ router = APIRouter(include_in_schema=False)
 
 SCREEN_WIDTH_PX = 720
 """Width the editor renders at: the photo's width on a 10-inch tablet (CSS pixels)."""
+SCREEN_LONG_SIDE_PX = 960
+"""...and at most this long on its long side: a tall phone photo (9:16) would otherwise be
+1280 px high, more pixels to render on every edit than the screen shows."""
 EDITORS_KEPT = 8
 """Open editors kept in memory (each holds a screen-size photo and its head model)."""
 JOBS_KEPT = 32
@@ -83,6 +89,11 @@ class EditIn(BaseModel):
         max_length=4_000_000,
         description="PNG data URL at screen size: red paints area in, blue paints it out.",
     )
+    shade: str = Field(
+        default="",
+        max_length=64,
+        description="Catalogue shade id to draw the dots in; empty for the recommended one.",
+    )
 
 
 @dataclass
@@ -94,7 +105,19 @@ class EditorState:
     clinic_id: int
     sim: Any
     photo_size: tuple[int, int]
+    pigments: Any = None
+    """The clinic's pigment catalogue (:func:`~pointillist.web.pages.clinic.pigment_override`:
+    its own tables, the file ``serve`` was given, or None for the packaged one)."""
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # The last answer's encoded image and area outline, and the arrays they were made
+    # from: an edit that changes neither (the years slider leaves the area alone)
+    # sends them again without encoding them again.
+    encoded: str = ""
+    encoded_for: Any = None
+    area: str = ""
+    area_for: Any = None
+    masks: tuple[np.ndarray, np.ndarray] | None = None
+    masks_for: str | None = None
 
 
 @dataclass
@@ -140,7 +163,8 @@ def editor_page(
     client = records.get_client(db, page.scope, client_id)
     photo = _photo_of(db, page, client.id, photo_id)
     data = photo_store(request).read(photo.sha256, photo.media_type)
-    editor_id, state = _open_editor(request, page, client.id, photo.id, data)
+    editor_id, state = _open_editor(request, page, db, client.id, photo.id, data)
+    look = state.sim.dot_look
     return render(
         request,
         "preview/editor.html",
@@ -158,8 +182,17 @@ def editor_page(
                 "density": DENSITY_RANGE,
             },
             "defaults": _defaults(),
+            "shades": shade_choices(state.pigments),
+            "recommended_shade": None if look is None else look.shade,
         },
     )
+
+
+def shade_choices(pigments: Any) -> list[dict[str, str]]:
+    """The catalogue's shades for the editor's shade control, lightest first."""
+    from pointillist.color.dot import shades_light_to_dark
+
+    return [{"id": s.id, "name": s.name} for s in shades_light_to_dark(pigments)]
 
 
 def _defaults() -> dict[str, float | int]:
@@ -178,7 +211,27 @@ def _defaults() -> dict[str, float | int]:
     }
 
 
-def screen_simulation(data: bytes) -> tuple[Any, tuple[int, int]]:
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """Run the numba kernels of this thread on one core while inside.
+
+    At screen size each kernel is a few milliseconds of work: waking numba's worker
+    threads costs more than they save, and far more on a busy machine (measured with
+    the demo photo at load 6 on 2 cores: the sampler's survey 24 -> 2 ms of CPU, the
+    renderer's strip index 15 -> 2 ms, its compositing 15 -> 4 ms). Numba's thread
+    count is per calling thread, so the full-size render in the background keeps them all.
+    """
+    import numba
+
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
+
+
+def screen_simulation(data: bytes, *, pigments: Any = None) -> tuple[Any, tuple[int, int]]:
     """The photo scaled to the editor's width with the whole pipeline run on it once, and
     the photo's own size (``make bench`` times edits on this too)."""
     import cv2
@@ -187,31 +240,70 @@ def screen_simulation(data: bytes) -> tuple[Any, tuple[int, int]]:
     from pointillist.imaging.simulate import SimulationOptions, prepare
 
     rgb = load_image(data).rgb
-    factor = min(1.0, SCREEN_WIDTH_PX / rgb.shape[1])
+    factor = min(1.0, SCREEN_WIDTH_PX / rgb.shape[1], SCREEN_LONG_SIDE_PX / max(rgb.shape[:2]))
     size = (round(rgb.shape[1] * factor), round(rgb.shape[0] * factor))
     screen = np.ascontiguousarray(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA))
-    sim = prepare(screen, SimulationOptions(sessions=int(_defaults()["sessions"]), seed=1))
-    sim.run()
+    # The controls' starting values, so that the page's first request re-runs nothing.
+    defaults = _defaults()
+    options = SimulationOptions(
+        sessions=int(defaults["sessions"]),
+        hairline_height_cm=float(defaults["height_cm"]),
+        transition_band_mm=float(defaults["transition_band_mm"]),
+        seed=1,
+        pigments=pigments,
+    )
+    sim = prepare(screen, options)
+    # Only the session on screen is rendered, when it is asked for (see render_edit_json).
+    sim.lazy = True
+    with one_thread():
+        sim.run()
     return sim, (rgb.shape[1], rgb.shape[0])
 
 
 def _open_editor(
-    request: Request, page: Page, client_id: int, photo_id: int, data: bytes
+    request: Request, page: Page, db: DbSession, client_id: int, photo_id: int, data: bytes
 ) -> tuple[str, EditorState]:
-    sim, photo_size = screen_simulation(data)
+    from pointillist.store import clinic as clinics
+    from pointillist.web.pages.clinic import pigment_override
+
+    pigments = pigment_override(request, clinics.get_clinic(db, page.scope))
+    sim, photo_size = screen_simulation(data, pigments=pigments)
     state = EditorState(
         client_id=client_id,
         photo_id=photo_id,
         clinic_id=page.scope.clinic_id,
         sim=sim,
         photo_size=photo_size,
+        pigments=pigments,
     )
+    warm_shades()
     editors = _editors(request)
     editor_id = secrets.token_urlsafe(12)
     editors[editor_id] = state
     while len(editors) > EDITORS_KEPT:
         editors.popitem(last=False)
     return editor_id, state
+
+
+_warmed = threading.Event()
+
+
+def warm_shades() -> threading.Thread | None:
+    """Load the optical model in the background once per process, while the practitioner
+    looks at the first render: drawing another shade runs it, and its first run imports
+    colour-science and tabulates the skin model (seconds, not milliseconds)."""
+    if _warmed.is_set():
+        return None
+    _warmed.set()
+
+    def warm() -> None:
+        from pointillist.color.dot import dot_ratio, find_shade
+
+        dot_ratio((60.0, 10.0, 16.0), find_shade("cb-1:3"), 0.3)
+
+    thread = threading.Thread(target=warm, name="warm-shades", daemon=True)
+    thread.start()
+    return thread
 
 
 def _editor(request: Request, page: Page, editor_id: str) -> EditorState:
@@ -231,23 +323,43 @@ def _data_url(data: bytes, media_type: str) -> str:
 def _edit_masks(
     data_url: str | None, shape: tuple[int, int]
 ) -> tuple[np.ndarray, np.ndarray] | None:
-    """(add, remove) boolean masks from the brush layer: red adds area, blue removes it."""
+    """(add, remove) boolean masks from the brush layer: red adds area, blue removes it.
+
+    The layer is the page's own canvas (a PNG of the screen size, transparent where
+    nothing is painted); its size is read from the header before it is decoded, so a
+    forged one cannot cost more than a screenful.
+    """
     if not data_url:
         return None
-    from pointillist.imaging.io import load_image
+    import struct
+
+    import cv2
 
     prefix = "data:image/png;base64,"
     if not data_url.startswith(prefix):
         raise PointillistError("the painted area did not come as a PNG; clear it and paint again")
-    import cv2
-
-    layer = load_image(base64.b64decode(data_url[len(prefix) :])).rgb
+    try:
+        data = base64.b64decode(data_url[len(prefix) :], validate=True)
+    except ValueError:
+        raise PointillistError("the painted area is damaged; clear it and paint again") from None
+    if len(data) < 24 or data[:8] != b"\x89PNG\r\n\x1a\n":
+        raise PointillistError("the painted area did not come as a PNG; clear it and paint again")
+    width, height = struct.unpack(">II", data[16:24])
+    if not (0 < width <= 2 * shape[1] and 0 < height <= 2 * shape[0]):
+        raise PointillistError(
+            f"the painted area is {width}x{height} pixels but the preview is "
+            f"{shape[1]}x{shape[0]}; reload the page"
+        )
+    layer = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if layer is None or layer.ndim != 3:
+        raise PointillistError("the painted area is damaged; clear it and paint again")
     if layer.shape[:2] != shape:
         layer = cv2.resize(layer, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST)
-    red, blue = layer[..., 0].astype(int), layer[..., 2].astype(int)
-    # Painted on white: red strokes keep red high and blue low, blue strokes the opposite.
-    add = (red - blue) > 100
-    remove = (blue - red) > 100
+    blue, red = layer[..., 0].astype(np.int16), layer[..., 2].astype(np.int16)
+    painted = layer[..., 3] > 127 if layer.shape[2] == 4 else np.ones(shape, bool)
+    # Red strokes keep red high and blue low, blue strokes the opposite.
+    add = painted & ((red - blue) > 100)
+    remove = painted & ((blue - red) > 100)
     if not (add.any() or remove.any()):
         return None
     return add, remove
@@ -261,6 +373,7 @@ def _changes(state: EditorState, edit: EditIn) -> dict[str, Any]:
         "transition_band_mm": edit.transition_band_mm,
         "years": edit.years,
         "density": edit.density,
+        "shade": edit.shade or None,
         "hairline_anchors": None,
         "area_add": None,
         "area_remove": None,
@@ -284,7 +397,11 @@ def _changes(state: EditorState, edit: EditIn) -> dict[str, Any]:
             else:
                 anchors.append((point.x, point.y))
         changes["hairline_anchors"] = tuple(anchors)
-    edits = _edit_masks(edit.area_edits, state.sim.image.shape[:2])
+    if edit.area_edits != state.masks_for:
+        # Decoded once per stroke: the page sends the painted layer with every later edit.
+        state.masks = _edit_masks(edit.area_edits, state.sim.image.shape[:2])
+        state.masks_for = edit.area_edits
+    edits = state.masks
     if edits is not None:
         changes["area_add"], changes["area_remove"] = edits
     return changes
@@ -308,48 +425,60 @@ async def render_edit(
 
 
 def render_edit_json(state: EditorState, edit: EditIn) -> Response:
-    """Apply the edit to the editor's simulation (only the stages it touches re-run)."""
-    import cv2
+    """Apply the edit to the editor's simulation (only the stages it touches re-run),
+    render the session shown, and answer it with the area's outline and the hairline.
 
+    ``server_ms`` is the whole of it: the update, the render and the encoding.
+    """
     from pointillist.imaging.io import encode_jpeg
 
     started = time.perf_counter()
-    with state.lock:
+    with state.lock, one_thread():
         sim = state.sim
         rerun = sim.update(**_changes(state, edit))
-        server_ms = (time.perf_counter() - started) * 1000.0
-        h, w = sim.image.shape[:2]
-        mask = cv2.resize(
-            sim.treatment_mask.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST
-        )
-        image = sim.session_images[edit.session - 1]
+        image = sim.session_image(edit.session)
+        if state.encoded_for is not image:
+            state.encoded = _data_url(encode_jpeg(image), "image/jpeg")
+            state.encoded_for = image
+        if state.area_for is not sim.treatment_mask:
+            state.area = _data_url(_area_outline_png(sim), "image/png")
+            state.area_for = sim.treatment_mask
         hl = sim.hairline
-        area_cm2 = sim.treatment_area_cm2
-        impressions = sim.cumulative_impressions()[edit.session - 1]
-        warnings = sim.warnings
-    overlay = np.zeros((h, w, 4), np.uint8)
-    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    cv2.drawContours(overlay, contours, -1, (255, 200, 0, 255), 2)
+        answer = {
+            "image": state.encoded,
+            "area": state.area,
+            "hairline": [] if hl is None else hl.to_json(),
+            "points": _points_json(hl),
+            "area_cm2": round(sim.treatment_area_cm2, 1),
+            "impressions": sim.cumulative_impressions()[edit.session - 1],
+            "stages": rerun,
+            "warnings": sim.warnings,
+            "shade": None if sim.dot_look is None else sim.dot_look.shade,
+        }
+    answer["server_ms"] = round((time.perf_counter() - started) * 1000.0)
+    return JSONResponse(answer, headers={"Cache-Control": "no-store"})
+
+
+def _points_json(hl: Any) -> dict[str, dict[str, float]]:
     points = {}
     if hl is not None:
         for name in ANCHORS:
             value = getattr(hl, name)
             if value is not None:
                 points[name] = {"x": float(value[0]), "y": float(value[1])}
-    return JSONResponse(
-        {
-            "image": _data_url(encode_jpeg(image), "image/jpeg"),
-            "area": _data_url(_png_rgba(overlay), "image/png"),
-            "hairline": [] if hl is None else hl.to_json(),
-            "points": points,
-            "area_cm2": round(area_cm2, 1),
-            "impressions": impressions,
-            "server_ms": round(server_ms),
-            "stages": rerun,
-            "warnings": warnings,
-        },
-        headers={"Cache-Control": "no-store"},
-    )
+    return points
+
+
+def _area_outline_png(sim: Any) -> bytes:
+    """The treatment area's outline, drawn over the preview on a transparent layer."""
+    import cv2
+
+    h, w = sim.image.shape[:2]
+    mask = cv2.resize(sim.treatment_mask.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST)
+    overlay = np.zeros((h, w, 4), np.uint8)
+    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    cv2.drawContours(overlay, contours, -1, (255, 200, 0, 255), 2)
+    return _png_rgba(overlay)
 
 
 def _png_rgba(rgba: np.ndarray) -> bytes:
@@ -420,6 +549,8 @@ def _run_job(
             if options.hairline_anchors is None
             else [[round(x, 1), round(y, 1)] for x, y in options.hairline_anchors],
             "area_painted": edit.area_edits is not None,
+            "shade": None if sim.dot_look is None else sim.dot_look.shade,
+            "shade_chosen": bool(edit.shade),
             "treatment_area_cm2": round(sim.treatment_area_cm2, 1),
             "seed": sim.seed,
             "source": "editor",

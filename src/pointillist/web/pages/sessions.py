@@ -18,6 +18,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from pointillist.errors import PointillistError
+from pointillist.store import clinic as clinics
 from pointillist.store import records
 from pointillist.store import sessions as booking
 from pointillist.store.models import TreatmentSession
@@ -219,7 +220,10 @@ def _render_stock(
         }
         for b in sorted(bottles, key=lambda b: (b.expires_on < today, b.brand, b.shade, b.lot))
     ]
-    catalogue = request.app.state.pigment_catalogue
+    from pointillist.color.dot import catalogue as shades_of
+    from pointillist.web.pages.clinic import pigment_override
+
+    catalogue = shades_of(pigment_override(request, clinics.get_clinic(db, page.scope)))
     context = {
         "rows": rows,
         "form": form,

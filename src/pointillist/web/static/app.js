@@ -151,6 +151,7 @@ function setUpEditor(root) {
       transition_band_mm: Number(data.get("transition_band_mm")),
       years: Number(data.get("years")),
       density: Number(data.get("density")),
+      shade: String(data.get("shade") || ""),
       sessions: Number(data.get("sessions")),
       session: Math.min(Number(data.get("session")), Number(data.get("sessions"))),
       points: Object.keys(moved).length ? moved : null,
