@@ -308,7 +308,7 @@ def _measure_cost(args: argparse.Namespace, photos: list[bytes]) -> int:
     with tempfile.TemporaryDirectory(prefix="pointillist-cost-") as tmp:
         data_dir = Path(tmp)
         with _database(args.database, data_dir, args.postgres_url) as url:
-            tokens, client_ids = _seed(url, 1)
+            tokens, client_ids = _seed(url, 1, data_dir)
             port = _free_port()
             with _server(url, data_dir, port, args.workers) as server:
 
