@@ -12,6 +12,7 @@ take, with a message that says what to do. Every image leaves the loader as 8-bi
 from __future__ import annotations
 
 import io
+import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -107,6 +108,128 @@ def load_image(
     return LoadedImage(
         rgb=rgb, format=fmt, source_mode=source_mode, exif_rotated=orientation not in (1, None)
     )
+
+
+@dataclass(frozen=True)
+class StrippedJpeg:
+    """A JPEG with its metadata removed and its coded pixels kept bit for bit.
+
+    Attributes
+    ----------
+    data
+        The file: the tables, frame and scans of the original, no APPn (EXIF, GPS, XMP,
+        ICC, maker notes, thumbnails) or comment segments, nothing after the image.
+    width, height
+        Pixel size from the frame header.
+    """
+
+    data: bytes
+    width: int
+    height: int
+
+
+#: Segments a stripped JPEG keeps: quantisation and Huffman tables, the restart interval
+#: and the baseline, extended and progressive Huffman frames. Any other frame type
+#: (lossless, hierarchical, arithmetic coding) goes through the decoder instead.
+_JPEG_TABLES = frozenset({0xDB, 0xC4, 0xDD})
+_JPEG_FRAMES = frozenset({0xC0, 0xC1, 0xC2})
+_JPEG_SOS, _JPEG_EOI, _JPEG_APP14, _JPEG_COM = 0xDA, 0xD9, 0xEE, 0xFE
+#: Where a scan's entropy-coded data ends: the first 0xFF that is not a stuffed zero byte,
+#: a restart marker or a fill byte, i.e. the next segment's marker.
+_JPEG_AFTER_SCAN = re.compile(rb"\xff(?=[^\x00\xd0-\xd7\xff])")
+
+
+def strip_jpeg(source: bytes, *, max_megapixels: float = MAX_MEGAPIXELS) -> StrippedJpeg | None:
+    """Remove a JPEG's metadata without decoding and re-encoding its pixels.
+
+    The header is checked as :func:`load_image` checks it (format, pixel count, pixels a
+    file of this size can hold) before anything else. Every APPn segment (EXIF with GPS
+    and camera serials, XMP, ICC, Photoshop blocks, embedded thumbnails) and every comment
+    is dropped, and so is anything after the end of the image; Adobe's APP14, which says
+    how the colour channels are coded, is kept. The result is then decoded at 1/8 scale,
+    which reads every coded block (a truncated or garbled file is refused) at a fraction
+    of a full decode's cost.
+
+    Returns
+    -------
+    StrippedJpeg or None
+        None when the photo needs the decoder: not a JPEG, not 8-bit colour (grey, CMYK),
+        an EXIF orientation other than upright (the pixels must be turned, as
+        :func:`load_image` does), or a coding other than Huffman baseline, extended or
+        progressive.
+
+    Raises
+    ------
+    PointillistError
+        For the same bad input :func:`load_image` refuses.
+    """
+    name, image, fmt = _open_checked(source, max_megapixels)
+    with image:
+        plain = fmt == "JPEG" and image.mode == "RGB"
+        if plain:
+            plain = image.getexif().get(0x0112, 1) in (1, None)
+        width, height = image.size
+    if not plain:
+        return None
+    data = _jpeg_segments_without_metadata(bytes(source))
+    if data is None:
+        return None
+    try:
+        with Image.open(io.BytesIO(data)) as check:
+            check.draft("RGB", (max(1, width // 8), max(1, height // 8)))
+            check.load()
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise PointillistError(
+            f"{name}: the image data is damaged or truncated ({exc}); send the photo again"
+        ) from None
+    return StrippedJpeg(data=data, width=width, height=height)
+
+
+def _jpeg_segments_without_metadata(data: bytes) -> bytes | None:
+    """The JPEG ``data`` with only its tables, frame and scans; None if its structure is
+    not one this function rewrites (the caller decodes it instead)."""
+    if data[:2] != b"\xff\xd8":
+        return None
+    out = [b"\xff\xd8"]
+    pos, end = 2, len(data)
+    framed = scanned = False
+    while pos + 2 <= end:
+        if data[pos] != 0xFF:
+            return None
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte before a marker
+            pos += 1
+            continue
+        if marker == _JPEG_EOI:
+            if not scanned:
+                return None
+            out.append(b"\xff\xd9")
+            return b"".join(out)
+        if pos + 4 > end:
+            return None
+        length = int.from_bytes(data[pos + 2 : pos + 4], "big")
+        if length < 2 or pos + 2 + length > end:
+            return None
+        segment = data[pos : pos + 2 + length]
+        pos += 2 + length
+        if marker in _JPEG_FRAMES:
+            framed = True
+            out.append(segment)
+        elif marker in _JPEG_TABLES or (marker == _JPEG_APP14 and segment[4:9] == b"Adobe"):
+            out.append(segment)
+        elif 0xE0 <= marker <= 0xEF or marker == _JPEG_COM:
+            continue  # metadata
+        elif marker == _JPEG_SOS and framed:
+            out.append(segment)
+            following = _JPEG_AFTER_SCAN.search(data, pos)
+            if following is None:
+                return None  # cut short: no end-of-image marker
+            out.append(data[pos : following.start()])
+            pos = following.start()
+            scanned = True
+        else:
+            return None
+    return None
 
 
 def load_mask(
