@@ -14,7 +14,6 @@ from pointillist.store.client_keys import (
     KeyRing,
     UnreadableRecord,
     destroyed_refs,
-    keyring_of,
 )
 from pointillist.store.db import is_sqlite, session_factory
 from pointillist.store.export import erase_client
@@ -87,17 +86,67 @@ def test_records_read_back_transparently_and_search_still_finds_them(db, clinic_
     assert jan.date_of_birth == date(1980, 5, 17) and jan.notes == "psoriasis on the crown"
 
 
-def test_each_session_reads_a_key_from_the_file_once_and_keeps_it_only_for_itself(
+def test_keys_and_listed_values_kept_in_memory_are_forgotten_when_any_process_erases(
     engine, clean_database, data_dir, clinic_a
 ):
-    factory = session_factory(engine, keys=KeyFile(data_dir / "client_keys"))
+
+    keys = KeyFile(data_dir / "client_keys")
+    factory = session_factory(engine, keys=keys)
     with factory() as first:
         client = get_client(first, clinic_a.owner, clinic_a.client.id)
-        assert client.name == "alpha Client"
-        ring = keyring_of(first)
-        assert list(ring._cache) == [client.key_ref]
+        assert client.name == "alpha Client" and client.notes is not None
+        key_ref = client.key_ref
+    # Kept for the next sessions: the key, and the listed name (not the notes).
+    assert len(keys._ciphers) == 1
+    assert "alpha Client" in keys._remembered.values()
+    assert all(aad != "clients.notes" for aad, _token in keys._remembered)
+
+    # Another process (its own KeyFile object) erases the client's key; this one notices
+    # at its next session, even within the file system's timestamp granularity.
+    assert KeyFile(data_dir / "client_keys").destroy(key_ref)
     with factory() as second:
-        assert keyring_of(second) is not ring and keyring_of(second)._cache == {}
+        assert keys._ciphers == {} and keys._remembered == {}
+        row = second.get(Client, clinic_a.client.id)
+        with pytest.raises(UnreadableRecord):
+            _ = row.name
+
+    # Keys appended (a new client, here or in another process) keep what was kept.
+    with factory() as third:
+        later = create_client(third, clinic_a.owner, name="Bea Later")
+        third.commit()
+        assert get_client(third, clinic_a.owner, later.id).name == "Bea Later"
+    assert len(keys._ciphers) == 1
+    KeyFile(data_dir / "client_keys").new_key()
+    with factory() as fourth:
+        assert len(keys._ciphers) == 1
+        assert get_client(fourth, clinic_a.owner, later.id).name == "Bea Later"
+    assert "Bea Later" in keys._remembered.values()
+
+
+def test_a_settled_key_file_is_trusted_by_its_stamp_until_it_changes(tmp_path, monkeypatch):
+    from pointillist.store import client_keys
+
+    keys = KeyFile(tmp_path / "client_keys")
+    ref, _key = keys.new_key()
+    reads = []
+    real_read_all = KeyFile.read_all
+    monkeypatch.setattr(KeyFile, "read_all", lambda self: reads.append(1) or real_read_all(self))
+    # Changed within the settling time: read again at every session.
+    KeyRing(keys)
+    KeyRing(keys)
+    assert len(reads) == 2
+    # Settled: one stat per session, no read, until the file changes.
+    monkeypatch.setattr(client_keys, "SETTLE_NS", 0)
+    KeyRing(keys)
+    reads.clear()
+    KeyRing(keys)
+    KeyRing(keys)
+    assert reads == []
+    KeyFile(tmp_path / "client_keys").destroy(ref)
+    ring = KeyRing(keys)
+    assert reads == [1]
+    with pytest.raises(UnreadableRecord):
+        ring.key(ref)
 
 
 def test_rows_written_before_encryption_are_read_then_encrypted_at_start(db, clinic_a):

@@ -27,8 +27,15 @@ key reference, so reading a consultation never needs its client's row.
 Models declare an encrypted field as a mapped ``*_ciphertext`` column plus an
 :class:`Encrypted` descriptor under the field's name: code reads and writes
 ``client.email`` as before; the value is encrypted when the session flushes and
-decrypted when first read. Keys are read from the file once per session (one web
-request) and cached in it, never for the life of the process.
+decrypted when first read.
+
+Keys are kept in memory by the process (:class:`KeyFile`), with the values the client
+list sorts and searches by (names, e-mails, phone numbers: a list of clients needs all
+of them on every request), and both are forgotten as soon as the key file changes other
+than by new keys added at its end: every session (one web request) begins by checking
+the file's size and times, so a key erased by any process, or a key file restored from
+a backup, is no longer used from the next request on, in every server process. Health
+data (notes, answers, screening) are decrypted per session and not kept.
 """
 
 from __future__ import annotations
@@ -39,6 +46,8 @@ import json
 import os
 import secrets
 import struct
+import threading
+import time
 from datetime import date
 from pathlib import Path
 from typing import Any, Generic, TypeVar, overload
@@ -80,11 +89,114 @@ def format_ref(slot: int, key_id: bytes) -> str:
     return f"{slot}:{key_id.hex()}"
 
 
+#: How old the key file's last change must be before its size and times are trusted to
+#: show the next one: two changes within a file system's timestamp granularity can leave
+#: both the same, so until then every session reads the file again.
+SETTLE_NS = 2_000_000_000
+
+#: Most listed values kept in memory; past it the cache starts again (a clinic has far fewer).
+MAX_REMEMBERED = 200_000
+
+_MISSING = object()
+
+
 class KeyFile:
-    """The per-client keys, one 40-byte record each, in a file of the data directory."""
+    """The per-client keys, one 40-byte record each, in a file of the data directory.
+
+    One object per process (the web app's): it keeps the keys it has read, and the
+    values of listed fields it has decrypted, until :meth:`refresh` finds the file
+    changed in any way other than keys appended.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
+        self._lock = threading.Lock()
+        self._stamp: tuple[int, int, int, int] | None = None
+        self._settled = False
+        self._data: bytes | None = None
+        self._ciphers: dict[bytes, ChaCha20Poly1305] = {}
+        self._remembered: dict[tuple[str, str], Any] = {}
+
+    def refresh(self) -> None:
+        """Forget the kept keys and values if the file changed other than by appending.
+
+        Costs one ``stat`` when the file has not changed (and its last change is older
+        than :data:`SETTLE_NS`), else one read of the file (40 bytes a client).
+        """
+        stamp = self._file_stamp()
+        if stamp == self._stamp and self._settled:
+            return
+        data = self.read_all()
+        with self._lock:
+            if self._data is None or not data.startswith(self._data):
+                # A key was destroyed (zeroed in place) or the file replaced: nothing
+                # kept may outlive it.
+                self._ciphers.clear()
+                self._remembered.clear()
+            self._data = data
+            self._stamp = stamp
+            self._settled = stamp is not None and time.time_ns() - stamp[2] > SETTLE_NS
+
+    def _file_stamp(self) -> tuple[int, int, int, int] | None:
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return None
+        return (st.st_ino, st.st_size, max(st.st_mtime_ns, st.st_ctime_ns), st.st_dev)
+
+    def _forget(self) -> None:
+        with self._lock:
+            self._ciphers.clear()
+            self._remembered.clear()
+            self._data = None
+            self._stamp = None
+            self._settled = False
+
+    def cipher(self, slot: int, key_id: bytes) -> ChaCha20Poly1305:
+        """The cipher of the key in ``slot`` with id ``key_id``, from memory or the file.
+
+        Raises
+        ------
+        UnreadableRecord
+            If the key was destroyed or is not in this file.
+        """
+        header = _HEADER.pack(slot, key_id)
+        cipher = self._ciphers.get(header)
+        if cipher is not None:
+            return cipher
+        ref = format_ref(slot, key_id)
+        data = self._data
+        key = None if data is None else key_in(data, ref)
+        if key is None:
+            # Not read yet, or added by another worker since: read the file (again).
+            self.refresh()
+            data = self.read_all()
+            key = key_in(data, ref)
+        if key is None:
+            # No path in the message: it may reach an API client.
+            raise UnreadableRecord(
+                f"a record is encrypted with client key {slot}, which is not in the data "
+                "directory's client_keys file: the client was erased, or that file is not "
+                "this database's; restore it from the backup"
+            )
+        cipher = ChaCha20Poly1305(key)
+        with self._lock:
+            # Kept only if the file still says the same: a destruction since is not undone.
+            if self._data is not None and key_in(self._data, ref) == key:
+                self._ciphers[header] = cipher
+        return cipher
+
+    def remembered(self, aad: str, token: str) -> Any:
+        """A listed value decrypted before from ``token`` in column ``aad``, or a sentinel
+        (see :meth:`remember`)."""
+        return self._remembered.get((aad, token), _MISSING)
+
+    def remember(self, aad: str, token: str, value: Any) -> None:
+        """Keep the value of a listed field for later sessions (until :meth:`refresh`
+        finds the file changed)."""
+        if len(self._remembered) >= MAX_REMEMBERED:
+            self._remembered.clear()
+        self._remembered[(aad, token)] = value
 
     def new_key(self) -> tuple[str, bytes]:
         """Append a fresh random key; returns its reference and the key.
@@ -153,6 +265,8 @@ class KeyFile:
             os.fsync(fd)
         finally:
             os.close(fd)
+            # Whatever happened, this process keeps nothing the file may no longer hold.
+            self._forget()
         return record[_KEY_ID:] != _ZERO_KEY
 
     def records(self) -> list[tuple[str, bool]]:
@@ -196,40 +310,20 @@ def _fsync_directory(directory: Path) -> None:
 
 
 class KeyRing:
-    """The keys one session (one request) has used, read from the key file once each.
-
-    The first key it needs from the file brings the whole file in (a list of clients
-    needs every key; one read beats a thousand), for this session only.
-    """
+    """The keys one session (one request) uses: those of the process's :class:`KeyFile`,
+    checked against the file when the session begins (:meth:`KeyFile.refresh`)."""
 
     def __init__(self, keys: KeyFile) -> None:
         self.file = keys
-        self._cache: dict[str, ChaCha20Poly1305] = {}
-        self._by_header: dict[bytes, ChaCha20Poly1305] = {}
-        self._file_bytes: bytes | None = None
+        keys.refresh()
 
     def new_key(self) -> str:
-        ref, key = self.file.new_key()
-        self._cache[ref] = ChaCha20Poly1305(key)
+        ref, _key = self.file.new_key()
         return ref
 
     def key(self, ref: str) -> ChaCha20Poly1305:
-        cipher = self._cache.get(ref)
-        if cipher is None:
-            key = None if self._file_bytes is None else key_in(self._file_bytes, ref)
-            if key is None:
-                # Not read yet, or added by another worker since: read the file (again).
-                self._file_bytes = self.file.read_all()
-                key = key_in(self._file_bytes, ref)
-            if key is None:
-                # No path in the message: it may reach an API client.
-                raise UnreadableRecord(
-                    f"a record is encrypted with client key {ref.split(':')[0]}, which is not "
-                    "in the data directory's client_keys file: the client was erased, or "
-                    "that file is not this database's; restore it from the backup"
-                )
-            cipher = self._cache[ref] = ChaCha20Poly1305(key)
-        return cipher
+        slot, key_id = parse_ref(ref)
+        return self.file.cipher(slot, key_id)
 
     def encrypt(self, ref: str, aad: str, plaintext: bytes) -> str:
         slot, key_id = parse_ref(ref)
@@ -244,10 +338,11 @@ class KeyRing:
         except binascii.Error:
             raise UnreadableRecord(f"an encrypted value of {aad} is damaged") from None
         header = blob[: _HEADER.size]
-        cipher = self._by_header.get(header)
+        cipher = self.file._ciphers.get(header)
         if cipher is None:
-            slot, key_id = _HEADER.unpack(header)
-            cipher = self._by_header[header] = self.key(format_ref(slot, key_id))
+            if len(header) != _HEADER.size:
+                raise UnreadableRecord(f"an encrypted value of {aad} is damaged")
+            cipher = self.file.cipher(*_HEADER.unpack(header))
         nonce = blob[_HEADER.size : _HEADER.size + _NONCE]
         try:
             return cipher.decrypt(nonce, blob[_HEADER.size + _NONCE :], aad.encode())
@@ -293,16 +388,19 @@ def _decode(kind: str, text: str) -> Any:
 class Encrypted(Generic[T]):
     """A model field stored encrypted in the mapped column ``column_attr``.
 
-    ``kind``: ``text`` (a string), ``json`` (a JSON document) or ``date``. Values
+    ``kind``: ``text`` (a string), ``json`` (a JSON document) or ``date``. ``listed``:
+    a field the list of clients sorts or searches by, whose decrypted values the
+    process keeps (see the module's docstring); never health data. Values
     written before encryption was introduced are read as they are, until
     :func:`pointillist.store.shredding.encrypt_plaintext_rows` encrypts them.
     """
 
-    def __init__(self, column_attr: str, kind: str = "text") -> None:
+    def __init__(self, column_attr: str, kind: str = "text", *, listed: bool = False) -> None:
         if kind not in _KINDS:
             raise ValueError(f"kind must be one of {_KINDS}")
         self.column_attr = column_attr
         self.kind = kind
+        self.listed = listed
         self.name = column_attr
         self.aad = column_attr
 
@@ -344,7 +442,14 @@ class Encrypted(Generic[T]):
             return None  # type: ignore[return-value]
         if stored.startswith(PREFIX):
             assert ring is not None
-            return _decode(self.kind, ring.decrypt(stored, self.aad).decode("utf-8"))  # type: ignore[no-any-return]
+            if not self.listed:
+                return _decode(self.kind, ring.decrypt(stored, self.aad).decode("utf-8"))  # type: ignore[no-any-return]
+            # The same ciphertext in the same column always opens to the same value.
+            value = ring.file.remembered(self.aad, stored)
+            if value is _MISSING:
+                value = _decode(self.kind, ring.decrypt(stored, self.aad).decode("utf-8"))
+                ring.file.remember(self.aad, stored, value)
+            return value  # type: ignore[no-any-return]
         return _decode(self.kind, stored) if stored else stored  # type: ignore[return-value]
 
     def __set__(self, obj: object, value: T) -> None:

@@ -217,10 +217,11 @@ class Client(Base):
     sms_consent: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     email_opted_out_at: Mapped[datetime | None]
 
-    name = Encrypted[str]("name_ciphertext")
+    # Listed: the list of clients sorts by name and searches name, e-mail and phone.
+    name = Encrypted[str]("name_ciphertext", listed=True)
     date_of_birth = Encrypted[date | None]("date_of_birth_ciphertext", "date")
-    email = Encrypted[str | None]("email_ciphertext")
-    phone = Encrypted[str | None]("phone_ciphertext")
+    email = Encrypted[str | None]("email_ciphertext", listed=True)
+    phone = Encrypted[str | None]("phone_ciphertext", listed=True)
     notes = Encrypted[str]("notes_ciphertext")
 
 
