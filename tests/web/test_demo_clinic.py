@@ -11,7 +11,14 @@ from tests.reports.pdf_reading import text as pdf_text
 
 def test_the_demo_records_a_completed_first_session_with_consent_and_a_stock_lot(app, api, db):
     from pointillist.store.integrity import consent_verified
-    from pointillist.store.models import Client, Consent, Reminder, TreatmentSession
+    from pointillist.store.models import (
+        Client,
+        Consent,
+        Consultation,
+        Reminder,
+        TreatmentPlan,
+        TreatmentSession,
+    )
     from pointillist.web.demo import demo_logins, demo_table, seed_demo_clinic
 
     state = app.state
@@ -35,6 +42,11 @@ def test_the_demo_records_a_completed_first_session_with_consent_and_a_stock_lot
     [consent] = db.scalars(select(Consent).where(Consent.client_id == sam.id))
     assert consent.signed_at is not None and consent.signed_at.date() <= done.scheduled_on
     assert consent_verified(state.integrity_key, consent) is True
+    # The consultation and its plan are dated on the consultation day, before the session.
+    [consulted] = db.scalars(select(Consultation).where(Consultation.client_id == sam.id))
+    [plan] = db.scalars(select(TreatmentPlan).where(TreatmentPlan.client_id == sam.id))
+    expected = date.today() - timedelta(days=int(entry["consulted_days_ago"]))
+    assert consulted.created_at.date() == plan.created_at.date() == expected
     # Its aftercare and touch-up reminders are scheduled, as for any completed session.
     kinds = {r.kind for r in db.scalars(select(Reminder).where(Reminder.client_id == sam.id))}
     assert kinds == {"aftercare", "touch-up"}

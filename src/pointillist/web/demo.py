@@ -9,7 +9,7 @@ Everything comes from ``data/demo.toml`` and the photos in ``data/demo/`` (credi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from importlib import resources
 from typing import Any
 
@@ -162,7 +162,8 @@ def _demo_client(
     if "answers" not in entry:
         return
     first = entry.get("first_session")
-    _, plan = keep_consultation(
+    consulted = seeding.today - timedelta(days=int(entry.get("consulted_days_ago", 0)))
+    consultation, plan = keep_consultation(
         db,
         scope,
         load_consultation_policy(),
@@ -170,11 +171,17 @@ def _demo_client(
         ConsultationIn(
             answers=dict(entry["answers"]),
             practitioner_id=practitioner_id,
-            consultation_date=seeding.today
-            - timedelta(days=int(entry.get("consulted_days_ago", 0))),
+            consultation_date=consulted,
             start=seeding.today - timedelta(days=int(first["days_ago"])) if first else None,
         ),
     )
+    # Recorded on the day of the consultation, as the clinic would have: the plan page,
+    # the timeline and the handout date them by when they were recorded, and a plan
+    # "of today" with its first session done ten days ago would read wrong.
+    consultation.created_at = plan.created_at = datetime.combine(consulted, time(10, 0)).astimezone(
+        UTC
+    )
+    db.flush()
     if first is not None and practitioner_id is not None:
         _demo_first_session(db, scope, client, plan.snapshot, practitioner_id, first, seeding)
     if preview:
