@@ -87,7 +87,7 @@ class Settings(BaseSettings):
         "14 ms at 16, and p95 300 against 440 ms).",
     )
     max_queued_requests: int = Field(
-        default=64,
+        default=256,
         ge=0,
         description="Requests one process lets wait for a turn; past that, 503 at once.",
     )
