@@ -150,13 +150,17 @@ def _open_checked(
 ) -> tuple[str, Image.Image, str]:
     """Open an image and check its header (format, size) before anything is decoded."""
     name, data = _read_bytes(source)
-    heif = _register_heif()
+    heif = False
     try:
-        with warnings.catch_warnings():
-            # Pillow's own bomb warning/error fires at 89 MP; our limit is lower and
-            # checked below from the header, so its warning would only be noise.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
+        try:
+            image = _open(data)
+        except UnidentifiedImageError:
+            # The HEIC opener is registered only when Pillow's own formats do not know
+            # the file: importing it costs more than decoding a JPEG preview's header.
+            heif = _register_heif()
+            if not heif:
+                raise
+            image = _open(data)
     except UnidentifiedImageError:
         hint = "" if heif else " (HEIC needs the optional extra: pip install 'pointillist[heic]')"
         raise PointillistError(
@@ -203,6 +207,14 @@ def _open_checked(
         image.close()
         raise PointillistError(f"{name}: {problem}")
     return name, image, str(fmt)
+
+
+def _open(data: bytes) -> Image.Image:
+    with warnings.catch_warnings():
+        # Pillow's own bomb warning/error fires at 89 MP; our limit is lower and checked
+        # from the header by the caller, so its warning would only be noise.
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        return Image.open(io.BytesIO(data))
 
 
 def _decode(name: str, image: Image.Image) -> Image.Image:
