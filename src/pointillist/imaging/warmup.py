@@ -114,7 +114,10 @@ def preload_kernels() -> None:
         if _preload is None:
             _preload = threading.Thread(target=_load_quietly, name="kernel-preload", daemon=True)
             _preload.start()
-            _opencv = threading.Thread(target=_opencv_quietly, name="opencv-preload", daemon=True)
+            # Not a daemon: OpenCV aborts the process (std::terminate) if it exits while
+            # this thread is inside a conversion, as a run refused early (a bad photo)
+            # would; the exit waits for it instead, a tenth of a second at most.
+            _opencv = threading.Thread(target=_opencv_quietly, name="opencv-preload")
             _opencv.start()
 
 
