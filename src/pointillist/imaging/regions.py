@@ -244,7 +244,7 @@ def _grabcut(small: np.ndarray, init: np.ndarray | None) -> np.ndarray:
         mask = init.copy()
         if not np.any((mask == cv2.GC_BGD) | (mask == cv2.GC_PR_BGD)):
             return np.ones((full_h, full_w), bool)
-        cv2.grabCut(bgr, mask, None, bgd, fgd, 3, cv2.GC_INIT_WITH_MASK)  # type: ignore[call-overload]
+        cv2.grabCut(bgr, mask, None, bgd, fgd, 3, cv2.GC_INIT_WITH_MASK)  # type: ignore[call-overload, unused-ignore]
     fg = ((mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)).astype(np.float32)
     if (h, w) != (full_h, full_w):
         fg = cv2.resize(fg, (full_w, full_h), interpolation=cv2.INTER_LINEAR)
@@ -330,7 +330,7 @@ def _seed_from_clusters(lab: np.ndarray, texture: np.ndarray, fg: np.ndarray) ->
     ).astype(np.float32)
     criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 0.5)
     cv2.setRNGSeed(7)
-    _, labels, _ = cv2.kmeans(feats, 2, None, criteria, 3, cv2.KMEANS_PP_CENTERS)  # type: ignore[call-overload]
+    _, labels, _ = cv2.kmeans(feats, 2, None, criteria, 3, cv2.KMEANS_PP_CENTERS)  # type: ignore[call-overload, unused-ignore]
     labels = labels.ravel()
     tex = texture.ravel()[idx]
     smooth = 0 if np.median(tex[labels == 0]) <= np.median(tex[labels == 1]) else 1
