@@ -529,6 +529,10 @@ class Simulation:
             raise PointillistError("nothing to write yet: run the simulation first")
         start = time.perf_counter()
         out = Path(outdir)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise PointillistError(f"{out}: cannot write the outputs ({exc.strerror})") from None
         sessions = [(f"session_{k}.jpg", image) for k, image in enumerate(self.session_images, 1)]
         composing = 0.0
         with ImageEncoder() as encoder:
@@ -549,7 +553,6 @@ class Simulation:
                 encoder.submit("overlay.png", self.composed["overlay"])
             encoder.submit("before_after.jpg", self.composed["before_after"])
             try:
-                out.mkdir(parents=True, exist_ok=True)
                 for name in [*(n for n, _ in sessions), "before_after.jpg", "overlay.png"]:
                     (out / name).write_bytes(encoder.result(name))
             except OSError as exc:
