@@ -10,13 +10,8 @@ Run from the repository root after the browser tests:
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
-from PIL import Image
-
-ROOT = Path(__file__).resolve().parents[1]
-SOURCE = ROOT / "test-artefacts" / "e2e"
-TARGET = ROOT / "docs" / "images" / "messages"
+from _screenshots import copy_screenshots
 
 SENT = "test_the_demo_reminder_is_on_the_messages_page_and_the_timeline"
 WORDING = "test_a_template_that_does_not_render_is_refused_with_what_was_typed"
@@ -32,21 +27,5 @@ SHOTS = {
 }
 
 
-def main() -> int:
-    missing = [name for name in SHOTS.values() if not (SOURCE / name).is_file()]
-    if missing:
-        print(f"run the browser tests first; missing: {', '.join(missing)}", file=sys.stderr)
-        return 2
-    TARGET.mkdir(parents=True, exist_ok=True)
-    for target, source in SHOTS.items():
-        image = Image.open(SOURCE / source).convert("RGB")
-        # Flat colours and text: a 256-colour palette keeps them sharp at a third the size.
-        image.quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(
-            TARGET / target, optimize=True
-        )
-        print(f"docs/images/messages/{target}")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(copy_screenshots(SHOTS, "messages"))

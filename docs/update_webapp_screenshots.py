@@ -6,21 +6,15 @@ Run from the repository root after the browser tests:
     .venv/bin/python docs/update_webapp_screenshots.py
 
 The tests save a screenshot of every step under ``test-artefacts/e2e/<test>/``; the ones
-docs/webapp.md shows are listed below. Pages of flat colours and text are stored as PNG
-with a 256-colour palette (a third of the size); pages showing photos (``.jpg`` below)
-as JPEG, which keeps the photos' tones.
+docs/webapp.md shows are listed below, those showing photos as JPEG (``.jpg``), the rest
+as palette PNG (docs/_screenshots.py).
 """
 
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
-from PIL import Image
-
-ROOT = Path(__file__).resolve().parents[1]
-SOURCE = ROOT / "test-artefacts" / "e2e"
-TARGET = ROOT / "docs" / "images" / "webapp"
+from _screenshots import copy_screenshots
 
 CLIENTS = "test_sign_in_add_a_client_and_find_them"
 CONSULTATION = "test_consultation_wizard_gives_the_verdict_and_whom_to_see"
@@ -66,23 +60,5 @@ SHOTS = {
 }
 
 
-def main() -> int:
-    missing = [name for name in SHOTS.values() if not (SOURCE / name).is_file()]
-    if missing:
-        print(f"run the browser tests first; missing: {', '.join(missing)}", file=sys.stderr)
-        return 2
-    TARGET.mkdir(parents=True, exist_ok=True)
-    for target, source in SHOTS.items():
-        image = Image.open(SOURCE / source).convert("RGB")
-        if target.endswith(".jpg"):
-            image.save(TARGET / target, quality=85, optimize=True)
-        else:
-            image.quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(
-                TARGET / target, optimize=True
-            )
-        print(f"docs/images/webapp/{target}")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(copy_screenshots(SHOTS, "webapp"))

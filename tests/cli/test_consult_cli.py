@@ -180,6 +180,8 @@ def test_plan_ics_parses(capsys):
 def test_plan_text_and_output_file(tmp_path, capsys):
     code, out, _ = run_cli(capsys, "plan", "--pattern", "norwood-5", "--fitzpatrick", "1")
     assert code == 0 and "Sessions" in out and "Quote" in out and "No downtime" in out
+    # Square centimetres as a person writes them, in the area, the sessions and the quote.
+    assert out.count("cm²") >= 3 and "cm2" not in out
     target = tmp_path / "plan.json"
     code, _, _ = run_cli(
         capsys, "plan", "--pattern", "norwood-5", "--format", "json", "--output", str(target)

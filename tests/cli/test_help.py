@@ -62,3 +62,25 @@ def test_the_help_names_what_to_type(capsys):
 def test_pigment_format_has_help(capsys):
     out = " ".join(_help(capsys, "pigment").split())
     assert re.search(r"--format <text\|json> text \(a table\) or json", out), out
+
+
+def test_every_database_command_declares_database_url_alike():
+    import typer
+
+    from pointillist.cli import app
+
+    def walk(command, path):
+        if hasattr(command, "commands"):  # a group (typer vendors its own click)
+            for name, sub in command.commands.items():
+                yield from walk(sub, [*path, name])
+        else:
+            yield path, command
+
+    declared = {
+        " ".join(path): (option.help, option.envvar)
+        for path, command in walk(typer.main.get_command(app), [])
+        for option in command.params
+        if "--database-url" in getattr(option, "opts", ())
+    }
+    assert {"serve", "worker", "admin list-clinics", "backup"} <= declared.keys()
+    assert len(set(declared.values())) == 1, declared

@@ -75,6 +75,7 @@ def test_simulate_text_with_options(top, tmp_path, capsys):
     assert main([*args, "--seed", "4", "--years", "2"]) == 0
     text = capsys.readouterr().out
     assert "head_width" in text and "treatment area" in text and "session_3.jpg" in text
+    assert "impressions/cm²" in text and "cm2" not in text
     payload = json.loads((out / "simulation.json").read_text())
     assert len(payload["sessions"]) == 3 and payload["seed"] == 4 and payload["years"] == 2.0
 

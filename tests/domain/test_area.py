@@ -71,7 +71,7 @@ def test_zone_names_are_readable(policy):
             "Patches not measured: the area assumes 1 patch of 10",
         ),
         ({"pattern": "alopecia-areata", "patch_count": 2}, "Patches not measured"),
-        ({"pattern": "scar"}, "Scar not measured: the area assumes 10 cm2"),
+        ({"pattern": "scar"}, "Scar not measured: the area assumes 10 cm²"),
     ],
 )
 def test_unmeasured_patches_and_scars_say_the_assumption(policy, answers, fragment):

@@ -45,6 +45,11 @@ def test_experience_orders_the_price(policy):
     assert totals == sorted(totals) and len(set(totals)) == 3
 
 
+def test_the_area_line_is_in_square_centimetres(policy):
+    area_line = quote(100, policy.pricing).lines[1].label
+    assert area_line.startswith("Treatment area 100 cm² at ") and area_line.endswith(" USD/cm²")
+
+
 def test_tax_line_is_itemised(policy):
     price = quote(100, {**policy.pricing, "tax_rate": 0.2})
     assert price.lines[-1].label.startswith("Tax (20%)")

@@ -34,3 +34,21 @@ def test_every_face_is_numbered_when_there_are_several(front_head, front_simulat
     # One face needs no number.
     x, y = label_position(client)
     assert _red_near(single, x, y, 12) == 0
+
+
+def test_square_centimetres_are_drawn_with_a_raised_2():
+    import cv2
+
+    from pointillist.imaging.compose import _label_width, _put_label
+
+    canvas = np.zeros((60, 200, 3), np.uint8)
+    baseline, left = 40, 5
+    _put_label(canvas, "cm²", (left, baseline), 1.0, 1)
+    cm = cv2.getTextSize("cm", cv2.FONT_HERSHEY_SIMPLEX, 1.0, 1)[0][0]
+    after_cm = canvas[:, left + cm + 1 :].any(axis=2)
+    rows = np.nonzero(after_cm.any(axis=1))[0]
+    cols = np.nonzero(after_cm.any(axis=0))[0]
+    # A small 2 whose foot sits well above the baseline (Hershey fonts draw "²" as "?"),
+    # inside the width the legend box is sized for.
+    assert rows.size and rows.max() < baseline - 6
+    assert left + cm + 1 + cols.max() <= left + _label_width("cm²", 1.0, 1) + 1

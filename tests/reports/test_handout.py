@@ -73,6 +73,7 @@ def test_the_handout_says_the_clinic_dates_aftercare_money_and_lots(printed):
     for record in INK:
         assert record.lot in text and record.brand in text
     assert "Annex XVII entry 75" in text and "EN 17169" in text
+    assert "cm²" in text and "cm2" not in text
     # Caution for type V skin: the plain-words verdict and the finding for the client.
     assert "Treatment can go ahead, with extra care" in text
 

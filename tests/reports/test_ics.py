@@ -21,6 +21,7 @@ def test_one_event_per_session_with_its_duration(run):
         assert start.date() == session.date
         assert event.decoded("duration") == dt.timedelta(minutes=session.duration_minutes)
         assert f"session {session.number}" in str(event.get("summary"))
+        assert "impressions/cm² after this session" in str(event.get("description"))
 
 
 def test_split_sessions_get_one_event_per_day(run):

@@ -141,6 +141,9 @@ def test_the_front_desk_sees_failures_and_retries_or_cancels_them(api, world, db
     db.commit()
     again = api.post(f"/messages/{message.id}/cancel", data={"csrf_token": token})
     assert again.status_code == 409 and "only a due, failed or uncertain" in again.text
+    resent = api.post(f"/messages/{message.id}/retry", data={"csrf_token": token})
+    assert resent.status_code == 409
+    assert "only a due, failed or uncertain message can be sent again" in resent.text
     # Clinic B's staff cannot touch clinic A's messages.
     api.cookies.clear()
     other = sign_in(api, world.b.emails["owner"])

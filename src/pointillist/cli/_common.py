@@ -1,16 +1,30 @@
-"""What every command shares: output formats, JSON printing, the rich console."""
+"""What every command shares: output formats, JSON printing, the rich console, the
+``--database-url`` option."""
 
 from __future__ import annotations
 
 import json
 import sys
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
+import typer
 from rich.console import Console
 
 console = Console()
 err_console = Console(stderr=True)
+
+
+#: ``--database-url``, as every command that opens the database declares it. Left out, the
+#: settings fall back to ``POINTILLIST_DATABASE_URL``, else SQLite in the data directory.
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        help="postgresql://user@host/db or sqlite:///file; "
+        "default: $POINTILLIST_DATABASE_URL, else SQLite in the data directory.",
+    ),
+]
 
 
 class OutputFormat(StrEnum):
@@ -25,3 +39,10 @@ def print_json(payload: Any) -> None:
     sys.stdout.write(json.dumps(payload, indent=2, ensure_ascii=False, default=str))
     sys.stdout.write("\n")
     sys.stdout.flush()
+
+
+def shown_database_url(url: str) -> str:
+    """``url`` as it may be printed: the password hidden."""
+    from pointillist.store.db import parse_database_url
+
+    return parse_database_url(url).render_as_string(hide_password=True)

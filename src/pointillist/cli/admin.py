@@ -14,7 +14,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from pointillist.cli._common import OutputFormat, console, print_json
+from pointillist.cli._common import (
+    DatabaseUrl,
+    OutputFormat,
+    console,
+    print_json,
+    shown_database_url,
+)
 from pointillist.cli.app import app
 from pointillist.errors import PointillistError
 
@@ -29,14 +35,6 @@ admin_app = typer.Typer(
 )
 app.add_typer(admin_app)
 
-DatabaseUrl = Annotated[
-    str | None,
-    typer.Option(
-        "--database-url",
-        help="postgresql://user@host/db or sqlite:///file; "
-        "default: $POINTILLIST_DATABASE_URL, else SQLite in the data directory.",
-    ),
-]
 Format = Annotated[OutputFormat, typer.Option("--format", help="Output format.")]
 
 
@@ -70,12 +68,6 @@ def _open(settings: Settings) -> Any:
 def _count(number: int, noun: str) -> str:
     """``1 clinic``, ``2 clinics``."""
     return f"{number} {noun}{'' if number == 1 else 's'}"
-
-
-def _shown(url: str) -> str:
-    from pointillist.store.db import parse_database_url
-
-    return parse_database_url(url).render_as_string(hide_password=True)
 
 
 @admin_app.command("create-clinic")
@@ -350,7 +342,7 @@ def backup(
         print_json(summary.__dict__)
         return
     console.print(
-        f"Backed up {_shown(settings.resolved_database_url())} "
+        f"Backed up {shown_database_url(settings.resolved_database_url())} "
         f"({_count(summary.clinics, 'clinic')}, {_count(summary.photos, 'photo file')}, "
         f"schema {summary.revision}) "
         f"to [bold]{summary.path}[/bold]"
@@ -383,7 +375,7 @@ def restore(
         print_json(summary.__dict__)
         return
     console.print(
-        f"Restored {summary.path} into {_shown(settings.resolved_database_url())}: "
+        f"Restored {summary.path} into {shown_database_url(settings.resolved_database_url())}: "
         f"{_count(summary.clinics, 'clinic')}, {_count(summary.photos_added, 'photo file')} added "
         f"({summary.photos_present} already there), schema {summary.revision}"
     )

@@ -65,10 +65,10 @@ Circumference = Annotated[
 ]
 PatchCount = Annotated[int | None, typer.Option(help="Alopecia areata: number of patches.")]
 LargestPatch = Annotated[
-    float | None, typer.Option("--largest-patch-cm2", help="Alopecia areata: largest patch, cm2.")
+    float | None, typer.Option("--largest-patch-cm2", help="Alopecia areata: largest patch, cm².")
 ]
 ScarLength = Annotated[float | None, typer.Option("--scar-length-cm", help="Scar length, cm.")]
-ScarArea = Annotated[float | None, typer.Option("--scar-area-cm2", help="Scar area, cm2.")]
+ScarArea = Annotated[float | None, typer.Option("--scar-area-cm2", help="Scar area, cm².")]
 Rules = Annotated[
     Path | None, typer.Option("--rules", help="The clinic's own screening rules (TOML).")
 ]

@@ -68,6 +68,7 @@ def demo_clinic(
         created = seed_demo_clinic(
             session_factory(engine, keys=KeyFile(settings.client_keys_file)),
             PhotoStore.from_settings(settings),
+            seal_key=settings.integrity_key(),
             preview=preview,
         )
         set_up_demo_messages(

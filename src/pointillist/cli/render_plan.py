@@ -61,9 +61,9 @@ def print_screening(console: Console, plan: TreatmentPlan) -> None:
 def print_plan(console: Console, plan: TreatmentPlan) -> None:
     """The whole consultation: screening, area, sessions, aftercare, quote, touch-up."""
     print_screening(console, plan)
-    area = Table(title=f"Treatment area: {plan.area.total_cm2:.0f} cm2", title_justify="left")
+    area = Table(title=f"Treatment area: {plan.area.total_cm2:.0f} cm²", title_justify="left")
     area.add_column("zone")
-    area.add_column("cm2", justify="right")
+    area.add_column("cm²", justify="right")
     for zone in plan.area.zones:
         area.add_row(zone.name, f"{zone.cm2:.1f}")
     console.print(area)
@@ -73,7 +73,7 @@ def print_plan(console: Console, plan: TreatmentPlan) -> None:
         console.print(f"[bold]{plan.start_note}[/]")
     if plan.sessions:
         table = Table(title="Sessions", title_justify="left")
-        for column in ("#", "date", "duration", "impressions", "density after (/cm2)"):
+        for column in ("#", "date", "duration", "impressions", "density after (/cm²)"):
             table.add_column(column, justify="right" if column != "date" else "left")
         for s in plan.sessions:
             dates = ", ".join(f"{d.date:%a %d %b %Y}" for d in s.days)

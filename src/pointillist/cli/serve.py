@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
+from pointillist.cli._common import DatabaseUrl, shown_database_url
 from pointillist.cli.app import app
 
 #: Idle connections are kept longer than clients keep theirs (httpx and browsers: about
@@ -19,14 +20,7 @@ KEEP_ALIVE_SECONDS = 20
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port to listen on.")] = 8000,
-    database_url: Annotated[
-        str | None,
-        typer.Option(
-            "--database-url",
-            help="postgresql://user@host/db or sqlite:///file; "
-            "default: $POINTILLIST_DATABASE_URL, else SQLite in the data directory.",
-        ),
-    ] = None,
+    database_url: DatabaseUrl = None,
     workers: Annotated[
         int,
         typer.Option(
@@ -103,7 +97,7 @@ def serve(
     catalogue(settings.pigments_file)
     url = settings.resolved_database_url()
     upgrade_to_head(url)
-    typer.echo(f"pointillist: database {_redacted(url)} is up to date", err=True)
+    typer.echo(f"pointillist: database {shown_database_url(url)} is up to date", err=True)
     # Built after the migrations: the app refuses a database without its triggers. Worker
     # processes build their own (below), so the parent builds none then.
     web_app = create_app(settings) if workers == 1 else None
@@ -192,9 +186,3 @@ def _check_can_listen(host: str, port: int) -> None:
                 f"cannot listen on {host}:{port}: {exc.strerror}; choose another --port "
                 "or stop the program that uses it"
             ) from None
-
-
-def _redacted(url: str) -> str:
-    from pointillist.store.db import parse_database_url
-
-    return parse_database_url(url).render_as_string(hide_password=True)

@@ -202,8 +202,8 @@ def _print_text(payload: dict[str, Any], outdir: Path) -> None:
         f"{'found' if payload['landmarks_found'] else 'not found'}"
     )
     console.print(
-        f"treatment area {payload['treatment_area_cm2']:.1f} cm2 on the scalp, "
-        f"final density {payload['final_density_per_cm2']:.0f} impressions/cm2"
+        f"treatment area {payload['treatment_area_cm2']:.1f} cm² on the scalp, "
+        f"final density {payload['final_density_per_cm2']:.0f} impressions/cm²"
     )
     skin = payload.get("skin")
     if skin:

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from pointillist.cli._common import DatabaseUrl
 from pointillist.cli.app import app
 
 
@@ -15,14 +16,7 @@ def worker(
     once: Annotated[
         bool, typer.Option("--once", help="One pass, then exit (for cron or a systemd timer).")
     ] = False,
-    database_url: Annotated[
-        str | None,
-        typer.Option(
-            "--database-url",
-            help="postgresql://user@host/db or sqlite:///file; "
-            "default: $POINTILLIST_DATABASE_URL, else SQLite in the data directory.",
-        ),
-    ] = None,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Send the messages that are due, then wait and look again, until Ctrl-C.
 

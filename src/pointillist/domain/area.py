@@ -73,7 +73,7 @@ def _alopecia_zones(
     if client.patch_count is None or client.largest_patch_cm2 is None:
         assumptions.append(
             f"Patches not measured: the area assumes {count} patch{'' if count == 1 else 'es'} "
-            f"of {patch:g} cm2 "
+            f"of {patch:g} cm² "
             "(data/zones.toml); measure them and give patch_count and largest_patch_cm2 "
             "(--patch-count, --largest-patch-cm2) for a real area and price."
         )
@@ -94,7 +94,7 @@ def _scar_zones(
     scar = client.scar_area_cm2 or float(table["default_area_cm2"])
     if client.scar_area_cm2 is None:
         assumptions.append(
-            f"Scar not measured: the area assumes {scar:g} cm2 (data/zones.toml); measure "
+            f"Scar not measured: the area assumes {scar:g} cm² (data/zones.toml); measure "
             "it and give scar_length_cm or scar_area_cm2 (--scar-length-cm, "
             "--scar-area-cm2) for a real area and price."
         )

@@ -73,7 +73,7 @@ def quote(
     lines = [
         QuoteLine("Consultation, design and set-up (base fee)", _money(table["base_fee"])),
         QuoteLine(
-            f"Treatment area {area_cm2:.0f} cm2 at {rate} {symbol}/cm2",
+            f"Treatment area {area_cm2:.0f} cm² at {rate} {symbol}/cm²",
             _cents(rate * Decimal(str(area_cm2))),
         ),
     ]

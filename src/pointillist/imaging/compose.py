@@ -127,7 +127,7 @@ def compose_overlay(
         _number_faces(result, faces, client_face, thick)
     size = max(0.35, max(h, w) / 2400.0)
     lines: list[tuple[str, tuple[int, int, int] | None]] = [
-        (f"treatment area {area_cm2:.0f} cm2", None),
+        (f"treatment area {area_cm2:.0f} cm²", None),
         ("treated (shade = density)", OVERLAY_COLOURS["treatment"]),
         ("existing hair or covered", OVERLAY_COLOURS["hair"]),
     ]
@@ -138,7 +138,7 @@ def compose_overlay(
     pad = max(3, th // 2)
     row = th + base + pad
     swatch = th
-    width_px = max(cv2.getTextSize(t, font, size, thick)[0][0] for t, _c in lines)
+    width_px = max(_label_width(t, size, thick) for t, _c in lines)
     box_w = width_px + swatch + 4 * pad
     # Bottom left: the treatment zone is usually at the top of the picture.
     top = h - (row * len(lines) + pad)
@@ -149,8 +149,45 @@ def compose_overlay(
         if colour is not None:
             cv2.rectangle(result, (x, y - th), (x + swatch, y), colour, -1)
             x += swatch + pad
-        cv2.putText(result, text, (x, y), font, size, (255, 255, 255), thick, cv2.LINE_AA)
+        _put_label(result, text, (x, y), size, thick)
     return result
+
+
+#: OpenCV's Hershey fonts are ASCII only: a "²" is drawn as a "2" this much smaller, raised.
+_SUPERSCRIPT_SCALE = 0.6
+
+
+def _label_width(text: str, size: float, thick: int) -> int:
+    """Width in pixels of ``text`` as :func:`_put_label` draws it."""
+    import cv2
+
+    base, mark, rest = text.partition("²")
+    width = cv2.getTextSize(base, cv2.FONT_HERSHEY_SIMPLEX, size, thick)[0][0]
+    if mark:
+        small = size * _SUPERSCRIPT_SCALE
+        width += cv2.getTextSize("2", cv2.FONT_HERSHEY_SIMPLEX, small, thick)[0][0]
+        width += _label_width(rest, size, thick) if rest else 0
+    return int(width)
+
+
+def _put_label(
+    image: np.ndarray, text: str, origin: tuple[int, int], size: float, thick: int
+) -> None:
+    """Draw ``text`` in white with its baseline at ``origin``, each "²" as a raised 2."""
+    import cv2
+
+    font, white = cv2.FONT_HERSHEY_SIMPLEX, (255, 255, 255)
+    x, y = origin
+    base, mark, rest = text.partition("²")
+    cv2.putText(image, base, (x, y), font, size, white, thick, cv2.LINE_AA)
+    if mark:
+        x += cv2.getTextSize(base, font, size, thick)[0][0]
+        small = size * _SUPERSCRIPT_SCALE
+        raised = cv2.getTextSize("H", font, size, thick)[0][1] // 2
+        cv2.putText(image, "2", (x, y - raised), font, small, white, thick, cv2.LINE_AA)
+        if rest:
+            x += cv2.getTextSize("2", font, small, thick)[0][0]
+            _put_label(image, rest, (x, y), size, thick)
 
 
 def label_position(face: FaceKeypoints) -> tuple[float, float]:

@@ -246,15 +246,23 @@ def status_counts(session: Session, scope: Scope) -> dict[str, int]:
     return {status: int(count) for status, count in session.execute(query)}
 
 
-def retry_now(session: Session, scope: Scope, message_id: int, now: datetime) -> OutboxMessage:
-    """Send a due, failed or uncertain message at the next pass of the worker."""
+def _staff_action(
+    session: Session, scope: Scope, message_id: int, allowed: Sequence[str], action: str
+) -> OutboxMessage:
+    """The clinic's message ``message_id``, if its status is one of ``allowed``."""
     scope.require("manage_reminders")
     message = scoped_get(session, scope, OutboxMessage, message_id)
-    if message.status not in RETRYABLE:
+    if message.status not in allowed:
+        statuses = f"{', '.join(allowed[:-1])} or {allowed[-1]}"
         raise GateClosed(
-            f"message {message_id} is {message.status}; only a due, failed or uncertain "
-            "message can be sent again"
+            f"message {message_id} is {message.status}; only a {statuses} message can be {action}"
         )
+    return message
+
+
+def retry_now(session: Session, scope: Scope, message_id: int, now: datetime) -> OutboxMessage:
+    """Send a due, failed or uncertain message at the next pass of the worker."""
+    message = _staff_action(session, scope, message_id, RETRYABLE, "sent again")
     # A failed message gets its full round of attempts again.
     message.attempts = 0 if message.status == "failed" else message.attempts
     message.status = "due"
@@ -266,13 +274,7 @@ def retry_now(session: Session, scope: Scope, message_id: int, now: datetime) ->
 
 def cancel(session: Session, scope: Scope, message_id: int, now: datetime) -> OutboxMessage:
     """Do not send a message that has not gone out."""
-    scope.require("manage_reminders")
-    message = scoped_get(session, scope, OutboxMessage, message_id)
-    if message.status not in CANCELLABLE:
-        raise GateClosed(
-            f"message {message_id} is {message.status}; only a due, failed or uncertain "
-            "message can be cancelled"
-        )
+    message = _staff_action(session, scope, message_id, CANCELLABLE, "cancelled")
     message.status = "cancelled"
     message.last_error = f"cancelled by {scope.actor}"
     message.updated_at = now

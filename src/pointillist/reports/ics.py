@@ -55,7 +55,7 @@ def plan_to_ics(plan: TreatmentPlan, *, opening_time: dt.time = dt.time(9, 0)) -
             event.add(
                 "description",
                 f"{session.impressions} impressions; target "
-                f"{session.target_density_per_cm2:g} impressions/cm2 after this session.",
+                f"{session.target_density_per_cm2:g} impressions/cm² after this session.",
             )
             event.add("categories", ["SMP session"])
             cal.add_component(event)

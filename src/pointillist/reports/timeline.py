@@ -101,7 +101,7 @@ def plan_timeline_png(plan: TreatmentPlan, *, dpi: int = 150) -> bytes:
         ax.spines[side].set_visible(False)
     name = plan.client.name or plan.client.pattern
     ax.set_title(
-        f"SMP plan for {name}: {len(plan.sessions)} sessions over {plan.area.total_cm2:.0f} cm2",
+        f"SMP plan for {name}: {len(plan.sessions)} sessions over {plan.area.total_cm2:.0f} cm²",
         fontsize=10,
         loc="left",
     )

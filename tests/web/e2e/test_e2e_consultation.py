@@ -17,6 +17,12 @@ def test_consultation_wizard_gives_the_verdict_and_whom_to_see(signed_in):
     open_client(steps, "Jordan Ellis")
     page.get_by_role("link", name="Consultation").click()
     expect(page.locator(".pattern-card svg")).to_have_count(19)
+    # At 800 px every label stays inside its card ("After chemotherapy" used to spill out).
+    spilled = page.locator(".pattern-card").evaluate_all(
+        "cards => cards.filter(c => c.querySelector('span').scrollWidth > c.clientWidth)"
+        ".map(c => c.textContent.trim())"
+    )
+    assert spilled == []
     steps.shot("step 1 patterns")
 
     page.get_by_role("button", name="Next: Skin and health").click()

@@ -70,6 +70,10 @@ def test_upload_by_drag_and_drop_and_set_marketing_consent(signed_in):
     for image in page.locator(".photo-card img").all():
         expect(image).to_have_js_property("complete", True)
         assert image.evaluate("img => img.naturalWidth") > 0
+    # At 800 px (a tablet in portrait) the card's button reads on one line.
+    preview = card.get_by_role("link", name="Preview SMP on this photo")
+    line = preview.evaluate("e => parseFloat(getComputedStyle(e).lineHeight)")
+    assert preview.bounding_box()["height"] < 2 * line
     steps.shot("photo kept")
 
     consent.uncheck()
