@@ -18,6 +18,10 @@ install: $(STAMP)
 
 install-dev: $(DEV_STAMP)
 
+# An editable install leaves our own modules uncompiled, and where bytecode is not
+# written at run time (PYTHONDONTWRITEBYTECODE, a read-only checkout) every command would
+# compile them again: compileall writes the .pyc once, as a regular install does.
+#
 # OpenCV: mediapipe requires the desktop build `opencv-contrib-python` (it needs libGL);
 # we use the headless one. A metadata-only stand-in of that name
 # (packaging/opencv-contrib-python-standin) is installed first, so pip never fetches the
@@ -38,6 +42,7 @@ $(STAMP): pyproject.toml Makefile packaging/opencv-contrib-python-standin/pyproj
 	$(PIP) install --force-reinstall --no-deps 'opencv-python-headless>=4.9'
 	$(PIP) install -e '.[heic]'
 	$(PIP) check
+	$(BIN)/python -m compileall -q src
 	$(BIN)/python -m pointillist.imaging.warmup
 	touch $(STAMP)
 

@@ -139,6 +139,48 @@ def test_outputs_and_json_contract(tmp_path, top_simulation):
     assert before_after.size[1] == h and before_after.size[0] > 2 * w
 
 
+def test_composing_on_write_writes_the_same_files(tmp_path, top_head, top_simulation):
+    top_simulation.write(tmp_path / "eager")
+    sim = simulate(
+        top_head.rgb, mm_per_px=top_head.mm_per_px, detect_face=False, seed=5, compose_on_write=True
+    )
+    assert sim.composed == {}
+    payload = sim.write(tmp_path / "on_write")
+    assert set(STAGES) | {"write"} == set(payload["timings_ms"])
+    assert payload["timings_ms"]["compose"] > 0
+    names = [f"session_{k}.jpg" for k in range(1, 5)] + ["before_after.jpg", "overlay.png"]
+    for name in names:
+        assert (tmp_path / "on_write" / name).read_bytes() == (
+            tmp_path / "eager" / name
+        ).read_bytes(), name
+
+
+def test_an_unwritable_output_folder_is_one_line(tmp_path, top_simulation):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(PointillistError, match="cannot write the outputs"):
+        top_simulation.write(blocker / "out")
+
+
+def test_checking_options_does_not_wait_for_numba():
+    """The kernels load on a thread of their own while the photo is read and the options
+    checked; a check that imported the sampler would wait for all of numba."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from pointillist.imaging.simulate import SimulationOptions\n"
+        "SimulationOptions(sessions=4).check((640, 480))\n"
+        "import pointillist.color, pointillist.imaging.impressions\n"
+        "print(sorted(m for m in ('numba', 'pointillist.data.schemas') if m in sys.modules))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]"
+
+
 def test_astronaut_frontal_pipeline(astronaut, astronaut_keypoints):
     sim = simulate(astronaut, landmarks=astronaut_keypoints, seed=1)
     payload = sim.to_json()

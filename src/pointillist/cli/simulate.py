@@ -159,6 +159,7 @@ def simulate_command(
             shade=shade,
             pigments=pigments,
             progress=progress,
+            compose_on_write=True,
         )
         bar.update(task, completed=len(STAGES), description=_STAGE_TEXT["write"])
         payload = result.write(outdir)

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from pointillist.data import load_table, merge_tables, read_toml
-from pointillist.data.schemas import validate_table
 from pointillist.domain.appointments import clinic_hours, parse_time
 from pointillist.domain.plan import closed_dates_of, closed_weekdays_of
 from pointillist.errors import PointillistError
@@ -59,6 +58,11 @@ def _merged_tables(
             f"{source}: unknown table [{unknown[0]}]; a clinic file may hold "
             f"{', '.join(f'[{name}]' for name in _MERGEABLE)}"
         )
+    # The pydantic models are built only when a clinic's own file is checked: building
+    # them is most of a second of start-up that a preview, which reads only the packaged
+    # tables, would otherwise pay for importing the domain package.
+    from pointillist.data.schemas import validate_table
+
     tables = {}
     for name in _MERGEABLE:
         merged = merge_tables(base[name], overrides.get(name, {}), source)
@@ -77,6 +81,8 @@ def with_clinic_file(
 
 def with_rules(policy: ClinicPolicy, rules: Mapping[str, Any], source: str) -> ClinicPolicy:
     """``policy`` with its screening rules replaced whole by ``rules`` (parsed), checked."""
+    from pointillist.data.schemas import validate_table
+
     return replace(policy, rules=validate_table("screening_rules", rules, source))
 
 

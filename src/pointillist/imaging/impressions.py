@@ -24,7 +24,6 @@ from numpy.typing import NDArray
 
 from pointillist.data import load_table
 from pointillist.errors import PointillistError
-from pointillist.imaging.sampling import metric_field, sample_sessions
 
 
 @dataclass(frozen=True, eq=False)
@@ -234,6 +233,11 @@ def plan_impressions(
                 f"sessions={sessions} but {len(fractions)} cumulative fractions: "
                 "give one per session"
             )
+    # Imported here: the sampler loads numba, and the rest of this module (the
+    # impressions' type, the session fractions an option check needs) must not wait
+    # for it while the kernels load on their own thread.
+    from pointillist.imaging.sampling import metric_field, sample_sessions
+
     density = np.asarray(density_per_mm2, dtype=np.float32)
     metric = metric_field(metric_mm2_per_px2, density.shape[:2])
     layout_seed, look_seed = np.random.SeedSequence(seed).generate_state(2)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import io
 import re
 import warnings
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,8 +101,8 @@ def load_image(
     name, image, fmt = _open_checked(source, max_megapixels)
     with image:
         source_mode = image.mode
-        oriented = _decode(name, image)
         orientation = image.getexif().get(0x0112, 1)
+        oriented = _decode(name, image)
         rgb = _to_rgb8(oriented)
     return LoadedImage(
         rgb=rgb, format=fmt, source_mode=source_mode, exif_rotated=orientation not in (1, None)
@@ -273,13 +272,17 @@ def _open_checked(
 ) -> tuple[str, Image.Image, str]:
     """Open an image and check its header (format, size) before anything is decoded."""
     name, data = _read_bytes(source)
-    heif = _register_heif()
+    heif = False
     try:
-        with warnings.catch_warnings():
-            # Pillow's own bomb warning/error fires at 89 MP; our limit is lower and
-            # checked below from the header, so its warning would only be noise.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
+        try:
+            image = _open(data)
+        except UnidentifiedImageError:
+            # The HEIC opener is registered only when Pillow's own formats do not know
+            # the file: importing it costs more than decoding a JPEG preview's header.
+            heif = _register_heif()
+            if not heif:
+                raise
+            image = _open(data)
     except UnidentifiedImageError:
         hint = "" if heif else " (HEIC needs the optional extra: pip install 'pointillist[heic]')"
         raise PointillistError(
@@ -328,13 +331,23 @@ def _open_checked(
     return name, image, str(fmt)
 
 
+def _open(data: bytes) -> Image.Image:
+    with warnings.catch_warnings():
+        # Pillow's own bomb warning/error fires at 89 MP; our limit is lower and checked
+        # from the header by the caller, so its warning would only be noise.
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        return Image.open(io.BytesIO(data))
+
+
 def _decode(name: str, image: Image.Image) -> Image.Image:
     """Decode the pixels and apply the EXIF orientation."""
     try:
         # Pillow's default (ImageFile.LOAD_TRUNCATED_IMAGES off) makes truncated
         # files fail here rather than decode with a grey band.
         image.load()
-        return ImageOps.exif_transpose(image)
+        # In place: a copy of a 12 MP photo that needs no turn would cost as much again.
+        ImageOps.exif_transpose(image, in_place=True)
+        return image
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         raise PointillistError(
             f"{name}: the image data is damaged or truncated ({exc}); send the photo again"
@@ -440,33 +453,47 @@ def encode_png(rgb: np.ndarray, *, compression: int = 1) -> bytes:
     return buffer.tobytes()
 
 
-def encode_images(images: Sequence[tuple[str, np.ndarray]]) -> list[bytes]:
-    """Encode ``(file name, rgb)`` pairs by their suffix (``.jpg``, ``.png``), in threads.
+class ImageEncoder:
+    """Encode images by their file name's suffix (``.jpg``, ``.png``) on threads.
 
     OpenCV's encoders release the GIL but each runs on one core, and a preview writes
     six images (a 12 MP overlay PNG alone takes most of a second), so they are encoded
-    side by side, the PNGs first (the longest), on as many threads as there are cores.
-    Returns the bytes in the order given.
-    """
-    import os
-    from collections.abc import Callable
-    from concurrent.futures import ThreadPoolExecutor
+    side by side on as many threads as there are cores, and the caller can go on with
+    other work (composing the next image) while they run::
 
-    encoders: dict[str, Callable[[np.ndarray], bytes]] = {
-        ".jpg": encode_jpeg,
-        ".jpeg": encode_jpeg,
-        ".png": encode_png,
-    }
-    for name, _rgb in images:
-        if Path(name).suffix.lower() not in encoders:
+        with ImageEncoder() as encoder:
+            encoder.submit("session_1.jpg", rgb)
+            ...
+            data = encoder.result("session_1.jpg")
+    """
+
+    def __init__(self) -> None:
+        import os
+        from concurrent.futures import Future, ThreadPoolExecutor
+
+        self._pool = ThreadPoolExecutor(max_workers=max(1, os.cpu_count() or 1))
+        self._futures: dict[str, Future[bytes]] = {}
+
+    def submit(self, name: str, rgb: np.ndarray) -> str:
+        """Start encoding ``rgb`` as ``name`` says; returns ``name``."""
+        suffix = Path(name).suffix.lower()
+        if suffix in (".jpg", ".jpeg"):
+            self._futures[name] = self._pool.submit(encode_jpeg, rgb)
+        elif suffix == ".png":
+            self._futures[name] = self._pool.submit(encode_png, rgb)
+        else:
             raise PointillistError(f"{name}: save as .jpg or .png")
-    order = sorted(range(len(images)), key=lambda i: not images[i][0].lower().endswith(".png"))
-    workers = max(1, min(len(images), os.cpu_count() or 1))
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {
-            i: pool.submit(encoders[Path(images[i][0]).suffix.lower()], images[i][1]) for i in order
-        }
-        return [futures[i].result() for i in range(len(images))]
+        return name
+
+    def result(self, name: str) -> bytes:
+        """The encoded bytes of ``name``, once they are ready."""
+        return self._futures[name].result()
+
+    def __enter__(self) -> ImageEncoder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def save_image(path: str | Path, rgb: np.ndarray, *, quality: int = 92) -> Path:

@@ -192,6 +192,9 @@ def work_size(height: int, width: int, side: int = WORK_SIDE) -> tuple[int, int,
 def _lab(rgb_small: np.ndarray) -> np.ndarray:
     import cv2
 
+    from pointillist.imaging.warmup import wait_for_opencv
+
+    wait_for_opencv()
     return cv2.cvtColor(rgb_small.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
 
 

@@ -47,6 +47,12 @@ def _get_net() -> Any:
     return _net
 
 
+def load_model() -> None:
+    """Read the network now (it is otherwise read on the first :func:`person_probability`)."""
+    with _lock:
+        _get_net()
+
+
 def person_probability(rgb: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """Probability (0-1) that each cell of a ``shape`` grid over the photo shows a person.
 

@@ -328,6 +328,11 @@ class Simulation:
     (:meth:`session_image`), not in the ``render`` and ``compose`` stages: the web
     editor shows one session at a time, and rendering the others on every edit would
     triple its cost. The pixels are the same either way."""
+    compose_on_write: bool = False
+    """Leave the before/after and the overlay to :meth:`write`, which composes them
+    while the sessions are being encoded (OpenCV's encoders release the GIL, so the two
+    overlap on a second core); the ``compose`` time is then counted when they are
+    composed. The pixels are the same either way."""
     rendered: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
     """Session images rendered so far, by session number (1-based)."""
     composed: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
@@ -515,22 +520,46 @@ class Simulation:
     def write(self, outdir: str | Path) -> dict[str, Any]:
         """Write the images and ``simulation.json`` into ``outdir``; return the JSON.
 
-        The time spent encoding and writing is added to ``timings_ms["write"]``.
+        The time spent encoding and writing is added to ``timings_ms["write"]`` (less
+        the composing, with :attr:`compose_on_write`).
         """
-        from pointillist.imaging.io import encode_images
+        from pointillist.imaging.io import ImageEncoder
 
-        assert self.before_after is not None and self.overlay is not None
+        if self.impressions is None or self.treatment_share is None:
+            raise PointillistError("nothing to write yet: run the simulation first")
         start = time.perf_counter()
         out = Path(outdir)
-        images = [(f"session_{k}.jpg", image) for k, image in enumerate(self.session_images, 1)]
-        images += [("before_after.jpg", self.before_after), ("overlay.png", self.overlay)]
         try:
             out.mkdir(parents=True, exist_ok=True)
-            for (name, _image), data in zip(images, encode_images(images), strict=True):
-                (out / name).write_bytes(data)
         except OSError as exc:
             raise PointillistError(f"{out}: cannot write the outputs ({exc.strerror})") from None
-        self.timings_ms["write"] = (time.perf_counter() - start) * 1000.0
+        sessions = [(f"session_{k}.jpg", image) for k, image in enumerate(self.session_images, 1)]
+        composing = 0.0
+        with ImageEncoder() as encoder:
+            if self.composed:
+                # The overlay first: its PNG takes longest.
+                encoder.submit("overlay.png", self.composed["overlay"])
+            for name, image in sessions:
+                encoder.submit(name, image)
+            if not self.composed:
+                # Composed now, while the sessions encode.
+                composing = time.perf_counter()
+                _compose_now(self)
+                composing = (time.perf_counter() - composing) * 1000.0
+                if self.compose_on_write:
+                    self.timings_ms["compose"] = composing
+                else:
+                    composing = 0.0
+                encoder.submit("overlay.png", self.composed["overlay"])
+            encoder.submit("before_after.jpg", self.composed["before_after"])
+            try:
+                for name in [*(n for n, _ in sessions), "before_after.jpg", "overlay.png"]:
+                    (out / name).write_bytes(encoder.result(name))
+            except OSError as exc:
+                raise PointillistError(
+                    f"{out}: cannot write the outputs ({exc.strerror})"
+                ) from None
+        self.timings_ms["write"] = (time.perf_counter() - start) * 1000.0 - composing
         payload = self.to_json()
         (out / "simulation.json").write_text(
             json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
@@ -624,6 +653,7 @@ def simulate(
     mask: str | Path | np.ndarray | None = None,
     landmarks: str | Path | FaceKeypoints | None = None,
     progress: Progress | None = None,
+    compose_on_write: bool = False,
     **options: Any,
 ) -> Simulation:
     """Simulate an SMP course on a photo of the client's head: every stage, once.
@@ -640,6 +670,9 @@ def simulate(
         or key points, instead of detecting faces.
     progress
         Called as each stage starts (see :data:`Progress`).
+    compose_on_write
+        Leave the before/after and the overlay to :meth:`Simulation.write` (see
+        :attr:`Simulation.compose_on_write`): for a caller that writes the outputs next.
     **options
         Fields of :class:`SimulationOptions` (``sessions``, ``hairline_height_cm``,
         ``mm_per_px``, ``seed``, ``years``...).
@@ -654,6 +687,7 @@ def simulate(
     except TypeError as exc:
         raise PointillistError(f"unknown simulation option: {exc}") from None
     sim = prepare(photo, opts, mask=mask, landmarks=landmarks)
+    sim.compose_on_write = compose_on_write
     sim.run(STAGES[1:], progress=progress)
     return sim
 
@@ -981,7 +1015,7 @@ def _stage_render(sim: Simulation) -> None:
 
 def _stage_compose(sim: Simulation) -> None:
     sim.composed = {}
-    if not sim.lazy:
+    if not (sim.lazy or sim.compose_on_write):
         _compose_now(sim)
 
 

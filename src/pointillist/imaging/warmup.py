@@ -14,7 +14,8 @@ lowering tables, linking the cached machine code), all before the first impressi
 be placed. :func:`preload_kernels` starts that work on a thread of its own as a
 simulation starts, so it runs while the photo is decoded, the face found and the
 regions segmented (OpenCV, Pillow and MediaPipe release the GIL while they work); the
-impressions stage then finds the kernels loaded.
+impressions stage then finds the kernels loaded. OpenCV's own first-use set-up
+(:func:`load_opencv`) starts beside it.
 
 Run ``python -m pointillist.imaging.warmup`` to compile.
 """
@@ -26,6 +27,7 @@ import time
 
 _preload_lock = threading.Lock()
 _preload: threading.Thread | None = None
+_opencv: threading.Thread | None = None
 
 
 def warm_kernels() -> float:
@@ -75,17 +77,57 @@ def _load_quietly() -> None:
         return
 
 
+def load_opencv() -> None:
+    """Do OpenCV's one-time set-up that the regions stage would otherwise wait for.
+
+    OpenCV builds its CIELAB conversion tables on the first ``cvtColor`` to Lab (about
+    0.1 s of CPU, more than the conversion of the work grid itself), and the person
+    segmenter's network is read from the package. Both run in C++ without the GIL, so
+    on their own thread they overlap with the decoding of the photo and the face
+    detection.
+    """
+    import cv2
+    import numpy as np
+
+    from pointillist.imaging.segmenter import load_model
+
+    cv2.cvtColor(np.zeros((1, 1, 3), np.float32), cv2.COLOR_RGB2Lab)
+    load_model()
+
+
+def _opencv_quietly() -> None:
+    # As for the kernels: a failure is met again, and reported, where the stage needs it.
+    try:
+        load_opencv()
+    except Exception:
+        return
+
+
 def preload_kernels() -> None:
     """Start :func:`load_kernels` on a background thread, once per process.
 
     A daemon thread: a process that fails early (a bad photo) exits without waiting.
     Kernels called while it runs wait for it on numba's compiler lock.
     """
-    global _preload
+    global _preload, _opencv
     with _preload_lock:
         if _preload is None:
             _preload = threading.Thread(target=_load_quietly, name="kernel-preload", daemon=True)
             _preload.start()
+            # Not a daemon: OpenCV aborts the process (std::terminate) if it exits while
+            # this thread is inside a conversion, as a run refused early (a bad photo)
+            # would; the exit waits for it instead, a tenth of a second at most.
+            _opencv = threading.Thread(target=_opencv_quietly, name="opencv-preload")
+            _opencv.start()
+
+
+def wait_for_opencv() -> None:
+    """Wait for :func:`load_opencv` if a preload started it, before converting to Lab:
+    OpenCV fills its Lab tables on the first conversion, and two threads must not be
+    left to fill them at once (it is done long before the regions stage needs them)."""
+    opencv = _opencv
+    if opencv is not None:
+        opencv.join()
 
 
 if __name__ == "__main__":
