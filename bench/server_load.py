@@ -37,6 +37,7 @@ import asyncio
 import contextlib
 import io
 import json
+import math
 import os
 import random
 import signal
@@ -77,6 +78,7 @@ class Outcome:
     seconds: float
     retry_after: bool
     failure: str = ""
+    started: float = 0.0  # time.monotonic() when the request was sent
 
 
 @dataclass
@@ -272,7 +274,7 @@ async def _user(
                 status, retry = 0, False
             except httpx.TransportError:
                 status, retry = -1, False
-            run.outcomes.append(Outcome(action, status, time.monotonic() - start, retry))
+            run.outcomes.append(Outcome(action, status, time.monotonic() - start, retry, "", start))
             if status == 503 and retry and overload:
                 wait = float(response.headers["retry-after"])
             else:
@@ -357,6 +359,16 @@ def _measure_cost(args: argparse.Namespace, photos: list[bytes]) -> int:
 
 def _percentile(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else float("nan")
+
+
+def _p95_by_window(outcomes: list[Outcome], started: float, duration: float) -> list[float]:
+    """The 95th percentile of answered requests' latency in each 10 s of the run."""
+    windows: list[list[float]] = [[] for _ in range(max(1, math.ceil(duration / 10)))]
+    for o in outcomes:
+        if o.status > 0:
+            index = min(len(windows) - 1, max(0, int((o.started - started) // 10)))
+            windows[index].append(1000 * o.seconds)
+    return [round(_percentile(w, 95), 1) for w in windows]
 
 
 def _summary(outcomes: list[Outcome], overload: bool) -> dict[str, Any]:
@@ -508,6 +520,11 @@ def main() -> int:
         f"{users_cpu:.1f} s and woke up to {result['users_lag_p95_ms']} ms late (p95; "
         f"latencies include that wait for a CPU)"
     )
+    # When the slow requests happened: a warm-up (each worker's first requests) shows as
+    # a slow first window, a saturated server as slow windows throughout.
+    windows = _p95_by_window(run.outcomes, started, args.duration)
+    result["p95_ms_by_10s_window"] = windows
+    print("p95 ms by 10 s window: " + ", ".join(f"{w:g}" for w in windows))
     goal = f", goal p95 < {args.p95_ms:g} ms" if args.p95_ms and not args.overload else ""
     print(f"{'PASS' if passed else 'FAIL'}: {overall['errors']} errors{goal}")
 

@@ -166,6 +166,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         sealer.start()
+        # FastAPI and pydantic build each route's validators and serialisers on first
+        # use: building the schema now does most of it before the first client waits
+        # (a cold worker's first requests took 40-100 ms each; measured by
+        # bench/server_load.py's first 10 s window).
+        _app.openapi()
         writer = asyncio.create_task(_write_token_uses(factory, token_uses))
         yield
         writer.cancel()
