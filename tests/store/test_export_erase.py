@@ -1,5 +1,6 @@
 import io
 import json
+import subprocess
 import zipfile
 
 import pytest
@@ -232,8 +233,14 @@ def _postgres_disk(db, tables: list[str], since_lsn: str) -> bytes:
 
 
 def _sqlite_disk(path) -> bytes:
+    # Read by another process: SQLite's locks are POSIX advisory locks, which a process
+    # loses on every descriptor of the file the moment it closes any one of them, so
+    # reading the file here would silently unlock this process's open connections (and
+    # let a later test's worker process corrupt the database: "How To Corrupt An SQLite
+    # Database File", section 2.2).
     wal = path.with_name(path.name + "-wal")
-    return path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+    files = [str(path), *([str(wal)] if wal.exists() else [])]
+    return subprocess.run(["cat", *files], check=True, capture_output=True).stdout
 
 
 def test_erasure_leaves_nothing_readable_on_disk(db, clinic_a, photo_store, database_url):
