@@ -60,7 +60,9 @@ def test_the_demo_records_a_completed_first_session_with_consent_and_a_stock_lot
     handout = pdf_text(api.get(f"/clients/{sam.id}/handout.pdf").content)
     assert "No session recorded yet" not in handout
     assert stocked["lot"] in handout and stocked["brand"] in handout
-    # The plan's later sessions are still on it, to be booked.
+    # The done session keeps its number in the plan; the later ones are still on it, to
+    # be booked.
+    assert "Session 1 (completed)" in handout
     assert "Session 2" in handout
     # Seeding again leaves the demo as it is.
     assert not seed_demo_clinic(

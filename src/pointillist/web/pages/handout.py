@@ -129,9 +129,13 @@ def _appointments(
     booked: list[TreatmentSession], plan: dict[str, Any] | None
 ) -> tuple[Appointment, ...]:
     """The booked days with their times, and the days of a plan not booked yet."""
+    # A booked day of the plan keeps the plan's name for it ("Session 1"), so the list
+    # reads 1, 2, 3 whether or not each day is booked yet.
+    planned = {a.date: a.label for a in appointments_from_plan(plan)} if plan else {}
     days = [
         Appointment(
-            f"Session ({s.status})" if s.status == "completed" else "Session",
+            planned.get(s.scheduled_on, "Session")
+            + (f" ({s.status})" if s.status == "completed" else ""),
             s.scheduled_on,
             s.start_time,
             s.duration_minutes,
