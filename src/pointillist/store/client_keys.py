@@ -160,18 +160,25 @@ class KeyFile:
         UnreadableRecord
             If the key was destroyed or is not in this file.
         """
-        header = _HEADER.pack(slot, key_id)
+        return self.cipher_for(_HEADER.pack(slot, key_id))
+
+    def cipher_for(self, header: bytes) -> ChaCha20Poly1305:
+        """:meth:`cipher` for the key a ciphertext's header names (its slot and key id,
+        as packed at the front of every encrypted value): one dictionary lookup once the
+        key is in memory, which is every value of a list page after the first."""
         cipher = self._ciphers.get(header)
         if cipher is not None:
             return cipher
+        slot, key_id = _HEADER.unpack(header)
         ref = format_ref(slot, key_id)
         data = self._data
         key = None if data is None else key_in(data, ref)
         if key is None:
-            # Not read yet, or added by another worker since: read the file (again).
+            # Not read yet, or added by another worker since: refresh reads the file
+            # again unless its size and times show no change since the last read.
             self.refresh()
-            data = self.read_all()
-            key = key_in(data, ref)
+            data = self._data
+            key = None if data is None else key_in(data, ref)
         if key is None:
             # No path in the message: it may reach an API client.
             raise UnreadableRecord(
@@ -338,11 +345,9 @@ class KeyRing:
         except binascii.Error:
             raise UnreadableRecord(f"an encrypted value of {aad} is damaged") from None
         header = blob[: _HEADER.size]
-        cipher = self.file._ciphers.get(header)
-        if cipher is None:
-            if len(header) != _HEADER.size:
-                raise UnreadableRecord(f"an encrypted value of {aad} is damaged")
-            cipher = self.file.cipher(*_HEADER.unpack(header))
+        if len(header) != _HEADER.size:
+            raise UnreadableRecord(f"an encrypted value of {aad} is damaged")
+        cipher = self.file.cipher_for(header)
         nonce = blob[_HEADER.size : _HEADER.size + _NONCE]
         try:
             return cipher.decrypt(nonce, blob[_HEADER.size + _NONCE :], aad.encode())
