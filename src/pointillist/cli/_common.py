@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import sys
+from collections.abc import Iterator
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -46,3 +49,25 @@ def shown_database_url(url: str) -> str:
     from pointillist.store.db import parse_database_url
 
     return parse_database_url(url).render_as_string(hide_password=True)
+
+
+@contextlib.contextmanager
+def collection_paused() -> Iterator[None]:
+    """Pause Python's cycle collector for one command's work, such as a preview.
+
+    A preview makes almost no reference cycles (about a thousand objects), but it
+    imports MediaPipe, OpenCV and numba, whose hundreds of thousands of objects every
+    full collection walks again: a tenth of a second or more of pauses that hold the
+    GIL, and with it every thread. Afterwards the objects it left are moved to the
+    oldest generation (:func:`gc.freeze` then :func:`gc.unfreeze`) before collection
+    resumes, so that the first collection does not walk them all at once.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.freeze()
+            gc.unfreeze()
+            gc.enable()

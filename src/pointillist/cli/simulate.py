@@ -8,7 +8,13 @@ from typing import Annotated, Any
 
 import typer
 
-from pointillist.cli._common import OutputFormat, console, err_console, print_json
+from pointillist.cli._common import (
+    OutputFormat,
+    collection_paused,
+    console,
+    err_console,
+    print_json,
+)
 from pointillist.cli.app import app
 from pointillist.errors import PointillistError
 
@@ -122,6 +128,41 @@ def simulate_command(
     ] = OutputFormat.text,
 ) -> None:
     """Simulate an SMP course on a photo: one preview per session, before/after, overlay."""
+    from pointillist.imaging.warmup import preload_models
+
+    if photo.is_file():
+        # The face landmarker is created (and OpenCV set up) on a thread of its own
+        # while the pipeline is imported and the photo decoded; it is needed when
+        # simulate.detects_faces says so.
+        preload_models(
+            landmarker=view is View.auto
+            and landmarks is None
+            and (mask is None or mm_per_px is None)
+        )
+    with collection_paused():
+        _simulate(
+            photo,
+            outdir,
+            output_format,
+            sessions=sessions,
+            hairline_height_cm=hairline_height_cm,
+            hairline_shape=hairline_shape,
+            transition_band_mm=transition_band_mm,
+            hairline_points=None if hairline is None else read_hairline_points(hairline),
+            mm_per_px=mm_per_px,
+            head_width_mm=head_width_mm,
+            mask=mask,
+            landmarks=landmarks,
+            face=face,
+            detect_face=view is View.auto,
+            seed=seed,
+            years=years,
+            shade=shade,
+            pigments=pigments,
+        )
+
+
+def _simulate(photo: Path, outdir: Path, output_format: OutputFormat, **options: Any) -> None:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from pointillist.imaging.simulate import STAGES, simulate
@@ -141,26 +182,7 @@ def simulate_command(
         def progress(stage: str, index: int, _total: int) -> None:
             bar.update(task, completed=index, description=_STAGE_TEXT.get(stage, stage))
 
-        result = simulate(
-            photo,
-            sessions=sessions,
-            hairline_height_cm=hairline_height_cm,
-            hairline_shape=hairline_shape,
-            transition_band_mm=transition_band_mm,
-            hairline_points=None if hairline is None else read_hairline_points(hairline),
-            mm_per_px=mm_per_px,
-            head_width_mm=head_width_mm,
-            mask=mask,
-            landmarks=landmarks,
-            face=face,
-            detect_face=view is View.auto,
-            seed=seed,
-            years=years,
-            shade=shade,
-            pigments=pigments,
-            progress=progress,
-            compose_on_write=True,
-        )
+        result = simulate(photo, progress=progress, compose_on_write=True, **options)
         bar.update(task, completed=len(STAGES), description=_STAGE_TEXT["write"])
         payload = result.write(outdir)
         bar.update(task, completed=total)

@@ -3,7 +3,8 @@
 The Face Landmarker (MediaPipe Tasks API) returns 478 points including both irises; the
 model file is Google's ``face_landmarker.task`` (Apache-2.0), vendored in
 ``pointillist/data/models`` (provenance in ``face_landmarker.md`` there). One
-landmarker is created per process, on first use, and closed at exit.
+landmarker is created per process, on first use or ahead of it (:func:`load_landmarker`,
+which a simulation starts on a thread of its own), and closed at exit.
 
 The pipeline uses a handful of named key points (:class:`FaceKeypoints`); a landmarks
 file (``--landmarks FILE``) may give either all 478 MediaPipe points or those named
@@ -145,6 +146,9 @@ def keypoints_from_mesh(mesh: np.ndarray, *, source: str) -> FaceKeypoints:
 
 _lock = threading.Lock()
 _landmarker: Any = None
+_close_registered = False
+_stderr_lock = threading.RLock()
+"""Held while file descriptor 2 points at the null device (:func:`_quiet_stderr`)."""
 
 
 def model_path() -> Path:
@@ -162,21 +166,34 @@ def model_path() -> Path:
 
 @contextlib.contextmanager
 def _quiet_stderr() -> Iterator[None]:
-    """Silence C++ logging (glog, TFLite) written straight to file descriptor 2."""
-    try:
-        saved = os.dup(2)
-    except OSError:
-        yield
-        return
-    try:
-        with open(os.devnull, "wb") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            try:
-                yield
-            finally:
-                os.dup2(saved, 2)
-    finally:
-        os.close(saved)
+    """Silence C++ logging (glog, TFLite) written straight to file descriptor 2.
+
+    The descriptor is the whole process's: while one thread has it silenced, another's
+    error message would be lost, so it is silenced under :data:`_stderr_lock`, which
+    :func:`wait_for_stderr` waits on.
+    """
+    with _stderr_lock:
+        try:
+            saved = os.dup(2)
+        except OSError:
+            yield
+            return
+        try:
+            with open(os.devnull, "wb") as devnull:
+                os.dup2(devnull.fileno(), 2)
+                try:
+                    yield
+                finally:
+                    os.dup2(saved, 2)
+        finally:
+            os.close(saved)
+
+
+def wait_for_stderr() -> None:
+    """Return once no thread has stderr silenced (the landmarker being created on a
+    thread of its own while the photo loads): call it before writing an error there."""
+    with _stderr_lock:
+        pass
 
 
 def _mediapipe_modules() -> tuple[Any, Any, Any]:
@@ -220,11 +237,27 @@ def _mediapipe_modules() -> tuple[Any, Any, Any]:
     )
 
 
+def load_landmarker() -> None:
+    """Create the process's landmarker now (it is otherwise created on the first
+    :func:`detect_faces`).
+
+    Reading the model and building MediaPipe's graph take about a tenth of a second
+    of C++ that does not hold the GIL, so on a thread of its own it overlaps the
+    loading of the photo; :func:`detect_faces` waits for it.
+    """
+    with _lock:
+        _get_landmarker()
+
+
 def _get_landmarker() -> Any:
     global _landmarker
     if _landmarker is None:
         os.environ.setdefault("GLOG_minloglevel", "2")
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        # Registered before the landmarker exists: a process that begins to exit while
+        # a thread creates it (the photo was refused meanwhile) refuses the
+        # registration, and nothing is left unclosed.
+        _register_close()
         with _quiet_stderr():
             base_options, face_landmarker, _image = _mediapipe_modules()
             options = face_landmarker.FaceLandmarkerOptions(
@@ -233,7 +266,6 @@ def _get_landmarker() -> Any:
                 min_face_detection_confidence=0.5,
             )
             _landmarker = face_landmarker.FaceLandmarker.create_from_options(options)
-        _register_close()
     return _landmarker
 
 
@@ -241,12 +273,19 @@ def _register_close() -> None:
     # MediaPipe runs every call through a ThreadPoolExecutor, which refuses work once
     # the interpreter starts shutting threads down, before plain atexit hooks run; so
     # the close must run among the threading exit hooks, registered after the
-    # executor's own (they run last-registered first).
+    # executor's own (they run last-registered first), which its module registers
+    # when it is imported.
+    global _close_registered
+    if _close_registered:
+        return
+    import concurrent.futures.thread  # noqa: F401
+
     register = getattr(threading, "_register_atexit", None)
     if register is None:
         atexit.register(close_landmarker)
     else:
         register(close_landmarker)
+    _close_registered = True
 
 
 def close_landmarker() -> None:

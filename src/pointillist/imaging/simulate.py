@@ -677,15 +677,16 @@ def simulate(
         Fields of :class:`SimulationOptions` (``sessions``, ``hairline_height_cm``,
         ``mm_per_px``, ``seed``, ``years``...).
     """
-    from pointillist.imaging.warmup import preload_kernels
+    from pointillist.imaging.warmup import preload_kernels, preload_models
 
-    preload_kernels()
     if progress is not None:
         progress("load", 0, len(STAGES))
     try:
         opts = SimulationOptions(**options)
     except TypeError as exc:
         raise PointillistError(f"unknown simulation option: {exc}") from None
+    preload_models(landmarker=detects_faces(opts, mask=mask, landmarks=landmarks))
+    preload_kernels()
     sim = prepare(photo, opts, mask=mask, landmarks=landmarks)
     sim.compose_on_write = compose_on_write
     sim.run(STAGES[1:], progress=progress)
@@ -699,14 +700,28 @@ def _stage_load(sim: Simulation) -> None:
     """The photo is decoded by :func:`prepare`; nothing to redo."""
 
 
+def detects_faces(
+    options: SimulationOptions,
+    *,
+    mask: object = None,
+    landmarks: object = None,
+) -> bool:
+    """Whether a simulation with these options runs the face detector: not when the
+    landmarks are given, nor for a top or back view, nor when a given area and scale
+    leave nothing for a face to decide. ``mask`` and ``landmarks`` are those given to
+    :func:`simulate` beside the options, if any."""
+    if options.landmarks is not None or landmarks is not None or not options.detect_face:
+        return False
+    return (options.mask is None and mask is None) or options.mm_per_px is None
+
+
 def _stage_landmarks(sim: Simulation) -> None:
     from pointillist.imaging.landmarks import choose_face, detect_faces
 
     opts = sim.options
     if opts.landmarks is not None:
         faces = [opts.landmarks]
-    elif not opts.detect_face or (opts.mask is not None and opts.mm_per_px is not None):
-        # A given area and scale leave nothing for a face to decide: skip the detector.
+    elif not detects_faces(opts):
         faces = []
     else:
         faces = detect_faces(sim.image)

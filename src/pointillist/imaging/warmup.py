@@ -95,12 +95,41 @@ def load_opencv() -> None:
     load_model()
 
 
-def _opencv_quietly() -> None:
+def _models_quietly(landmarker: bool) -> None:
     # As for the kernels: a failure is met again, and reported, where the stage needs it.
+    # The landmarker first: the landmarks stage comes before the regions.
+    if landmarker:
+        try:
+            from pointillist.imaging.landmarks import load_landmarker
+
+            load_landmarker()
+        except Exception:
+            pass
     try:
         load_opencv()
     except Exception:
         return
+
+
+def preload_models(*, landmarker: bool) -> None:
+    """Start :func:`load_opencv`, and with ``landmarker`` the creation of the face
+    landmarker (:func:`~pointillist.imaging.landmarks.load_landmarker`), on a thread
+    of their own, once per process.
+
+    The ``pointillist simulate`` command calls it first thing, so that the
+    landmarker's model is read and its graph built (a tenth of a second of C++ that
+    does not hold the GIL) while the photo loads; :func:`preload_kernels` calls it too.
+    """
+    global _opencv
+    with _preload_lock:
+        if _opencv is None:
+            # Not a daemon: OpenCV aborts the process (std::terminate) if it exits while
+            # this thread is inside a conversion, as a run refused early (a bad photo)
+            # would; the exit waits for it instead, a few tenths of a second at most.
+            _opencv = threading.Thread(
+                target=_models_quietly, args=(landmarker,), name="model-preload"
+            )
+            _opencv.start()
 
 
 def preload_kernels() -> None:
@@ -109,16 +138,12 @@ def preload_kernels() -> None:
     A daemon thread: a process that fails early (a bad photo) exits without waiting.
     Kernels called while it runs wait for it on numba's compiler lock.
     """
-    global _preload, _opencv
+    global _preload
     with _preload_lock:
         if _preload is None:
             _preload = threading.Thread(target=_load_quietly, name="kernel-preload", daemon=True)
             _preload.start()
-            # Not a daemon: OpenCV aborts the process (std::terminate) if it exits while
-            # this thread is inside a conversion, as a run refused early (a bad photo)
-            # would; the exit waits for it instead, a tenth of a second at most.
-            _opencv = threading.Thread(target=_opencv_quietly, name="opencv-preload")
-            _opencv.start()
+    preload_models(landmarker=False)
 
 
 def wait_for_opencv() -> None:
