@@ -219,3 +219,69 @@ def test_bad_hairline_files(front, tmp_path, capsys, content, fragment):
     code = main(["simulate", str(photo), "-o", str(tmp_path / "o"), "--hairline", str(drawn)])
     err = capsys.readouterr().err
     assert code == 2 and fragment in err and err.count("\n") == 1
+
+
+# While a thread creates the face landmarker, MediaPipe's C++ logging is silenced by
+# pointing the process's stderr at the null device; the photo is refused meanwhile.
+_SILENCED_WHILE_REFUSED = """
+import sys, threading
+from pointillist.cli import main
+from pointillist.imaging import landmarks
+
+silenced, done = threading.Event(), threading.Event()
+
+def create():
+    with landmarks._quiet_stderr():
+        silenced.set()
+        done.wait(0.5)
+
+thread = threading.Thread(target=create)
+thread.start()
+silenced.wait()
+code = main(["simulate", sys.argv[1], "-o", sys.argv[2]])
+done.set()
+thread.join()
+sys.exit(code)
+"""
+
+
+def test_an_error_is_not_lost_while_mediapipe_is_silenced(tmp_path):
+    letter = tmp_path / "letter.jpg"
+    letter.write_text("not a photo")
+    result = subprocess.run(
+        [sys.executable, "-c", _SILENCED_WHILE_REFUSED, str(letter), str(tmp_path / "o")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: ") and "not an image" in result.stderr
+
+
+def test_a_preview_pauses_the_cycle_collector_and_resumes_it(top, tmp_path, capsys):
+    import gc
+
+    from pointillist.cli._common import collection_paused
+    from pointillist.imaging import simulate as simulate_mod
+
+    seen = []
+    real = simulate_mod.simulate
+
+    def spy(*args, **kwargs):
+        seen.append(gc.isenabled())
+        return real(*args, **kwargs)
+
+    head, photo = top
+    simulate_mod.simulate = spy
+    try:
+        args = ["simulate", str(photo), "-o", str(tmp_path / "o"), "--view", "top"]
+        assert main([*args, "--mm-per-px", str(head.mm_per_px)]) == 0
+    finally:
+        simulate_mod.simulate = real
+    assert seen == [False]
+    assert gc.isenabled()
+    with collection_paused():
+        left = [[k] for k in range(5000)]
+    # What the command left joins the oldest generation, rather than waiting in the
+    # youngest for a collection that would walk all of it at once.
+    assert any(obj is left for obj in gc.get_objects(generation=2))

@@ -340,3 +340,16 @@ def test_colour_cast_photo_still_previews_in_the_default_shade(top_head):
     assert sim.skin is None
     assert any("skin colour not used" in w for w in sim.warnings)
     assert sim.cumulative_impressions()[-1] > 1000
+
+
+def test_the_face_detector_runs_only_when_a_face_decides_something():
+    from pointillist.imaging.simulate import SimulationOptions, detects_faces
+
+    area = np.ones((4, 4), bool)
+    assert detects_faces(SimulationOptions())
+    assert detects_faces(SimulationOptions(mask=area))  # the scale comes from the iris
+    assert detects_faces(SimulationOptions(mm_per_px=0.1))
+    assert not detects_faces(SimulationOptions(detect_face=False))
+    assert not detects_faces(SimulationOptions(mask=area, mm_per_px=0.1))
+    assert not detects_faces(SimulationOptions(mm_per_px=0.1), mask=area)
+    assert not detects_faces(SimulationOptions(), landmarks="face.json")

@@ -45,3 +45,15 @@ def test_the_background_load_starts_once_per_process():
     assert warmup._preload is first
     first.join()
     assert not first.is_alive()
+
+
+def test_the_landmarker_is_created_ahead_when_faces_will_be_detected():
+    from pointillist.imaging import landmarks
+
+    warmup.preload_models(landmarker=True)
+    thread = warmup._landmarker
+    assert thread is not None
+    thread.join()
+    assert landmarks._landmarker is not None
+    warmup.preload_models(landmarker=True)
+    assert warmup._landmarker is thread

@@ -163,29 +163,33 @@ def simulate_command(
 
 
 def _simulate(photo: Path, outdir: Path, output_format: OutputFormat, **options: Any) -> None:
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
     from pointillist.imaging.simulate import STAGES, simulate
 
-    total = len(STAGES) + 1
-    with Progress(
-        TextColumn("{task.description:<38}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=True,
-        disable=not err_console.is_terminal,
-    ) as bar:
-        task = bar.add_task(_STAGE_TEXT["load"], total=total)
+    if not err_console.is_terminal:
+        # No bar to draw (stderr is a file or a pipe): rich's progress module, a few
+        # hundredths of a second to import, is left alone.
+        payload = simulate(photo, compose_on_write=True, **options).write(outdir)
+    else:
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-        def progress(stage: str, index: int, _total: int) -> None:
-            bar.update(task, completed=index, description=_STAGE_TEXT.get(stage, stage))
+        total = len(STAGES) + 1
+        with Progress(
+            TextColumn("{task.description:<38}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=True,
+        ) as bar:
+            task = bar.add_task(_STAGE_TEXT["load"], total=total)
 
-        result = simulate(photo, progress=progress, compose_on_write=True, **options)
-        bar.update(task, completed=len(STAGES), description=_STAGE_TEXT["write"])
-        payload = result.write(outdir)
-        bar.update(task, completed=total)
+            def progress(stage: str, index: int, _total: int) -> None:
+                bar.update(task, completed=index, description=_STAGE_TEXT.get(stage, stage))
+
+            result = simulate(photo, progress=progress, compose_on_write=True, **options)
+            bar.update(task, completed=len(STAGES), description=_STAGE_TEXT["write"])
+            payload = result.write(outdir)
+            bar.update(task, completed=total)
     if output_format is OutputFormat.json:
         print_json(payload)
     else:

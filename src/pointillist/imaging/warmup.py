@@ -28,6 +28,7 @@ import time
 _preload_lock = threading.Lock()
 _preload: threading.Thread | None = None
 _opencv: threading.Thread | None = None
+_landmarker: threading.Thread | None = None
 
 
 def warm_kernels() -> float:
@@ -95,41 +96,46 @@ def load_opencv() -> None:
     load_model()
 
 
-def _models_quietly(landmarker: bool) -> None:
+def _opencv_quietly() -> None:
     # As for the kernels: a failure is met again, and reported, where the stage needs it.
-    # The landmarker first: the landmarks stage comes before the regions.
-    if landmarker:
-        try:
-            from pointillist.imaging.landmarks import load_landmarker
-
-            load_landmarker()
-        except Exception:
-            pass
     try:
         load_opencv()
     except Exception:
         return
 
 
+def _landmarker_quietly() -> None:
+    # Likewise: detect_faces creates the landmarker itself, and reports why it cannot.
+    try:
+        from pointillist.imaging.landmarks import load_landmarker
+
+        load_landmarker()
+    except Exception:
+        return
+
+
 def preload_models(*, landmarker: bool) -> None:
     """Start :func:`load_opencv`, and with ``landmarker`` the creation of the face
-    landmarker (:func:`~pointillist.imaging.landmarks.load_landmarker`), on a thread
-    of their own, once per process.
+    landmarker (:func:`~pointillist.imaging.landmarks.load_landmarker`), each on a
+    thread of its own, once per process.
 
     The ``pointillist simulate`` command calls it first thing, so that the
     landmarker's model is read and its graph built (a tenth of a second of C++ that
-    does not hold the GIL) while the photo loads; :func:`preload_kernels` calls it too.
+    does not hold the GIL) while the pipeline is imported and the photo decoded;
+    :func:`preload_kernels` calls it too. Two threads, not one: the regions stage
+    waits for OpenCV's tables, and must not wait for the landmarker's set-up too.
     """
-    global _opencv
+    global _opencv, _landmarker
     with _preload_lock:
+        # Not daemons: OpenCV aborts the process (std::terminate) if it exits while
+        # a thread is inside a conversion, as a run refused early (a bad photo) would;
+        # the exit waits for them instead, a tenth of a second or two at most.
         if _opencv is None:
-            # Not a daemon: OpenCV aborts the process (std::terminate) if it exits while
-            # this thread is inside a conversion, as a run refused early (a bad photo)
-            # would; the exit waits for it instead, a few tenths of a second at most.
-            _opencv = threading.Thread(
-                target=_models_quietly, args=(landmarker,), name="model-preload"
-            )
+            _opencv = threading.Thread(target=_opencv_quietly, name="opencv-preload")
             _opencv.start()
+        if landmarker and _landmarker is None:
+            _landmarker = threading.Thread(target=_landmarker_quietly, name="landmarker-preload")
+            _landmarker.start()
 
 
 def preload_kernels() -> None:
