@@ -224,6 +224,8 @@ def _mediapipe_modules() -> tuple[Any, Any, Any]:
             "mediapipe.tasks",
             "mediapipe.tasks.python",
             "mediapipe.tasks.python.vision",
+            # Its initialiser imports every result container (audio, embeddings...).
+            "mediapipe.tasks.python.components.containers",
         ):
             package = types.ModuleType(name)
             package.__path__ = [str(root.joinpath(*name.split(".")[1:]))]
