@@ -145,6 +145,9 @@ def test_composing_on_write_writes_the_same_files(tmp_path, top_head, top_simula
         top_head.rgb, mm_per_px=top_head.mm_per_px, detect_face=False, seed=5, compose_on_write=True
     )
     assert sim.composed == {}
+    # The overlay needs nothing after the treatment stage: it is composed and encoded
+    # while the later stages run.
+    assert sim.overlay_ahead is not None
     payload = sim.write(tmp_path / "on_write")
     assert set(STAGES) | {"write"} == set(payload["timings_ms"])
     assert payload["timings_ms"]["compose"] > 0
@@ -353,3 +356,21 @@ def test_the_face_detector_runs_only_when_a_face_decides_something():
     assert not detects_faces(SimulationOptions(mask=area, mm_per_px=0.1))
     assert not detects_faces(SimulationOptions(mm_per_px=0.1), mask=area)
     assert not detects_faces(SimulationOptions(), landmarks="face.json")
+
+
+def test_an_edited_area_replaces_the_overlay_composed_ahead(tmp_path, top_head):
+    sim = simulate(
+        top_head.rgb, mm_per_px=top_head.mm_per_px, detect_face=False, compose_on_write=True
+    )
+    first = sim.overlay_ahead
+    assert first is not None
+    removed = np.zeros(top_head.rgb.shape[:2], bool)
+    removed[: removed.shape[0] // 2] = True
+    sim.update(area_remove=removed)
+    assert sim.overlay_ahead is not None and sim.overlay_ahead is not first
+    sim.write(tmp_path / "edited")
+    eager = simulate(top_head.rgb, mm_per_px=top_head.mm_per_px, detect_face=False)
+    eager.update(area_remove=removed)
+    eager.write(tmp_path / "eager")
+    for name in ("overlay.png", "before_after.jpg"):
+        assert (tmp_path / "edited" / name).read_bytes() == (tmp_path / "eager" / name).read_bytes()
