@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from pointillist.errors import PointillistError
+from pointillist.imaging.io import encode_jpeg
 from pointillist.imaging.simulate import STAGES, simulate
 
 REQUIRED_KEYS = {
@@ -340,3 +341,18 @@ def test_colour_cast_photo_still_previews_in_the_default_shade(top_head):
     assert sim.skin is None
     assert any("skin colour not used" in w for w in sim.warnings)
     assert sim.cumulative_impressions()[-1] > 1000
+
+
+def test_the_same_photo_twice_in_one_process_gives_the_same_pixels(top_head):
+    """GrabCut (the head outline of a top view) draws from OpenCV's random generator,
+    whose state outlives a call: a second run in the same process (the web app, the
+    editor) found another outline, and another count of dots, until it was reseeded."""
+    photo = encode_jpeg(top_head.rgb)
+
+    def run():
+        return simulate(photo, mm_per_px=top_head.mm_per_px, detect_face=False, seed=5)
+
+    first, second = run(), run()
+    assert first.cumulative_impressions() == second.cumulative_impressions()
+    np.testing.assert_array_equal(first.regions.foreground, second.regions.foreground)
+    np.testing.assert_array_equal(first.session_images[-1], second.session_images[-1])

@@ -236,6 +236,11 @@ def _grabcut(small: np.ndarray, init: np.ndarray | None) -> np.ndarray:
     bgr = cv2.cvtColor(coarse, cv2.COLOR_RGB2BGR)
     bgd = np.zeros((1, 65), np.float64)
     fgd = np.zeros((1, 65), np.float64)
+    # GrabCut seeds its colour models by k-means from OpenCV's random generator, whose
+    # state carries over from call to call in a thread: a second preview of the same
+    # photo in one process (the web app, the tests) found another head outline. Seed 0
+    # is OpenCV's own start state, so every run matches a fresh process's first one.
+    cv2.setRNGSeed(0)
     if init is None:
         mask = np.zeros((h, w), np.uint8)
         mx, my = max(1, w // 25), max(1, h // 25)
