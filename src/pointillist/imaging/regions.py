@@ -37,6 +37,7 @@ import numpy as np
 
 from pointillist.data import load_table
 from pointillist.errors import PointillistError
+from pointillist.imaging.grid import mask_on_grid
 from pointillist.imaging.head import Ellipse
 from pointillist.imaging.landmarks import FaceKeypoints
 
@@ -781,7 +782,7 @@ def regions_from_mask(rgb: np.ndarray, mask: np.ndarray) -> Regions:
     height, width = rgb.shape[:2]
     h, w, cell = work_size(height, width)
     small = cv2.resize(_shrink(rgb, TEXTURE_SIDE), (w, h), interpolation=cv2.INTER_AREA)
-    grid = cv2.resize(mask.astype(np.float32), (w, h), interpolation=cv2.INTER_AREA) >= 0.5
+    grid = mask_on_grid(mask, (h, w))
     if not grid.any():
         raise PointillistError("the mask is too small to see at the photo's scale; paint more")
     return Regions(
