@@ -10,13 +10,15 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
+KERNELS_STAMP := $(VENV)/.kernels-built
+KERNEL_SOURCES := src/pointillist/imaging/_kernels.py src/pointillist/imaging/_kernels_build.py
 PIP    := $(BIN)/python -m pip
 
 .PHONY: install install-dev run test lint typecheck pytest bench bench-server clean
 
-install: $(STAMP)
+install: $(STAMP) $(KERNELS_STAMP)
 
-install-dev: $(DEV_STAMP)
+install-dev: $(DEV_STAMP) $(KERNELS_STAMP)
 
 # An editable install leaves our own modules uncompiled, and where bytecode is not
 # written at run time (PYTHONDONTWRITEBYTECODE, a read-only checkout) every command would
@@ -43,8 +45,14 @@ $(STAMP): pyproject.toml Makefile packaging/opencv-contrib-python-standin/pyproj
 	$(PIP) install -e '.[heic]'
 	$(PIP) check
 	$(BIN)/python -m compileall -q src
-	$(BIN)/python -m pointillist.imaging.warmup
 	touch $(STAMP)
+
+# The sampler's and renderer's kernels, compiled ahead of time into a C extension (what
+# every preview runs; it needs a C compiler) and for numba's JIT (the fallback), again
+# whenever their source changes (src/pointillist/imaging/kernels.py says why).
+$(KERNELS_STAMP): $(STAMP) $(KERNEL_SOURCES)
+	$(BIN)/python -m pointillist.imaging.warmup
+	touch $(KERNELS_STAMP)
 
 $(DEV_STAMP): $(STAMP)
 	$(PIP) install -e '.[dev,heic]'

@@ -14,8 +14,9 @@ are warm, as on any run but the first). Inputs:
 
 ``first_run_extra_s``: the first portrait run after ``make install`` minus the warm
 median (goal <= 10 s). The install is replayed with ``NUMBA_CACHE_DIR`` and
-``XDG_CACHE_HOME`` pointing at empty folders: ``make install``'s kernel warm-up
-(``python -m pointillist.imaging.warmup``, timed apart), then the timed run with the
+``XDG_CACHE_HOME`` pointing at empty folders: ``make install``'s kernel build
+(``python -m pointillist.imaging.warmup``, timed apart: it compiles the ahead-of-time
+extension again, in place, and the JIT build's cache), then the timed run with the
 same folders.
 
 Run on its own with ``python bench/simulate_bench.py``; ``bench/run.py`` merges its
@@ -124,6 +125,8 @@ def _first_run(photo: Path, folder: Path) -> tuple[float, float]:
 
 def bench_simulate() -> dict[str, Any]:
     """Time simulate and its floor side by side; return the ratios and the raw timings."""
+    from pointillist.imaging import kernels
+
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         inputs = _inputs(folder)
@@ -143,7 +146,8 @@ def bench_simulate() -> dict[str, Any]:
                 "first_s": round(first, 2),
                 "warm_s": warm,
             },
-            "threads": "simulate: numba's default (one per core) and OpenCV's; floor: "
+            "threads": f"simulate: kernels of the {kernels.build()} build "
+            f"({kernels.threads()} thread), OpenCV's default and two encoder threads; floor: "
             "OpenCV's default (its JPEG/PNG encoders are single-threaded)",
         },
     }

@@ -256,19 +256,27 @@ def test_bad_inputs_raise_a_clear_error(image, kwargs):
         render_impressions(image, _dots([[5, 5]]), **kwargs)
 
 
-def test_result_does_not_depend_on_the_thread_count():
+def test_result_does_not_depend_on_the_build_or_thread_count():
     import numba
+
+    from pointillist.imaging import kernels
 
     img = _textured_skin(400, 300)
     rng = np.random.default_rng(1)
     imp = _dots(rng.uniform(0, [300, 400], (800, 2)), opacity=0.7)
-    threads = numba.get_num_threads()
-    try:
-        numba.set_num_threads(1)
-        one = render_impressions(img, imp, look=LOOK)
-    finally:
-        numba.set_num_threads(threads)
-    np.testing.assert_array_equal(render_impressions(img, imp, look=LOOK), one)
+    with kernels.forced("aot"):
+        ahead_of_time = render_impressions(img, imp, look=LOOK)
+    with kernels.forced("jit"):
+        threads = numba.get_num_threads()
+        try:
+            numba.set_num_threads(1)
+            one = render_impressions(img, imp, look=LOOK)
+        finally:
+            numba.set_num_threads(threads)
+        all_threads = render_impressions(img, imp, look=LOOK)
+    assert (ahead_of_time != img).any()
+    np.testing.assert_array_equal(all_threads, one)
+    np.testing.assert_array_equal(ahead_of_time, one)
 
 
 @pytest.mark.parametrize(

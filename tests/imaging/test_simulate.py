@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from pointillist.errors import PointillistError
+from pointillist.imaging.io import encode_jpeg
 from pointillist.imaging.simulate import STAGES, simulate
 
 REQUIRED_KEYS = {
@@ -374,3 +375,18 @@ def test_an_edited_area_replaces_the_overlay_composed_ahead(tmp_path, top_head):
     eager.write(tmp_path / "eager")
     for name in ("overlay.png", "before_after.jpg"):
         assert (tmp_path / "edited" / name).read_bytes() == (tmp_path / "eager" / name).read_bytes()
+
+
+def test_the_same_photo_twice_in_one_process_gives_the_same_pixels(top_head):
+    """GrabCut (the head outline of a top view) draws from OpenCV's random generator,
+    whose state outlives a call: a second run in the same process (the web app, the
+    editor) found another outline, and another count of dots, until it was reseeded."""
+    photo = encode_jpeg(top_head.rgb)
+
+    def run():
+        return simulate(photo, mm_per_px=top_head.mm_per_px, detect_face=False, seed=5)
+
+    first, second = run(), run()
+    assert first.cumulative_impressions() == second.cumulative_impressions()
+    np.testing.assert_array_equal(first.regions.foreground, second.regions.foreground)
+    np.testing.assert_array_equal(first.session_images[-1], second.session_images[-1])

@@ -1,9 +1,11 @@
 """Numba kernels behind the sampler and the renderer (private; no validation here).
 
 The public, typed wrappers live in :mod:`pointillist.imaging.sampling` and
-:mod:`pointillist.imaging.render`; they check inputs and choose parameters. Every
-kernel is compiled once and cached on disk (``cache=True``), so only the first run on a
-machine pays for compilation.
+:mod:`pointillist.imaging.render`; they check inputs and choose parameters, and call the
+kernels through :mod:`pointillist.imaging.kernels`, which runs this source either
+compiled ahead of time (``make install``; :mod:`pointillist.imaging._kernels_build`) or
+by numba's JIT, each kernel compiled once and cached on disk (``cache=True``). So a
+change here needs ``make install`` again for the ahead-of-time build to be used.
 
 Conventions: images are indexed ``[row, col]``; a point ``(x, y)`` is in pixel units with
 pixel ``(row, col)`` covering ``[col, col + 1) x [row, row + 1)``. A surface metric is a
@@ -147,8 +149,8 @@ def _measure_tile_row(
     tile_max: Array,
     tile_density: Array,
 ) -> tuple[float, float, float]:
-    """:func:`surface_measure` over one row of tiles: fills that row of ``tile_max`` and
-    ``tile_density``; returns the row's expected count, area and smallest radius."""
+    """``kernels.surface_measure`` over one row of tiles: fills that row of ``tile_max``
+    and ``tile_density``; returns the row's expected count, area and smallest radius."""
     rows, cols = density.shape
     tile = SAMPLING_TILE
     flat = metric.shape[0] == 1
@@ -227,7 +229,15 @@ def _measure_field(
         row_expected[ty], row_area[ty], row_radius[ty] = _measure_tile_row(
             ty, density, metric, r_factor, floor_density, tile_max, tile_density
         )
-    return row_expected.sum(), row_area.sum(), row_radius.min(), tile_max, tile_density
+    # Summed in order, not with `.sum()`, which a parallel kernel turns into a parallel
+    # reduction: its rounding would differ from the single-threaded build's, and the
+    # expected count (rounded to a number of dots) with it.
+    expected = 0.0
+    area = 0.0
+    for ty in range(tiles_y):
+        expected += row_expected[ty]
+        area += row_area[ty]
+    return expected, area, row_radius.min(), tile_max, tile_density
 
 
 @numba.njit(cache=True)
@@ -249,28 +259,6 @@ def _measure_flat(
         area += a
         min_radius_px = min(min_radius_px, r)
     return expected, area, min_radius_px, tile_max, tile_density
-
-
-def surface_measure(
-    density: Array, metric: Array, r_factor: float, floor_density: float
-) -> tuple[float, float, float, Array, Array]:
-    """Expected point count, surface area (mm2), smallest search radius (px), tile bounds.
-
-    ``r_factor / sqrt(max(n, floor_density))`` is the minimum distance in mm at a pixel
-    of density ``n``; the returned radius is the smallest such distance in pixels over
-    the pixels of positive density (``inf`` if there are none, ``-inf`` if the metric
-    is not positive definite at one of them). The last two results hold, per
-    :data:`SAMPLING_TILE`-pixel tile, the largest pixel weight (expected points per
-    pixel) in it, and its density if every pixel of the tile has the same one (else
-    -1): :func:`blue_noise` then needs no look-up in the map for candidates there.
-
-    A flat photo's map (one metric) is summed in one thread: at about a nanosecond a
-    pixel, starting threads would cost more than they save (and far more on a busy
-    machine); a metric field's square roots per pixel are shared among threads.
-    """
-    if metric.shape[0] == 1:
-        return _measure_flat(density, metric, r_factor, floor_density)
-    return _measure_field(density, metric, r_factor, floor_density)
 
 
 @numba.njit(cache=True)
@@ -332,7 +320,7 @@ def blue_noise(
     ``r_factor / sqrt(max(n, floor))``, measured in mm with the surface metric at the
     candidate. The target density is
     ``density * density_scale`` (``floor_density`` is given in target units;
-    ``tile_max`` and ``tile_density`` in map units, as :func:`surface_measure` returns
+    ``tile_max`` and ``tile_density`` in map units, as ``kernels.surface_measure`` returns
     them). Stops after ``n_new`` acceptances or ``max_candidates`` candidates.
     Returns the new points only, in the order they were accepted.
     """
@@ -660,7 +648,9 @@ def strip_index(params: Array, box: Array, strip_rows: int, n_strips: int) -> tu
     return starts, rows
 
 
-@numba.njit(cache=True, parallel=True, fastmath=True)
+# No fastmath: the ahead-of-time build cannot have it (pycc compiles every kernel with
+# the same flags), and the two builds must draw the same pixels.
+@numba.njit(cache=True, parallel=True)
 def composite_layers(
     image: Array,
     out: Array,

@@ -37,6 +37,7 @@ import numpy as np
 
 from pointillist.data import load_table
 from pointillist.errors import PointillistError
+from pointillist.imaging.grid import mask_on_grid
 from pointillist.imaging.head import Ellipse
 from pointillist.imaging.landmarks import FaceKeypoints
 
@@ -236,6 +237,11 @@ def _grabcut(small: np.ndarray, init: np.ndarray | None) -> np.ndarray:
     bgr = cv2.cvtColor(coarse, cv2.COLOR_RGB2BGR)
     bgd = np.zeros((1, 65), np.float64)
     fgd = np.zeros((1, 65), np.float64)
+    # GrabCut seeds its colour models by k-means from OpenCV's random generator, whose
+    # state carries over from call to call in a thread: a second preview of the same
+    # photo in one process (the web app, the tests) found another head outline. Seed 0
+    # is OpenCV's own start state, so every run matches a fresh process's first one.
+    cv2.setRNGSeed(0)
     if init is None:
         mask = np.zeros((h, w), np.uint8)
         mx, my = max(1, w // 25), max(1, h // 25)
@@ -776,7 +782,7 @@ def regions_from_mask(rgb: np.ndarray, mask: np.ndarray) -> Regions:
     height, width = rgb.shape[:2]
     h, w, cell = work_size(height, width)
     small = cv2.resize(_shrink(rgb, TEXTURE_SIDE), (w, h), interpolation=cv2.INTER_AREA)
-    grid = cv2.resize(mask.astype(np.float32), (w, h), interpolation=cv2.INTER_AREA) >= 0.5
+    grid = mask_on_grid(mask, (h, w))
     if not grid.any():
         raise PointillistError("the mask is too small to see at the photo's scale; paint more")
     return Regions(

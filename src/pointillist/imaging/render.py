@@ -30,14 +30,13 @@ from __future__ import annotations
 from functools import cache, lru_cache
 from pathlib import Path
 
-import numba
 import numpy as np
 from numpy.typing import NDArray
 
 from pointillist.color.look import EDGE_HALF_WIDTH, DotLook, default_look, edge_coverage
 from pointillist.data import load_table
 from pointillist.errors import PointillistError
-from pointillist.imaging import _kernels
+from pointillist.imaging import kernels
 from pointillist.imaging.impressions import Impressions
 
 __all__ = ["EDGE_HALF_WIDTH", "DotLook", "edge_coverage", "render_impressions", "render_sessions"]
@@ -254,7 +253,7 @@ def _composite(
     # keeps one compiled kernel (the one `make install` warms up) for every caller.
     source.flags.writeable = False
     rows, cols = source.shape[:2]
-    params, box = _kernels.prepare_dots(
+    params, box = kernels.prepare_dots(
         np.ascontiguousarray(impressions.xy, dtype=np.float64),
         np.ascontiguousarray(impressions.semi_axes_px, dtype=np.float32),
         np.ascontiguousarray(impressions.angle_rad, dtype=np.float32),
@@ -271,9 +270,9 @@ def _composite(
         cols,
     )
     n_strips = -(-rows // STRIP_ROWS)
-    starts, strip_params = _kernels.strip_index(params, box, STRIP_ROWS, n_strips)
+    starts, strip_params = kernels.strip_index(params, box, STRIP_ROWS, n_strips)
     out = np.empty((n_layers, rows, cols, 3), np.uint8)
-    _kernels.composite_layers(
+    kernels.composite_layers(
         source,
         out,
         starts,
@@ -282,6 +281,6 @@ def _composite(
         BLOCK_COLS,
         EDGE_HALF_WIDTH,
         _tone_table((float(ratio[0]), float(ratio[1]), float(ratio[2]))),
-        max(1, min(numba.get_num_threads(), n_strips)),
+        max(1, min(kernels.threads(), n_strips)),
     )
     return out

@@ -26,7 +26,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from pointillist.errors import PointillistError
-from pointillist.imaging import _kernels
+from pointillist.imaging import kernels
 
 PACKING = 0.75
 """Minimum distance times the square root of the density (dimensionless)."""
@@ -132,7 +132,7 @@ def _survey(
     density = _check_density(density_per_mm2)
     metric = metric_field(metric_mm2_per_px2, density.shape)
     peak = float(density.max())
-    expected, _area, min_radius_px, tile_max, tile_density = _kernels.surface_measure(
+    expected, _area, min_radius_px, tile_max, tile_density = kernels.surface_measure(
         density, metric, PACKING, peak * DENSITY_FLOOR_FRACTION
     )
     if peak > 0 and not (math.isfinite(min_radius_px) and math.isfinite(expected)):
@@ -176,7 +176,7 @@ def _sample(
     wanted = max(target - _count_inside(survey, points), 0)
     if wanted == 0:
         return points.copy()
-    new = _kernels.blue_noise(
+    new = kernels.blue_noise(
         survey.density,
         survey.metric,
         points,
@@ -279,7 +279,7 @@ def sample_sessions(
     if len(fractions) == 1 or len(full) == 0:
         return full, np.ones(len(full), np.int16)
     targets = np.array([round(survey.expected * f) for f in fractions], dtype=np.int64)
-    session = _kernels.assign_layers(
+    session = kernels.assign_layers(
         full,
         survey.density,
         survey.metric,

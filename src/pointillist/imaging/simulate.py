@@ -45,7 +45,7 @@ import numpy as np
 from pointillist.data import Override, load_table
 from pointillist.errors import PointillistError
 from pointillist.imaging.compose import compose_before_after, compose_overlay
-from pointillist.imaging.grid import all_in_blocks, feather, regrid, to_grid
+from pointillist.imaging.grid import all_in_blocks, feather, mask_on_grid, regrid
 from pointillist.imaging.hairline import Hairline
 from pointillist.imaging.head import HeadModel
 from pointillist.imaging.landmarks import FaceKeypoints
@@ -792,7 +792,7 @@ def _stage_regions(sim: Simulation) -> None:
         if given is None:
             raise
         regions = None
-    close_up = keypoints is None and given is not None and _is_close_up(regions, given)
+    close_up = keypoints is None and given is not None and _is_close_up(sim, regions, given)
     if (
         keypoints is None
         and given is None
@@ -912,7 +912,7 @@ def _stage_treatment(sim: Simulation) -> None:
     feather_cells = float(rules["feather_mm"]) / (scale.mm_per_px * cell)
     ramp: np.ndarray | None = None
     if opts.mask is not None:
-        area_mask = to_grid(opts.mask, grid) >= 0.5
+        area_mask = _mask_cells(sim, opts.mask, regions)
         support = area_mask
         mask_source = "mask"
     else:
@@ -1124,14 +1124,21 @@ def _warn(sim: Simulation, message: str) -> None:
 
 def _edit_on_grid(edit: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
     """A painted edit (any size: the editor paints on a reduced copy) on the work grid."""
-    return np.asarray(to_grid(edit.astype(bool), grid) >= 0.5, dtype=bool)
+    return mask_on_grid(edit, grid)
 
 
-def _is_close_up(regions: Regions | None, mask: np.ndarray) -> bool:
+def _mask_cells(sim: Simulation, mask: np.ndarray, regions: Regions) -> np.ndarray:
+    """The given treatment mask on the work grid (worked out once per mask and grid)."""
+    return np.asarray(
+        sim._reuse("mask_cells", (mask, regions), lambda: mask_on_grid(mask, regions.shape))
+    )
+
+
+def _is_close_up(sim: Simulation, regions: Regions | None, mask: np.ndarray) -> bool:
     """Whether the head's outline is missing: the found head misses much of the mask."""
     if regions is None:
         return True
-    grid = to_grid(mask, regions.shape) >= 0.5
+    grid = _mask_cells(sim, mask, regions)
     outside = int((grid & ~regions.foreground).sum())
     return outside > 0.3 * max(int(grid.sum()), 1)
 

@@ -1,27 +1,29 @@
-"""Get the pipeline's numba kernels ready: compiled at install, loaded in the background.
+"""Get the pipeline's kernels ready: built at install, loaded in the background.
 
-The kernels (:mod:`pointillist.imaging._kernels`) are compiled on first use and cached
-on disk beside the source; compiling them all takes a minute or more on a small
-machine, which a practitioner would otherwise wait through on the first preview after
-an install. ``make install`` runs this module once (:func:`warm_kernels`), so that cost
-moves into the install, and every later process only loads the cache. It runs the real
-pipeline on two small synthetic heads (a top view with a given mask, and a frontal view
-with its landmarks), so every kernel is compiled with exactly the argument types a real
-simulation passes.
+The kernels (:mod:`pointillist.imaging._kernels`) come in two builds
+(:mod:`pointillist.imaging.kernels`). ``make install`` runs this module once: it
+compiles the ahead-of-time build, the one every preview uses, and then the JIT build's
+disk cache (:func:`warm_kernels`), the fallback when the first cannot be built, so that
+neither costs the practitioner a minute of compiling on the first preview after an
+install. The warm-up runs the real pipeline on two small synthetic heads (a top view
+with a given mask, and a frontal view with its landmarks), so every JIT kernel is
+compiled with exactly the argument types a real simulation passes.
 
-Loading the cache is still most of a second of CPU per process (importing numba, its
-lowering tables, linking the cached machine code), all before the first impression can
-be placed. :func:`preload_kernels` starts that work on a thread of its own as a
-simulation starts, so it runs while the photo is decoded, the face found and the
-regions segmented (OpenCV, Pillow and MediaPipe release the GIL while they work); the
-impressions stage then finds the kernels loaded. OpenCV's own first-use set-up
-(:func:`load_opencv`) starts beside it.
+Under the JIT build, loading the cache is still most of a second of CPU per process
+(importing numba, its lowering tables, linking the cached machine code), all before the
+first impression can be placed. :func:`preload_kernels` then starts that work on a
+thread of its own as a simulation starts, so it runs while the photo is decoded, the
+face found and the regions segmented (OpenCV, Pillow and MediaPipe release the GIL
+while they work). The ahead-of-time build needs none of it. OpenCV's own first-use
+set-up (:func:`load_opencv`) starts on a thread either way, and so does the face
+landmarker's creation when the run will look for faces (:func:`preload_models`).
 
-Run ``python -m pointillist.imaging.warmup`` to compile.
+Run ``python -m pointillist.imaging.warmup`` to build both.
 """
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 
@@ -32,19 +34,22 @@ _landmarker: threading.Thread | None = None
 
 
 def warm_kernels() -> float:
-    """Run the pipeline once on small synthetic heads; returns the seconds it took."""
+    """Compile the JIT build: run the pipeline once on small synthetic heads with it;
+    returns the seconds it took."""
+    from pointillist.imaging import kernels
     from pointillist.imaging.io import encode_jpeg
     from pointillist.imaging.simulate import simulate
     from pointillist.imaging.synthetic import synthetic_frontal, synthetic_top_view
 
     start = time.perf_counter()
-    top = synthetic_top_view(width=400, height=450, mm_per_px=0.6, seed=1)
-    # Through the encoder and loader, as a client photo arrives: the decoded pixels'
-    # memory flags are part of what a kernel is compiled for.
-    photo = encode_jpeg(top.rgb)
-    simulate(photo, mask=top.bald_mask, mm_per_px=top.mm_per_px, detect_face=False)
-    front = synthetic_frontal(width=420, height=540, mm_per_px=0.5, seed=1)
-    simulate(encode_jpeg(front.rgb), landmarks=front.keypoints)
+    with kernels.forced("jit"):
+        top = synthetic_top_view(width=400, height=450, mm_per_px=0.6, seed=1)
+        # Through the encoder and loader, as a client photo arrives: the decoded pixels'
+        # memory flags are part of what a kernel is compiled for.
+        photo = encode_jpeg(top.rgb)
+        simulate(photo, mask=top.bald_mask, mm_per_px=top.mm_per_px, detect_face=False)
+        front = synthetic_frontal(width=420, height=540, mm_per_px=0.5, seed=1)
+        simulate(encode_jpeg(front.rgb), landmarks=front.keypoints)
     return time.perf_counter() - start
 
 
@@ -68,6 +73,10 @@ def load_kernels() -> None:
             density, metric_mm2_per_px2=metric, seed=0, cumulative_fractions=[0.5, 1.0]
         )
     render_sessions(np.zeros((24, 24, 3), np.uint8), course)
+
+
+def _nothing() -> None:
+    """The ahead-of-time build is ready as soon as it is imported."""
 
 
 def _load_quietly() -> None:
@@ -139,15 +148,19 @@ def preload_models(*, landmarker: bool) -> None:
 
 
 def preload_kernels() -> None:
-    """Start :func:`load_kernels` on a background thread, once per process.
+    """Start :func:`load_kernels` on a background thread, once per process, when the
+    kernels run from the JIT build (and OpenCV's set-up in any case).
 
     A daemon thread: a process that fails early (a bad photo) exits without waiting.
     Kernels called while it runs wait for it on numba's compiler lock.
     """
     global _preload
+    from pointillist.imaging import kernels
+
     with _preload_lock:
         if _preload is None:
-            _preload = threading.Thread(target=_load_quietly, name="kernel-preload", daemon=True)
+            target = _nothing if kernels.ahead_of_time_ready() else _load_quietly
+            _preload = threading.Thread(target=target, name="kernel-preload", daemon=True)
             _preload.start()
     preload_models(landmarker=False)
 
@@ -161,6 +174,16 @@ def wait_for_opencv() -> None:
         opencv.join()
 
 
-if __name__ == "__main__":
-    print("compiling the rendering kernels (once after an install; about a minute) ...")
+def main() -> int:
+    from pointillist.imaging import _kernels_build
+
+    # Without the ahead-of-time build (reported there) the install goes on: the JIT
+    # build below serves, only slower to start.
+    _kernels_build.main()
+    print("compiling the kernels' JIT build, the fallback (once after an install; a minute) ...")
     print(f"done in {warm_kernels():.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

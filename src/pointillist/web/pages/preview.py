@@ -220,7 +220,13 @@ def one_thread() -> Iterator[None]:
     the demo photo at load 6 on 2 cores: the sampler's survey 24 -> 2 ms of CPU, the
     renderer's strip index 15 -> 2 ms, its compositing 15 -> 4 ms). Numba's thread
     count is per calling thread, so the full-size render in the background keeps them all.
+    The ahead-of-time build (the usual one) runs on one core anyway.
     """
+    from pointillist.imaging import kernels
+
+    if kernels.build() != "jit":
+        yield
+        return
     import numba
 
     before = numba.get_num_threads()
