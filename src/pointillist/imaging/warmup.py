@@ -75,14 +75,15 @@ def load_kernels() -> None:
     render_sessions(np.zeros((24, 24, 3), np.uint8), course)
 
 
-def _nothing() -> None:
-    """The ahead-of-time build is ready as soon as it is imported."""
-
-
 def _load_quietly() -> None:
     # A failure here is met again, and reported, where the pipeline calls the kernel.
     try:
-        load_kernels()
+        from pointillist.imaging import kernels
+
+        # Choosing the build imports it (the extension, or numba); only the JIT build
+        # has more to load.
+        if kernels.build() == "jit":
+            load_kernels()
     except Exception:
         return
 
@@ -148,19 +149,17 @@ def preload_models(*, landmarker: bool) -> None:
 
 
 def preload_kernels() -> None:
-    """Start :func:`load_kernels` on a background thread, once per process, when the
-    kernels run from the JIT build (and OpenCV's set-up in any case).
+    """On a background thread, once per process: choose the kernels' build (which
+    imports it) and, for the JIT build, :func:`load_kernels`; and OpenCV's set-up.
 
     A daemon thread: a process that fails early (a bad photo) exits without waiting.
-    Kernels called while it runs wait for it on numba's compiler lock.
+    Kernels called while it runs wait for it (the build's choice is locked, and numba's
+    compiler too).
     """
     global _preload
-    from pointillist.imaging import kernels
-
     with _preload_lock:
         if _preload is None:
-            target = _nothing if kernels.ahead_of_time_ready() else _load_quietly
-            _preload = threading.Thread(target=target, name="kernel-preload", daemon=True)
+            _preload = threading.Thread(target=_load_quietly, name="kernel-preload", daemon=True)
             _preload.start()
     preload_models(landmarker=False)
 
