@@ -390,3 +390,23 @@ def test_the_same_photo_twice_in_one_process_gives_the_same_pixels(top_head):
     assert first.cumulative_impressions() == second.cumulative_impressions()
     np.testing.assert_array_equal(first.regions.foreground, second.regions.foreground)
     np.testing.assert_array_equal(first.session_images[-1], second.session_images[-1])
+
+
+def test_the_sides_taper_above_the_brows_line_instead_of_a_straight_cut():
+    """On a bald head the treated sides reach down to the line at the brows below which
+    nothing is treated; they fade in above it rather than stopping at full density in a
+    straight edge level with the brows (a hard line is what a natural hairline never has)."""
+    from pathlib import Path
+
+    from pointillist.imaging.regions import brow_line_fade
+
+    photo = Path(__file__).resolve().parents[1] / "fixtures" / "preview" / "C000984_bald_dark.jpg"
+    sim = simulate(photo.read_bytes(), seed=0)
+    assert sim.keypoints is not None and sim.scale is not None and sim.regions is not None
+    share = sim.treatment_share
+    fade = brow_line_fade(sim.keypoints, share.shape, sim.regions.cell_px, sim.scale.mm_per_px)
+    lowest = (fade > 0) & (fade < 0.3) & (share > 0)
+    assert lowest.sum() >= 10  # the sides do reach down to the line
+    assert share[lowest].max() <= 0.3
+    # Higher up the sides have their full density.
+    assert share[(fade == 1.0) & sim.treatment_mask].max() > 0.9

@@ -653,14 +653,38 @@ def _brow_top_px(face: FaceKeypoints, rules: dict[str, Any]) -> float:
     return float(np.max(rel @ face.up))
 
 
+def _brow_line_px(face: FaceKeypoints) -> float:
+    """Height above the glabella (photo px) below which the face is never treated."""
+    rules = regions_table()["never_treat"]
+    margin = float(rules["brow_margin_face_widths"]) * face.face_width_px
+    return _brow_top_px(face, rules) + margin
+
+
+def brow_line_fade(
+    face: FaceKeypoints, shape: tuple[int, int], cell: float, mm_per_px: float
+) -> np.ndarray:
+    """Weight (0-1) on the work grid rising over ``[never_treat] side_fade_mm`` above the
+    line at the brows below which nothing is treated.
+
+    Beside the designed front line, at the temples and over the ears, the treated scalp
+    reaches down to that line; cut there, it ended in a straight edge level with the
+    brows, the hard edge a natural hairline never has (REFERENCE.md, section 3). Faded,
+    the sides taper off as a short sideburn does. The front line is centimetres higher,
+    so the forehead is unchanged.
+    """
+    fade_px = float(regions_table()["never_treat"]["side_fade_mm"]) / mm_per_px
+    height = _height_above_glabella(face, shape, cell)
+    t = np.clip((height - _brow_line_px(face)) / max(fade_px, 1e-6), 0.0, 1.0)
+    return np.asarray(t * t * (3.0 - 2.0 * t), dtype=np.float32)
+
+
 def _never_treat(
     foreground: np.ndarray, faces: Sequence[FaceKeypoints], client: int, cell: float
 ) -> np.ndarray:
     rules = regions_table()["never_treat"]
     face = faces[client]
     height = _height_above_glabella(face, foreground.shape, cell)
-    brow = _brow_top_px(face, rules) + float(rules["brow_margin_face_widths"]) * face.face_width_px
-    never = ~foreground | (height < brow)
+    never = ~foreground | (height < _brow_line_px(face))
     grow = float(rules["other_face_margin_face_widths"])
     for i, other in enumerate(faces):
         if i != client:

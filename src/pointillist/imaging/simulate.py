@@ -902,6 +902,7 @@ def _stage_hairline(sim: Simulation) -> None:
 
 def _stage_treatment(sim: Simulation) -> None:
     from pointillist.imaging import hairline as hairline_mod
+    from pointillist.imaging.regions import brow_line_fade
 
     regions, head, scale, hairline = sim.regions, sim.head, sim.scale, sim.hairline
     assert regions is not None and head is not None and scale is not None
@@ -952,6 +953,13 @@ def _stage_treatment(sim: Simulation) -> None:
     share = feather(support.astype(np.float32), feather_cells)
     if ramp is not None:
         share = share * ramp
+    if opts.mask is None and sim.keypoints is not None:
+        # The sides end in a taper above the brows' line, not a straight cut (painted-in
+        # scalp keeps what the practitioner painted).
+        fade = brow_line_fade(sim.keypoints, grid, cell, scale.mm_per_px)
+        if opts.area_add is not None:
+            fade = np.where(_edit_on_grid(opts.area_add, grid), 1.0, fade)
+        share = share * fade
     area_cm2 = head.surface_area_mm2(area_mask.astype(np.float32), pixel_size=cell) / 100.0
     if area_cm2 < 0.5:
         _warn(
