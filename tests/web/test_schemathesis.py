@@ -95,8 +95,12 @@ def test_no_generated_request_gets_a_server_error(tmp_path, empty_database_url):
                 str(BUDGET_SECONDS),
                 "--request-timeout",
                 "30",
+                # One worker: with two, hypothesis parses the source of its filter
+                # lambdas on two threads at once, which CPython 3.11 does not survive
+                # ("SystemError: AST constructor recursion depth mismatch" in a CI run,
+                # after all 5,333 requests had passed): a crash of the tool, not of ours.
                 "--workers",
-                "2",
+                "1",
                 "--no-color",
             ],
             capture_output=True,
