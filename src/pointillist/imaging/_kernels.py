@@ -648,6 +648,10 @@ def strip_index(params: Array, box: Array, strip_rows: int, n_strips: int) -> tu
     return starts, rows
 
 
+DOT_LANES = 16
+"""Pixels of a row a dot's coverage is computed for at once (see :func:`composite_layers`)."""
+
+
 # No fastmath: the ahead-of-time build cannot have it (pycc compiles every kernel with
 # the same flags), and the two builds must draw the same pixels.
 @numba.njit(cache=True, parallel=True)
@@ -673,14 +677,16 @@ def composite_layers(
     workers, each with its own buffer of bare-skin fractions ``T`` (all ones between
     uses). Every dot meeting the strip subtracts ``coverage * strength`` from it (the
     pigmented shares of a pixel add up, and ``T`` is clamped at 0 when read); coverage
-    is a cubic smoothstep of the dot's normalised radius ``q``
-    falling from 1 to 0 over ``q = 1 -+ edge_half_width * sigma``, and each row of a
-    dot only visits the span where it is positive. When a layer's dots are in, the
-    strip is written into that layer's image row by row (so memory is streamed): each
-    row is copied, then in every block of ``block_cols`` pixels the span that dots
-    reached is looked up in ``tone[channel, round(255 T), level]``, the sRGB level of
-    the pixel with its pigment; after the last layer the buffer is reset to ones.
-    Strips are independent, so the result does not depend on the number of workers.
+    is a cubic smoothstep of the dot's normalised radius ``q`` falling from 1 to 0 over
+    ``q = 1 -+ edge_half_width * sigma``, and a dot only changes the pixels of its
+    bounding box where ``q^2`` is below its ``DOT_Q2_MAX``. When a layer's dots are in,
+    the strip is written into that layer's image row by row (so memory is streamed):
+    each row is copied, then every block of ``block_cols`` pixels (a power of two) that
+    a dot reached is looked up in ``tone[channel, round(255 T), level]``, the sRGB level
+    of the pixel with its pigment (``tone[:, 255]`` must map every level to itself: a
+    pixel of the block no dot reached keeps ``T = 1``, so its level); after the last
+    layer the buffer is reset to ones. Strips are independent, so the result does not
+    depend on the number of workers.
     """
     n_layers = out.shape[0]
     rows, cols = image.shape[0], image.shape[1]
@@ -689,19 +695,27 @@ def composite_layers(
     image_rows = image.reshape(rows, row_bytes)
     out_rows = out.reshape(n_layers, rows, row_bytes)
     n_strips = starts.shape[0] - 1
-    n_blocks = (cols + block_cols - 1) // block_cols
+    shift = 0
+    while (1 << shift) < block_cols:
+        shift += 1
+    block = 1 << shift
+    n_blocks = (cols + block - 1) >> shift
     t_scale = np.float32(tone.shape[1] - 1)
     half = np.float32(0.5)
     one = np.float32(1.0)
     zero = np.float32(0.0)
     slope_scale = np.float32(0.5 / edge_half_width)
-    buffers = np.ones((n_workers, strip_rows, cols), np.float32)
-    span_lo = np.full((n_workers, strip_rows, n_blocks), block_cols, np.int32)
-    span_hi = np.full((n_workers, strip_rows, n_blocks), -1, np.int32)
+    levels = np.uint64(tone.shape[2])
+    tone_r = tone[0].ravel()
+    tone_g = tone[1].ravel()
+    tone_b = tone[2].ravel()
+    lanes = DOT_LANES
+    # Rows padded by one run of lanes: a run that starts near the right edge stays inside.
+    buffers = np.ones((n_workers, strip_rows, cols + lanes), np.float32)
+    reached = np.zeros((n_workers, strip_rows, n_blocks), np.uint8)
     for w in numba.prange(n_workers):
         buf = buffers[w]
-        lo_w = span_lo[w]
-        hi_w = span_hi[w]
+        reached_w = reached[w]
         # Strips dealt round-robin: dots cluster (a head in a photo), so contiguous
         # halves of the image would leave one worker idle.
         for s in range(w, n_strips, n_workers):
@@ -721,58 +735,71 @@ def composite_layers(
                     slope = params[i, DOT_INV_SIGMA] * slope_scale
                     u0 = half + slope
                     strength = params[i, DOT_STRENGTH]
-                    inv_a = one / a
                     i += 1
-                    # Rows the ellipse q^2 < qm2 reaches: |dy| < sqrt(qm2 * A / det).
-                    reach_y = math.sqrt(qm2 * a / (a * c - np.float32(0.25) * b2 * b2))
+                    # Rows and columns the ellipse q^2 < qm2 reaches: |dy| < sqrt(qm2 A / det),
+                    # |dx| < sqrt(qm2 C / det).
+                    det = a * c - np.float32(0.25) * b2 * b2
+                    reach_y = math.sqrt(qm2 * a / det)
                     lo_y = cy - reach_y
                     ra = 0 if lo_y <= zero else int(lo_y) + 1
                     rb = min(int(cy + reach_y), sh - 1)
+                    reach_x = math.sqrt(qm2 * c / det)
+                    lo_x = cx - reach_x
+                    ca = 0 if lo_x <= zero else int(lo_x)
+                    hi_x = cx + reach_x
+                    cb = min(int(hi_x) if hi_x >= zero else -1, cols - 1)
+                    if cb < ca:
+                        continue
+                    # Each row of the dot's box in runs of a fixed number of lanes, the
+                    # pixels past the box or outside the ellipse kept as they were: a loop
+                    # of known length, free of branches, is vectorised (a dot's row is a
+                    # dozen pixels at 0.1 mm/px, too short for a loop of its own length
+                    # to be), and no span is solved per row (the render took 45 % less
+                    # time). Coverage is exactly zero beyond q^2 = qm2.
                     for r in range(ra, rb + 1):
+                        for blk in range(ca >> shift, (cb >> shift) + 1):
+                            reached_w[r, blk] = 1
                         dy = np.float32(r) - cy
-                        # Span of dx with A dx^2 + 2B dy dx + (C dy^2 - qm2) < 0.
-                        half_b = half * b2 * dy
-                        disc = half_b * half_b - a * (c * dy * dy - qm2)
-                        if disc <= zero:
-                            continue
-                        root = math.sqrt(disc)
-                        lo = cx + (-half_b - root) * inv_a
-                        hi = cx + (-half_b + root) * inv_a
-                        ca = 0 if lo <= zero else int(lo) + 1
-                        cb = min(int(hi) if hi >= zero else -1, cols - 1)
-                        if cb < ca:
-                            continue
-                        for blk in range(ca // block_cols, cb // block_cols + 1):
-                            base = blk * block_cols
-                            lo_w[r, blk] = min(lo_w[r, blk], max(ca - base, 0))
-                            hi_w[r, blk] = max(hi_w[r, blk], min(cb - base, block_cols - 1))
                         cdy = c * dy * dy
                         bdy = b2 * dy
-                        for col in range(ca, cb + 1):
-                            dx = np.float32(col) - cx
-                            q = math.sqrt(max((a * dx + bdy) * dx + cdy, zero))
-                            u = min(max(u0 - q * slope, zero), one)
-                            cov = u * u * (np.float32(3.0) - np.float32(2.0) * u)
-                            buf[r, col] -= cov * strength
+                        buf_row = buf[r]
+                        x0 = ca
+                        while x0 <= cb:
+                            run = buf_row[x0 : x0 + lanes]
+                            last_lane = cb - x0
+                            for j in range(lanes):
+                                dx = np.float32(x0 + j) - cx
+                                q2 = (a * dx + bdy) * dx + cdy
+                                q = math.sqrt(max(q2, zero))
+                                u = min(max(u0 - q * slope, zero), one)
+                                cov = u * u * (np.float32(3.0) - np.float32(2.0) * u)
+                                darker = run[j] - cov * strength
+                                inside = j <= last_lane and q2 < qm2
+                                run[j] = darker if inside else run[j]
+                            x0 += lanes
                 last = k == n_layers - 1
-                img_k = out[k]
                 for r in range(sh):
                     y = r0 + r
+                    dst = out_rows[k, y]
+                    src = image_rows[y]
+                    buf_row = buf[r]
                     for j in range(row_bytes):
-                        out_rows[k, y, j] = image_rows[y, j]
+                        dst[j] = src[j]
                     for blk in range(n_blocks):
-                        lo = lo_w[r, blk]
-                        hi = hi_w[r, blk]
-                        if hi < lo:
+                        if reached_w[r, blk] == 0:
                             continue
-                        base = blk * block_cols
-                        for x in range(base + lo, base + hi + 1):
-                            t = int(max(buf[r, x], zero) * t_scale + half)
-                            img_k[y, x, 0] = tone[0, t, image[y, x, 0]]
-                            img_k[y, x, 1] = tone[1, t, image[y, x, 1]]
-                            img_k[y, x, 2] = tone[2, t, image[y, x, 2]]
+                        base = blk << shift
+                        stop = min(base + block, cols)
+                        # Unsigned indices: numba adds no wrap-around of negative ones
+                        # (a third of this loop's time).
+                        p = np.uint64(3 * base)
+                        for x in range(base, stop):
+                            t = np.uint64(max(buf_row[x], zero) * t_scale + half) * levels
+                            dst[p] = tone_r[t + src[p]]
+                            dst[p + np.uint64(1)] = tone_g[t + src[p + np.uint64(1)]]
+                            dst[p + np.uint64(2)] = tone_b[t + src[p + np.uint64(2)]]
+                            p += np.uint64(3)
                         if last:
-                            for x in range(base + lo, base + hi + 1):
-                                buf[r, x] = one
-                            lo_w[r, blk] = block_cols
-                            hi_w[r, blk] = -1
+                            for x in range(base, stop):
+                                buf_row[x] = one
+                            reached_w[r, blk] = 0

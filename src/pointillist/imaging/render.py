@@ -18,8 +18,8 @@ lowers its strength by as much, and the pigmented shares of a pixel add up (clam
 full cover) rather than multiply, so a pixel holding several sub-pixel dots is as dark
 as their ink says. The same head at 1x and 4x thus darkens by the same mean amount.
 The work runs in horizontal strips of the image, one worker per
-strip with a private buffer of bare-skin fractions; only pixels a dot reaches go
-through one lookup table (level and fraction to darkened level, computed in linear
+strip with a private buffer of bare-skin fractions; only the blocks of 16 pixels a dot
+reaches go through one lookup table (level and fraction to darkened level, computed in linear
 light), and the rest of each row is copied
 as it streams by, so the cost is one copy of the image plus work in proportion to
 the dots' area.
