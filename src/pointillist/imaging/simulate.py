@@ -938,6 +938,7 @@ def _stage_treatment(sim: Simulation) -> None:
         else:
             area_mask = support = open_scalp
             mask_source = "regions"
+    added: np.ndarray | None = None
     if opts.area_add is not None:
         added = _edit_on_grid(opts.area_add, grid)
         area_mask, support = area_mask | added, support | added
@@ -957,8 +958,8 @@ def _stage_treatment(sim: Simulation) -> None:
         # The sides end in a taper above the brows' line, not a straight cut (painted-in
         # scalp keeps what the practitioner painted).
         fade = brow_line_fade(sim.keypoints, grid, cell, scale.mm_per_px)
-        if opts.area_add is not None:
-            fade = np.where(_edit_on_grid(opts.area_add, grid), 1.0, fade)
+        if added is not None:
+            fade = np.where(added, 1.0, fade)
         share = share * fade
     area_cm2 = head.surface_area_mm2(area_mask.astype(np.float32), pixel_size=cell) / 100.0
     if area_cm2 < 0.5:
